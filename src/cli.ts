@@ -1,0 +1,24 @@
+import { CliUsageError, helpText, parseCliArgs } from './config/index.js'
+import { CliHost } from './host/cli-host.js'
+import { runPipeline } from './pipeline/pipeline.js'
+import { exitCodeFor } from './pipeline/status.js'
+
+/** The command line: same pipeline, logs to stderr, outputs to stdout. Returns the exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+  let invocation
+  try {
+    invocation = parseCliArgs(argv)
+  } catch (error) {
+    if (!(error instanceof CliUsageError)) throw error
+    process.stderr.write(`error: ${error.message}\n`)
+    return 1
+  }
+  if (invocation.help) {
+    process.stdout.write(helpText())
+    return 0
+  }
+  const host = new CliHost()
+  const result = await runPipeline(host, invocation.inputs)
+  process.stdout.write(host.formatOutputs(invocation.json))
+  return exitCodeFor(result.status)
+}

@@ -1,0 +1,364 @@
+import { existsSync, statSync } from 'node:fs'
+import path from 'node:path'
+import { parseDocument } from 'yaml'
+import { INPUTS, type InputName } from './inputs.js'
+import { parseDuration } from './duration.js'
+import { type RunContext } from './context.js'
+import { ImageReferenceError, isValidTag, parseImageRepository, type ImageRepository } from '../image/reference.js'
+
+export type Builder = 'auto' | 'docker' | 'buildah' | 'podman'
+export type CommitMode = 'push' | 'pull-request'
+export type Pin = 'tag' | 'digest' | 'tag+digest'
+
+export interface BuildConfig {
+  enabled: boolean
+  context: string
+  dockerfile: string
+  buildArgs: Array<[string, string]>
+  target?: string
+  platforms: string[]
+  labels: Array<[string, string]>
+  builder: Builder
+}
+
+export interface RegistryConfig {
+  username?: string
+  password?: string
+  insecure: boolean
+}
+
+export interface EnvRepoConfig {
+  owner: string
+  repo: string
+  /** Undefined: the repository's default branch. */
+  branch?: string
+  paths: string[]
+  token: string
+  commitMode: CommitMode
+  commitMessage?: string
+  pin: Pin
+}
+
+export interface KubeConfigInput {
+  apply: boolean
+  /** Kubeconfig YAML (decoded when base64 was given); absent only when apply is false. */
+  kubeconfig?: string
+  context?: string
+  namespace?: string
+  timeoutMs: number
+  rollback: boolean
+  fieldManager: string
+}
+
+export interface Config {
+  /** The `image` input as given (the spelling written into the env repo). */
+  image: string
+  repository: ImageRepository
+  tag: string
+  build: BuildConfig
+  registry: RegistryConfig
+  env: EnvRepoConfig
+  kube: KubeConfigInput
+  dryRun: boolean
+  environment?: string
+  environmentUrl?: string
+  githubToken?: string
+  githubApiUrl: string
+  context: RunContext
+}
+
+/** Every problem found in the inputs, each naming its input. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'))
+    this.name = 'ConfigError'
+  }
+}
+
+export type RawInputs = Partial<Record<InputName, string>>
+
+/** The secret values among raw inputs, to be masked before anything is logged. */
+export function secretValues(raw: RawInputs): string[] {
+  const values: string[] = []
+  for (const spec of INPUTS) {
+    const value = raw[spec.name]?.trim()
+    if (spec.secret && value) {
+      values.push(value)
+      if (spec.name === 'kubeconfig') values.push(...kubeconfigSecrets(value))
+    }
+  }
+  return values
+}
+
+// Defaults written as workflow expressions (`${{ github.token }}`) are filled in by the
+// runner; outside Actions they come from the run context instead.
+const LITERAL_DEFAULTS = new Map(
+  INPUTS.filter(spec => spec.default !== undefined && !spec.default.startsWith('${{')).map(spec => [
+    spec.name,
+    spec.default ?? ''
+  ])
+)
+const BOOLEAN_TRUE = ['true', 'True', 'TRUE']
+const BOOLEAN_FALSE = ['false', 'False', 'FALSE']
+const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/
+const GITHUB_NAME = /^[A-Za-z0-9_.-]+$/
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/
+const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/
+const FIELD_MANAGER = /^[\x21-\x7e]{1,128}$/
+
+/**
+ * Turns raw input strings into one validated, typed config. Collects every problem
+ * before failing so a user fixes a workflow in one go.
+ */
+export function parseConfig(raw: RawInputs, context: RunContext): Config {
+  const problems: string[] = []
+  const problem = (name: InputName, value: string | undefined, what: string): void => {
+    const shown = value === undefined || isSecret(name) ? '' : ` ${JSON.stringify(value)}`
+    problems.push(`input "${name}":${shown} ${what}`)
+  }
+  const get = (name: InputName): string => raw[name]?.trim() || LITERAL_DEFAULTS.get(name) || ''
+  const optional = (name: InputName): string | undefined => get(name) || undefined
+  const required = (name: InputName): string => {
+    const value = get(name)
+    if (value === '') problem(name, undefined, 'is required')
+    return value
+  }
+  const bool = (name: InputName): boolean => {
+    const value = get(name)
+    if (BOOLEAN_TRUE.includes(value)) return true
+    if (BOOLEAN_FALSE.includes(value)) return false
+    problem(name, value, 'is not a boolean (true or false)')
+    return false
+  }
+  const oneOf = <T extends string>(name: InputName, allowed: readonly T[]): T => {
+    const value = get(name)
+    if ((allowed as readonly string[]).includes(value)) return value as T
+    problem(name, value, `must be one of ${allowed.join(', ')}`)
+    return allowed[0]
+  }
+  const pairs = (name: InputName, keyPattern: RegExp): Array<[string, string]> => {
+    const result: Array<[string, string]> = []
+    for (const [index, line] of lines(get(name)).entries()) {
+      const eq = line.indexOf('=')
+      const key = eq > 0 ? line.slice(0, eq).trim() : ''
+      if (eq <= 0 || !keyPattern.test(key)) {
+        problems.push(`input "${name}": line ${index + 1} "${line}" is not KEY=VALUE`)
+        continue
+      }
+      result.push([key, line.slice(eq + 1)])
+    }
+    return result
+  }
+
+  // image
+  const image = required('image')
+  let repository: ImageRepository = { domain: '', path: '' }
+  if (image) {
+    try {
+      repository = parseImageRepository(image)
+    } catch (error) {
+      if (!(error instanceof ImageReferenceError)) throw error
+      problem('image', image, `is not a valid image repository: it ${error.message}`)
+    }
+  }
+
+  // tag
+  let tag = get('tag')
+  if (tag === '') {
+    if (context.sha) tag = context.sha.slice(0, 7)
+    else problem('tag', undefined, 'is required when the source commit sha is unknown (no GITHUB_SHA, no git checkout)')
+  } else if (!isValidTag(tag)) {
+    problem('tag', tag, 'is not a valid tag (letters, digits, _ . -, at most 128, not starting with . or -)')
+  }
+
+  // build
+  const buildEnabled = bool('build')
+  const buildContext = path.resolve(context.workspace, get('context'))
+  const dockerfile = path.resolve(buildContext, get('dockerfile') || 'Dockerfile')
+  if (buildEnabled && !isDirectory(buildContext)) {
+    problem('context', get('context'), `is not a directory (${buildContext})`)
+  } else if (buildEnabled && !existsSync(dockerfile)) {
+    problem('dockerfile', get('dockerfile') || undefined, `does not exist (${dockerfile})`)
+  }
+  const platforms = get('platforms')
+    .split(/[,\n]/)
+    .map(p => p.trim())
+    .filter(Boolean)
+  for (const platform of platforms) {
+    if (!PLATFORM.test(platform))
+      problem('platforms', platform, 'is not a platform (os/arch[/variant], e.g. linux/amd64)')
+  }
+  const build: BuildConfig = {
+    enabled: buildEnabled,
+    context: buildContext,
+    dockerfile,
+    buildArgs: pairs('build-args', ENV_KEY),
+    target: optional('target'),
+    platforms,
+    labels: pairs('labels', LABEL_KEY),
+    builder: oneOf('builder', ['auto', 'docker', 'buildah', 'podman'] as const)
+  }
+
+  // registry
+  const registry: RegistryConfig = {
+    username: optional('registry-username'),
+    password: optional('registry-password'),
+    insecure: bool('registry-insecure')
+  }
+  if (registry.password && !registry.username)
+    problem('registry-username', undefined, 'is required with registry-password')
+  if (registry.username && !registry.password)
+    problem('registry-password', undefined, 'is required with registry-username')
+
+  // env repo
+  const envRepo = required('env-repo')
+  const [owner = '', repo = '', ...extra] = envRepo.split('/')
+  if (envRepo && (extra.length > 0 || !GITHUB_NAME.test(owner) || !GITHUB_NAME.test(repo))) {
+    problem('env-repo', envRepo, 'is not owner/name')
+  }
+  const paths = lines(required('env-path')).map(p => p.replace(/^\.\//, '').replace(/\/+$/, ''))
+  for (const p of paths) {
+    if (p.startsWith('/') || p.split('/').includes('..')) {
+      problem('env-path', p, 'must be a path relative to the env repo root, without ..')
+    }
+  }
+  const env: EnvRepoConfig = {
+    owner,
+    repo,
+    branch: optional('env-branch'),
+    paths: paths.map(p => (p === '' ? '.' : p)),
+    token: required('env-token'),
+    commitMode: oneOf('commit-mode', ['push', 'pull-request'] as const),
+    commitMessage: optional('commit-message'),
+    pin: oneOf('pin', ['tag', 'digest', 'tag+digest'] as const)
+  }
+
+  // kube
+  const apply = bool('apply')
+  const dryRun = bool('dry-run')
+  let kubeconfig: string | undefined
+  const kubeconfigInput = get('kubeconfig')
+  const needsCluster = apply && env.commitMode === 'push'
+  if (kubeconfigInput) {
+    kubeconfig = decodeKubeconfig(kubeconfigInput)
+    if (kubeconfig === undefined) problem('kubeconfig', undefined, 'is neither kubeconfig YAML nor base64 of it')
+  } else if (needsCluster) {
+    problem('kubeconfig', undefined, 'is required unless apply is false')
+  }
+  let timeoutMs = 0
+  try {
+    timeoutMs = parseDuration(get('timeout'))
+  } catch (error) {
+    problem('timeout', get('timeout'), (error as Error).message)
+  }
+  const fieldManager = get('field-manager')
+  if (!FIELD_MANAGER.test(fieldManager)) problem('field-manager', fieldManager, 'must be 1 to 128 printable characters')
+  const kube: KubeConfigInput = {
+    apply,
+    kubeconfig,
+    context: optional('kube-context'),
+    namespace: optional('namespace'),
+    timeoutMs,
+    rollback: bool('rollback'),
+    fieldManager
+  }
+  if (kube.namespace && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(kube.namespace)) {
+    problem('namespace', kube.namespace, 'is not a valid namespace name')
+  }
+
+  // GitHub
+  const githubApiUrl = get('github-api-url') || context.apiUrl
+  if (!isHttpUrl(githubApiUrl)) problem('github-api-url', githubApiUrl, 'is not an http(s) URL')
+  const environmentUrl = optional('environment-url')
+  if (environmentUrl && !isHttpUrl(environmentUrl)) problem('environment-url', environmentUrl, 'is not an http(s) URL')
+
+  if (problems.length > 0) throw new ConfigError(problems)
+  return {
+    image,
+    repository,
+    tag,
+    build,
+    registry,
+    env,
+    kube,
+    dryRun,
+    environment: optional('environment'),
+    environmentUrl,
+    githubToken: optional('github-token'),
+    githubApiUrl: githubApiUrl.replace(/\/+$/, ''),
+    context
+  }
+}
+
+function isSecret(name: InputName): boolean {
+  return INPUTS.some(spec => spec.name === name && spec.secret)
+}
+
+function lines(value: string): string[] {
+  return value
+    .split(/\r?\n/)
+    .map(line => line.trim())
+    .filter(line => line !== '' && !line.startsWith('#'))
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value)
+    return url.protocol === 'http:' || url.protocol === 'https:'
+  } catch {
+    return false
+  }
+}
+
+function looksLikeKubeconfig(text: string): boolean {
+  try {
+    const value: unknown = parseDocument(text).toJS()
+    return typeof value === 'object' && value !== null && ('clusters' in value || 'contexts' in value)
+  } catch {
+    return false
+  }
+}
+
+/** Kubeconfig YAML as given, or decoded from base64; undefined when it is neither. */
+export function decodeKubeconfig(input: string): string | undefined {
+  if (looksLikeKubeconfig(input)) return input
+  const compact = input.replace(/\s+/g, '')
+  if (!/^[A-Za-z0-9+/=_-]+$/.test(compact)) return undefined
+  const decoded = Buffer.from(compact, 'base64').toString('utf8')
+  return looksLikeKubeconfig(decoded) ? decoded : undefined
+}
+
+/** Credentials inside a kubeconfig: tokens, keys, passwords, client certificates. */
+export function kubeconfigSecrets(input: string): string[] {
+  const text = decodeKubeconfig(input)
+  if (text === undefined) return []
+  const found = new Set<string>([text])
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(walk)
+    else if (node && typeof node === 'object') {
+      for (const [key, value] of Object.entries(node)) {
+        if (
+          typeof value === 'string' &&
+          /^(token|password|client-key-data|client-key|client-certificate-data)$/.test(key)
+        ) {
+          found.add(value)
+          if (key.endsWith('-data')) found.add(Buffer.from(value, 'base64').toString('utf8').trim())
+        } else walk(value)
+      }
+    }
+  }
+  try {
+    walk(parseDocument(text).toJS())
+  } catch {
+    // not YAML: the whole input is masked already
+  }
+  return [...found].filter(value => value.length >= 4)
+}

@@ -1,0 +1,5 @@
+export * from './config.js'
+export * from './context.js'
+export * from './duration.js'
+export * from './inputs.js'
+export * from './sources.js'

@@ -1,0 +1,172 @@
+// The one schema of the public interface. action.yml, the CLI flags, INPUT_* variables,
+// --help and the README tables all follow this list (a test keeps them in step).
+
+export interface InputSpec {
+  name: string
+  description: string
+  /** Literal default applied when the input is empty. */
+  default?: string
+  /** How the default reads in docs when it is computed (`${{ github.token }}`, first 7 chars of sha). */
+  defaultText?: string
+  required?: boolean
+  /** Masked in logs; never printed. */
+  secret?: boolean
+  /** Boolean inputs accept a bare CLI flag (`--dry-run`). */
+  boolean?: boolean
+}
+
+export interface OutputSpec {
+  name: string
+  description: string
+}
+
+export const INPUTS: readonly InputSpec[] = [
+  {
+    name: 'image',
+    required: true,
+    description: 'Image repository without tag, e.g. `ghcr.io/acme/web`, `registry.local:5000/team/api`.'
+  },
+  {
+    name: 'tag',
+    defaultText: 'first 7 chars of the source commit sha',
+    description: 'Tag to build and push, or to deploy.'
+  },
+  {
+    name: 'build',
+    default: 'true',
+    boolean: true,
+    description: 'Build and push; `false` deploys an image that must already exist in the registry.'
+  },
+  { name: 'context', default: '.', description: 'Build context.' },
+  { name: 'dockerfile', defaultText: '`<context>/Dockerfile`', description: 'Path of the Dockerfile.' },
+  { name: 'build-args', description: 'Build arguments, one `KEY=VALUE` per line.' },
+  { name: 'target', description: 'Build stage to stop at.' },
+  { name: 'platforms', description: 'Target platforms, comma or newline separated, e.g. `linux/amd64,linux/arm64`.' },
+  {
+    name: 'labels',
+    description: 'Extra image labels, one `KEY=VALUE` per line (OCI source, revision and created labels are added).'
+  },
+  { name: 'builder', default: 'auto', description: 'Image builder: `auto`, `docker`, `buildah` or `podman`.' },
+  { name: 'registry-username', description: 'Registry user name.' },
+  { name: 'registry-password', secret: true, description: 'Registry password or token (secret).' },
+  {
+    name: 'registry-insecure',
+    default: 'false',
+    boolean: true,
+    description: 'Allow plain HTTP or self-signed TLS for the registry.'
+  },
+  { name: 'env-repo', required: true, description: '`owner/name` of the environment repository.' },
+  {
+    name: 'env-branch',
+    defaultText: "the repo's default branch",
+    description: 'Branch of the environment repository.'
+  },
+  {
+    name: 'env-path',
+    required: true,
+    description: "Files or directories in the env repo (newline separated) holding this deployment's descriptors."
+  },
+  {
+    name: 'env-token',
+    required: true,
+    secret: true,
+    description: 'Token with contents:write on env-repo (secret).'
+  },
+  { name: 'commit-mode', default: 'push', description: '`push` or `pull-request`.' },
+  {
+    name: 'commit-message',
+    defaultText: '`deploy {image}:{tag}` plus a body with old → new, source repo@sha and run URL',
+    description: 'Commit message; placeholders `{image} {tag} {digest} {reference} {previous} {sha} {repo} {run_url}`.'
+  },
+  {
+    name: 'pin',
+    default: 'tag+digest',
+    description: 'How the reference is written: `tag`, `digest` or `tag+digest` (`repo:tag@sha256:…`).'
+  },
+  {
+    name: 'kubeconfig',
+    secret: true,
+    description: 'Kubeconfig YAML, or base64 of it (secret); required unless apply is false.'
+  },
+  { name: 'kube-context', defaultText: "the kubeconfig's current context", description: 'Kubeconfig context to use.' },
+  { name: 'namespace', description: 'Namespace for objects that name none.' },
+  {
+    name: 'apply',
+    default: 'true',
+    boolean: true,
+    description: '`false`: commit only, leave applying to an in-cluster operator.'
+  },
+  { name: 'timeout', default: '5m', description: 'Rollout timeout for the whole deployment (e.g. 90s, 5m, 1h).' },
+  {
+    name: 'rollback',
+    default: 'true',
+    boolean: true,
+    description: 'On a failed rollout restore the previous revision in the cluster and in the env repo.'
+  },
+  { name: 'field-manager', default: 'gitops-push-deploy', description: 'Server-side apply field manager.' },
+  {
+    name: 'dry-run',
+    default: 'false',
+    boolean: true,
+    description: 'Plan only: print the env-repo diff and the server-side dry-run result; commit and apply nothing.'
+  },
+  {
+    name: 'environment',
+    description: 'GitHub Deployment environment name; no Deployment is recorded when empty.'
+  },
+  { name: 'environment-url', description: 'URL shown on the GitHub Deployment.' },
+  {
+    name: 'github-token',
+    default: '${{ github.token }}',
+    secret: true,
+    description: 'Token for the source repository (Deployments API).'
+  },
+  {
+    name: 'github-api-url',
+    default: '${{ github.api_url }}',
+    description: 'GitHub API base URL (GitHub Enterprise Server, or a local emulator).'
+  }
+]
+
+export const OUTPUTS: readonly OutputSpec[] = [
+  {
+    name: 'status',
+    description:
+      '`deployed`, `committed` (apply is false: commit made, applying left to an operator), `unchanged`, `proposed` (pull request opened or updated), `planned` (dry run), `rolled-back` or `failed`.'
+  },
+  { name: 'image', description: 'The reference as written into the env repo.' },
+  { name: 'digest', description: '`sha256:…`' },
+  { name: 'previous-image', description: 'The reference the env repo held before this run.' },
+  { name: 'env-commit', description: 'Sha of the env-repo commit this run made (empty when none).' },
+  { name: 'env-commit-url', description: 'URL of that commit.' },
+  {
+    name: 'revert-commit',
+    description: 'Sha of the env-repo commit that restored the previous reference after a rollback.'
+  },
+  { name: 'pull-request-url', description: 'Pull-request mode: URL of the pull request.' },
+  {
+    name: 'resources',
+    description: 'JSON array of `{kind, namespace, name, status, message}` for every object applied.'
+  },
+  { name: 'rollout-seconds', description: 'Seconds spent waiting on the rollout.' },
+  { name: 'deployment-id', description: 'GitHub Deployment id, when environment is set.' }
+]
+
+export type InputName = (typeof INPUTS)[number]['name']
+export type OutputName =
+  | 'status'
+  | 'image'
+  | 'digest'
+  | 'previous-image'
+  | 'env-commit'
+  | 'env-commit-url'
+  | 'revert-commit'
+  | 'pull-request-url'
+  | 'resources'
+  | 'rollout-seconds'
+  | 'deployment-id'
+
+/** The environment variable GitHub sets for an input (`INPUT_ENV-REPO`). */
+export function inputEnvName(name: string): string {
+  return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`
+}

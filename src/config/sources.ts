@@ -1,0 +1,88 @@
+import * as core from '@actions/core'
+import { INPUTS, inputEnvName, type InputName } from './inputs.js'
+import { type RawInputs } from './config.js'
+
+/** Inputs as the Actions runner passes them (INPUT_* variables, read by core.getInput). */
+export function readActionInputs(): RawInputs {
+  const raw: RawInputs = {}
+  for (const spec of INPUTS) raw[spec.name] = core.getInput(spec.name)
+  return raw
+}
+
+export interface CliInvocation {
+  inputs: RawInputs
+  json: boolean
+  help: boolean
+}
+
+export class CliUsageError extends Error {}
+
+/**
+ * `--env-repo owner/name`, `--env-repo=owner/name`, a bare boolean flag (`--dry-run`),
+ * a repeated flag for multiline inputs (`--env-path a --env-path b`). INPUT_* variables
+ * fill what the flags leave out, as in an Actions step.
+ */
+export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CliInvocation {
+  const byName = new Map(INPUTS.map(spec => [spec.name, spec]))
+  const inputs: RawInputs = {}
+  let json = false
+  let help = false
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    if (arg === '--help' || arg === '-h') {
+      help = true
+      continue
+    }
+    if (arg === '--json') {
+      json = true
+      continue
+    }
+    if (!arg.startsWith('--')) throw new CliUsageError(`unexpected argument "${arg}" (flags are --name value)`)
+    const eq = arg.indexOf('=')
+    const name = (eq > 0 ? arg.slice(2, eq) : arg.slice(2)) as InputName
+    const spec = byName.get(name)
+    if (!spec) throw new CliUsageError(`unknown flag "--${name}" (see --help)`)
+    let value: string
+    if (eq > 0) value = arg.slice(eq + 1)
+    else if (spec.boolean && (i + 1 >= argv.length || argv[i + 1].startsWith('--'))) value = 'true'
+    else if (i + 1 < argv.length) value = argv[++i]
+    else throw new CliUsageError(`flag "--${name}" needs a value`)
+    const previous = inputs[name]
+    inputs[name] = previous === undefined ? value : `${previous}\n${value}`
+  }
+  for (const spec of INPUTS) {
+    const fromEnv = env[inputEnvName(spec.name)]
+    if (inputs[spec.name] === undefined && fromEnv !== undefined) inputs[spec.name] = fromEnv
+  }
+  return { inputs, json, help }
+}
+
+export function helpText(): string {
+  const width = Math.max(...INPUTS.map(spec => spec.name.length)) + 4
+  const rows = INPUTS.map(spec => {
+    const flag = `--${spec.name}`.padEnd(width)
+    const defaultText = spec.required
+      ? ' (required)'
+      : spec.default !== undefined || spec.defaultText
+        ? ` (default: ${spec.defaultText ?? spec.default})`
+        : ''
+    return `  ${flag}${spec.description}${defaultText}`
+  })
+  return [
+    'Usage: gitops-push-deploy --image REPO --env-repo OWNER/NAME --env-path PATH --env-token TOKEN [flags]',
+    '',
+    'Builds and pushes an image, commits it to the environment repository, applies it to',
+    'Kubernetes, waits on the rollout and rolls back on failure.',
+    '',
+    'Inputs (also read from INPUT_<NAME> environment variables, as in GitHub Actions):',
+    ...rows,
+    '',
+    'Other flags:',
+    `  ${'--json'.padEnd(width)}Print the outputs as one JSON object instead of name=value lines.`,
+    `  ${'--help'.padEnd(width)}Show this help.`,
+    '',
+    'Logs go to stderr, outputs to stdout. Exit status 0 for deployed, committed, unchanged,',
+    'proposed and planned; 1 otherwise.',
+    ''
+  ].join('\n')
+}

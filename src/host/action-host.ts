@@ -1,0 +1,36 @@
+import * as core from '@actions/core'
+import { type Host, type RenderedSummary } from './host.js'
+
+/** The GitHub Actions runner: workflow commands, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY. */
+export class ActionHost implements Host {
+  setSecret(value: string): void {
+    for (const line of value.split(/\r?\n/)) if (line.trim().length >= 4) core.setSecret(line.trim())
+    core.setSecret(value)
+  }
+  debug(message: string): void {
+    core.debug(message)
+  }
+  info(message: string): void {
+    core.info(message)
+  }
+  warning(message: string): void {
+    core.warning(message)
+  }
+  error(message: string): void {
+    core.error(message)
+  }
+  group<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return core.group(name, fn)
+  }
+  setOutput(name: string, value: string): void {
+    core.setOutput(name, value)
+  }
+  async writeSummary(summary: RenderedSummary): Promise<void> {
+    // core.summary throws without GITHUB_STEP_SUMMARY (local runs): print it instead.
+    if (!process.env.GITHUB_STEP_SUMMARY) {
+      core.info(summary.text)
+      return
+    }
+    await core.summary.addRaw(summary.markdown, true).write()
+  }
+}

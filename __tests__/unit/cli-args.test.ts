@@ -1,0 +1,46 @@
+import { describe, expect, it } from '@jest/globals'
+import { CliUsageError, helpText, INPUTS, parseCliArgs } from '../../src/config/index.js'
+
+describe('parseCliArgs', () => {
+  it.each<[string[], Record<string, string>]>([
+    [['--env-repo', 'acme/env'], { 'env-repo': 'acme/env' }],
+    [['--env-repo=acme/env'], { 'env-repo': 'acme/env' }],
+    [['--dry-run'], { 'dry-run': 'true' }],
+    [['--dry-run', '--apply', 'false'], { 'dry-run': 'true', apply: 'false' }],
+    [['--dry-run', 'false'], { 'dry-run': 'false' }],
+    [['--env-path', 'a', '--env-path', 'b'], { 'env-path': 'a\nb' }],
+    [['--commit-message=deploy {image}=x'], { 'commit-message': 'deploy {image}=x' }]
+  ])('%j', (argv, expected) => {
+    expect(parseCliArgs(argv, {}).inputs).toEqual(expected)
+  })
+
+  it('reads INPUT_* variables for what the flags leave out', () => {
+    const { inputs } = parseCliArgs(['--image', 'flag/wins'], {
+      INPUT_IMAGE: 'env/loses',
+      'INPUT_ENV-REPO': 'acme/env'
+    })
+    expect(inputs).toEqual({ image: 'flag/wins', 'env-repo': 'acme/env' })
+  })
+
+  it.each([
+    [['--nope', 'x'], /unknown flag "--nope"/],
+    [['positional'], /unexpected argument "positional"/],
+    [['--image'], /flag "--image" needs a value/]
+  ])('%j is a usage error', (argv, message) => {
+    expect(() => parseCliArgs(argv, {})).toThrow(CliUsageError)
+    expect(() => parseCliArgs(argv, {})).toThrow(message)
+  })
+
+  it('--json and --help', () => {
+    expect(parseCliArgs(['--json', '--help'], {})).toMatchObject({ json: true, help: true })
+  })
+})
+
+describe('helpText', () => {
+  it('lists every input as a flag with its default', () => {
+    const text = helpText()
+    for (const spec of INPUTS) expect(text).toContain(`--${spec.name} `)
+    expect(text).toMatch(/--timeout\s+.*\(default: 5m\)/)
+    expect(text).toMatch(/--image\s+.*\(required\)/)
+  })
+})

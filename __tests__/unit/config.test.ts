@@ -1,0 +1,240 @@
+import { describe, expect, it } from '@jest/globals'
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import {
+  ConfigError,
+  decodeKubeconfig,
+  INPUTS,
+  kubeconfigSecrets,
+  parseConfig,
+  secretValues,
+  type RawInputs,
+  type RunContext
+} from '../../src/config/index.js'
+
+const workspace = mkdtempSync(path.join(tmpdir(), 'config-test-'))
+writeFileSync(path.join(workspace, 'Dockerfile'), 'FROM scratch\n')
+mkdirSync(path.join(workspace, 'app'))
+writeFileSync(path.join(workspace, 'app', 'Containerfile'), 'FROM scratch\n')
+
+const KUBECONFIG = `apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster: {server: 'https://127.0.0.1:6443', certificate-authority-data: Q0FEQVRB}
+users:
+- name: u
+  user: {token: sekret-token-value, client-key-data: ${Buffer.from('-----KEY-----').toString('base64')}}
+contexts:
+- name: ctx
+  context: {cluster: c, user: u}
+current-context: ctx
+`
+
+const context: RunContext = {
+  repository: 'acme/app',
+  sha: '0123456789abcdef0123456789abcdef01234567',
+  serverUrl: 'https://github.com',
+  apiUrl: 'https://api.github.com',
+  runUrl: 'https://github.com/acme/app/actions/runs/1',
+  workspace
+}
+
+const minimal: RawInputs = {
+  image: 'registry.local:5000/team/api',
+  'env-repo': 'acme/env',
+  'env-path': 'apps/api',
+  'env-token': 'ghp_secret',
+  kubeconfig: KUBECONFIG
+}
+
+function parse(overrides: RawInputs) {
+  return parseConfig({ ...minimal, ...overrides }, context)
+}
+
+function problemsOf(overrides: RawInputs): string[] {
+  try {
+    parse(overrides)
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems
+    throw error
+  }
+  return []
+}
+
+describe('parseConfig defaults', () => {
+  const config = parse({})
+  it.each([
+    ['tag', config.tag, '0123456'],
+    ['build', config.build.enabled, true],
+    ['context', config.build.context, workspace],
+    ['dockerfile', config.build.dockerfile, path.join(workspace, 'Dockerfile')],
+    ['build-args', config.build.buildArgs, []],
+    ['target', config.build.target, undefined],
+    ['platforms', config.build.platforms, []],
+    ['labels', config.build.labels, []],
+    ['builder', config.build.builder, 'auto'],
+    ['registry-insecure', config.registry.insecure, false],
+    ['env-branch', config.env.branch, undefined],
+    ['commit-mode', config.env.commitMode, 'push'],
+    ['commit-message', config.env.commitMessage, undefined],
+    ['pin', config.env.pin, 'tag+digest'],
+    ['kube-context', config.kube.context, undefined],
+    ['namespace', config.kube.namespace, undefined],
+    ['apply', config.kube.apply, true],
+    ['timeout', config.kube.timeoutMs, 300_000],
+    ['rollback', config.kube.rollback, true],
+    ['field-manager', config.kube.fieldManager, 'gitops-push-deploy'],
+    ['dry-run', config.dryRun, false],
+    ['environment', config.environment, undefined],
+    ['github-token', config.githubToken, undefined],
+    ['github-api-url', config.githubApiUrl, 'https://api.github.com']
+  ])('%s', (_name, actual, expected) => {
+    expect(actual).toEqual(expected)
+  })
+
+  it('every input has a description and is covered above', () => {
+    for (const spec of INPUTS) expect(spec.description.length).toBeGreaterThan(5)
+  })
+})
+
+describe('parseConfig valid values', () => {
+  it.each<[string, RawInputs, (c: ReturnType<typeof parse>) => unknown, unknown]>([
+    ['image repository parsed', {}, c => c.repository, { domain: 'registry.local:5000', path: 'team/api' }],
+    ['docker hub short name', { image: 'nginx' }, c => c.repository, { domain: 'docker.io', path: 'library/nginx' }],
+    ['explicit tag', { tag: 'v1.10' }, c => c.tag, 'v1.10'],
+    ['build false skips Dockerfile check', { build: 'false', context: 'missing' }, c => c.build.enabled, false],
+    [
+      'dockerfile relative to context',
+      { context: 'app', dockerfile: 'Containerfile' },
+      c => c.build.dockerfile,
+      path.join(workspace, 'app', 'Containerfile')
+    ],
+    [
+      'build-args pairs keep = in values',
+      { 'build-args': 'A=1\nB=x=y\n' },
+      c => c.build.buildArgs,
+      [
+        ['A', '1'],
+        ['B', 'x=y']
+      ]
+    ],
+    [
+      'platforms comma and newline',
+      { platforms: 'linux/amd64, linux/arm64/v8\nlinux/arm/v7' },
+      c => c.build.platforms,
+      ['linux/amd64', 'linux/arm64/v8', 'linux/arm/v7']
+    ],
+    ['labels', { labels: 'org.example/team=web' }, c => c.build.labels, [['org.example/team', 'web']]],
+    ['builder buildah', { builder: 'buildah' }, c => c.build.builder, 'buildah'],
+    [
+      'registry credentials',
+      { 'registry-username': 'u', 'registry-password': 'p' },
+      c => c.registry,
+      { username: 'u', password: 'p', insecure: false }
+    ],
+    ['boolean True', { 'registry-insecure': 'True' }, c => c.registry.insecure, true],
+    ['env-repo split', {}, c => [c.env.owner, c.env.repo], ['acme', 'env']],
+    [
+      'env-path lines, ./ and trailing / dropped',
+      { 'env-path': './apps/api/\nbase.yaml\n' },
+      c => c.env.paths,
+      ['apps/api', 'base.yaml']
+    ],
+    ['commit-mode pull-request', { 'commit-mode': 'pull-request' }, c => c.env.commitMode, 'pull-request'],
+    ['pin digest', { pin: 'digest' }, c => c.env.pin, 'digest'],
+    [
+      'kubeconfig base64',
+      { kubeconfig: Buffer.from(KUBECONFIG).toString('base64') },
+      c => c.kube.kubeconfig,
+      KUBECONFIG
+    ],
+    ['apply false needs no kubeconfig', { apply: 'false', kubeconfig: '' }, c => c.kube.apply, false],
+    ['timeout 90s', { timeout: '90s' }, c => c.kube.timeoutMs, 90_000],
+    ['namespace', { namespace: 'team-a' }, c => c.kube.namespace, 'team-a'],
+    ['dry-run', { 'dry-run': 'true' }, c => c.dryRun, true],
+    [
+      'api url trailing slash',
+      { 'github-api-url': 'http://127.0.0.1:8787/' },
+      c => c.githubApiUrl,
+      'http://127.0.0.1:8787'
+    ],
+    [
+      'environment',
+      { environment: 'staging', 'environment-url': 'https://staging.example.com' },
+      c => [c.environment, c.environmentUrl],
+      ['staging', 'https://staging.example.com']
+    ]
+  ])('%s', (_name, overrides, pick, expected) => {
+    expect(pick(parse(overrides))).toEqual(expected)
+  })
+})
+
+describe('parseConfig invalid values name the input', () => {
+  it.each<[RawInputs, RegExp]>([
+    [{ image: '' }, /^input "image": is required$/],
+    [{ image: 'Registry.local/UPPER' }, /^input "image": "Registry.local\/UPPER" is not a valid image repository/],
+    [{ image: 'nginx:1.25' }, /^input "image": .*must not contain a tag/],
+    [{ tag: 'bad tag!' }, /^input "tag": "bad tag!" is not a valid tag/],
+    [{ build: 'yes' }, /^input "build": "yes" is not a boolean/],
+    [{ context: 'nope' }, /^input "context": "nope" is not a directory/],
+    [{ dockerfile: 'Missingfile' }, /^input "dockerfile": "Missingfile" does not exist/],
+    [{ 'build-args': 'A=1\nnot a pair' }, /^input "build-args": line 2 "not a pair" is not KEY=VALUE$/],
+    [{ labels: '=x' }, /^input "labels": line 1 "=x" is not KEY=VALUE$/],
+    [{ platforms: 'amd64' }, /^input "platforms": "amd64" is not a platform/],
+    [{ builder: 'kaniko' }, /^input "builder": "kaniko" must be one of auto, docker, buildah, podman$/],
+    [{ 'registry-password': 'p' }, /^input "registry-username": is required with registry-password$/],
+    [{ 'env-repo': 'acme' }, /^input "env-repo": "acme" is not owner\/name$/],
+    [{ 'env-repo': 'a/b/c' }, /^input "env-repo": "a\/b\/c" is not owner\/name$/],
+    [{ 'env-path': '' }, /^input "env-path": is required$/],
+    [{ 'env-path': '../secrets' }, /^input "env-path": "..\/secrets" must be a path relative/],
+    [{ 'env-token': '' }, /^input "env-token": is required$/],
+    [{ 'commit-mode': 'merge' }, /^input "commit-mode": "merge" must be one of push, pull-request$/],
+    [{ pin: 'sha' }, /^input "pin": "sha" must be one of tag, digest, tag\+digest$/],
+    [{ kubeconfig: '' }, /^input "kubeconfig": is required unless apply is false$/],
+    [{ kubeconfig: 'not: a kubeconfig' }, /^input "kubeconfig": is neither kubeconfig YAML nor base64 of it$/],
+    [{ timeout: '5x' }, /^input "timeout": "5x" is not a duration \(examples: 90s, 5m, 1h\)$/],
+    [{ rollback: 'maybe' }, /^input "rollback": "maybe" is not a boolean/],
+    [{ 'field-manager': 'has space' }, /^input "field-manager": "has space" must be 1 to 128 printable/],
+    [{ namespace: 'Team_A' }, /^input "namespace": "Team_A" is not a valid namespace name$/],
+    [{ 'dry-run': '1' }, /^input "dry-run": "1" is not a boolean/],
+    [{ 'environment-url': 'staging' }, /^input "environment-url": "staging" is not an http\(s\) URL$/],
+    [{ 'github-api-url': 'ftp://x' }, /^input "github-api-url": "ftp:\/\/x" is not an http\(s\) URL$/]
+  ])('%j', (overrides, expected) => {
+    const problems = problemsOf(overrides)
+    expect(problems).toHaveLength(1)
+    expect(problems[0]).toMatch(expected)
+  })
+
+  it('collects every problem at once', () => {
+    expect(problemsOf({ image: '', 'env-repo': '', timeout: 'x' })).toHaveLength(3)
+  })
+
+  it('tag is required without a source sha', () => {
+    expect(() => parseConfig(minimal, { ...context, sha: undefined })).toThrow(/input "tag": is required when/)
+  })
+
+  it('never echoes a secret input value', () => {
+    const problems = problemsOf({ kubeconfig: 'not: a kubeconfig', 'registry-password': 'hunter22' })
+    expect(problems.join('\n')).not.toMatch(/not: a kubeconfig|hunter22/)
+  })
+})
+
+describe('secrets', () => {
+  it('lists secret inputs and the credentials inside the kubeconfig', () => {
+    const secrets = secretValues({ ...minimal, 'registry-password': 'hunter22', 'github-token': 'ghs_x' })
+    expect(secrets).toEqual(
+      expect.arrayContaining(['ghp_secret', 'hunter22', 'ghs_x', 'sekret-token-value', '-----KEY-----'])
+    )
+    expect(secrets).not.toContain('registry.local:5000/team/api')
+  })
+
+  it('finds kubeconfig credentials in base64 input too', () => {
+    expect(kubeconfigSecrets(Buffer.from(KUBECONFIG).toString('base64'))).toContain('sekret-token-value')
+  })
+
+  it('rejects base64 of something else', () => {
+    expect(decodeKubeconfig(Buffer.from('hello: world').toString('base64'))).toBeUndefined()
+  })
+})

@@ -106,8 +106,8 @@ describe('parseConfig valid values', () => {
     ['explicit tag', { tag: 'v1.10' }, c => c.tag, 'v1.10'],
     ['build false skips Dockerfile check', { build: 'false', context: 'missing' }, c => c.build.enabled, false],
     [
-      'dockerfile relative to context',
-      { context: 'app', dockerfile: 'Containerfile' },
+      'dockerfile relative to the workspace',
+      { context: 'app', dockerfile: 'app/Containerfile' },
       c => c.build.dockerfile,
       path.join(workspace, 'app', 'Containerfile')
     ],

@@ -79,7 +79,8 @@ describe('bundled entries (dist/)', () => {
       encoding: 'utf8'
     })
     expect(result.status).toBe(1)
-    expect(result.stdout).toBe('status=failed\n')
+    expect(result.stdout.split('\n')[0]).toBe('status=failed')
+    for (const spec of OUTPUTS) expect(result.stdout).toMatch(new RegExp(`^${spec.name}=`, 'm'))
     expect(result.stderr).toContain('input "timeout": "5x" is not a duration (examples: 90s, 5m, 1h)')
   })
 })

@@ -174,7 +174,10 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
   // build
   const buildEnabled = bool('build')
   const buildContext = path.resolve(context.workspace, get('context'))
-  const dockerfile = path.resolve(buildContext, get('dockerfile') || 'Dockerfile')
+  // As in docker/build-push-action: a given dockerfile is relative to the workspace.
+  const dockerfile = get('dockerfile')
+    ? path.resolve(context.workspace, get('dockerfile'))
+    : path.join(buildContext, 'Dockerfile')
   if (buildEnabled && !isDirectory(buildContext)) {
     problem('context', get('context'), `is not a directory (${buildContext})`)
   } else if (buildEnabled && !existsSync(dockerfile)) {

@@ -17,6 +17,7 @@ export interface ImageReference extends ImageRepository {
 }
 
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/
+const NAME_MAX = 255
 const TAG = /^[\w][\w.-]{0,127}$/
 const DIGEST = /^sha256:[a-f0-9]{64}$|^sha512:[a-f0-9]{128}$/
 const DOMAIN =
@@ -91,6 +92,9 @@ function parseRepository(name: string): ImageRepository {
     }
   }
   if (domain === DOCKER_HUB && !path.includes('/')) path = `library/${path}`
+  if (name.length > NAME_MAX) {
+    throw new ImageReferenceError(`has a name longer than ${NAME_MAX} characters`)
+  }
   return { domain, path }
 }
 
@@ -112,5 +116,7 @@ export function formatReference(repository: string, tag?: string, digest?: strin
 /** Short form as written by users: drops `docker.io/` and `library/`. */
 export function familiarName(repo: ImageRepository): string {
   if (repo.domain !== DOCKER_HUB) return repositoryName(repo)
-  return repo.path.startsWith('library/') ? repo.path.slice('library/'.length) : repo.path
+  // Only official images drop `library/`: `library/a/b` keeps it, as docker does.
+  const official = /^library\/[^/]+$/.test(repo.path)
+  return official ? repo.path.slice('library/'.length) : repo.path
 }

@@ -1,21 +1,214 @@
-import { ConfigError, parseConfig, runContext, secretValues, type RawInputs } from '../config/index.js'
+import { hostname } from 'node:os'
+import {
+  ConfigError,
+  parseConfig,
+  runContext,
+  secretValues,
+  type Config,
+  type RawInputs,
+  type RunContext
+} from '../config/index.js'
 import { type Host } from '../host/host.js'
+import { buildAndResolve, type ImageResult } from '../build/index.js'
+import { EnvRepository, renderCommitMessage, type EnvCommit, type ImageEdit } from '../gitops/index.js'
+import { Cluster, type AppliedObject } from '../kube/index.js'
+import { type RolloutOutcome } from '../kube/rollout/index.js'
+import { DeploymentRecorder } from '../report/deployments.js'
+import { newRunReport, outputsOf, type RunReport } from '../report/run-report.js'
+import { renderSummary } from '../report/summary.js'
 import { type DeployStatus } from './status.js'
 
 export interface PipelineResult {
   status: DeployStatus
+  report: RunReport
 }
 
-/** Runs the whole deployment; owns the order of the stages and the failure policy. */
-export async function runPipeline(host: Host, raw: RawInputs): Promise<PipelineResult> {
+type EnvRepo = Pick<EnvRepository, 'plan' | 'commit' | 'propose' | 'readFiles' | 'revert'>
+type ClusterPort = Pick<Cluster, 'validate' | 'lock' | 'apply' | 'waitForRollout' | 'rollback'>
+type DeploymentPort = Pick<DeploymentRecorder, 'id' | 'status'>
+
+/** The stages as the pipeline sees them; replaced by fakes only in the policy's unit tests. */
+export interface Stages {
+  build(config: Config, host: Host): Promise<ImageResult>
+  openEnvRepo(config: Config, host: Host): Promise<EnvRepo>
+  connectCluster(config: Config, host: Host): Promise<ClusterPort>
+  startDeployment(config: Config, host: Host, ref: string): Promise<DeploymentPort | undefined>
+}
+
+export const realStages: Stages = {
+  build: buildAndResolve,
+  openEnvRepo: (config, host) => EnvRepository.open(config, host),
+  connectCluster: (config, host) => Cluster.connect(config, host),
+  startDeployment: (config, host, ref) => DeploymentRecorder.start(config, host, ref)
+}
+
+/**
+ * Runs the whole deployment: build → edit in memory → validate the edited descriptors →
+ * commit (or pull request) → apply → wait → on failure roll back and revert → report.
+ * The order and the failure policy live here and nowhere else.
+ */
+export async function runPipeline(
+  host: Host,
+  raw: RawInputs,
+  stages: Stages = realStages,
+  context: RunContext = runContext()
+): Promise<PipelineResult> {
   for (const secret of secretValues(raw)) host.setSecret(secret)
+  const report = newRunReport()
+  let deployment: DeploymentPort | undefined
   try {
-    parseConfig(raw, runContext())
-    throw new Error('not implemented: build')
+    const config = parseConfig(raw, context)
+    if (!config.dryRun) deployment = await stages.startDeployment(config, host, config.context.sha ?? config.tag)
+    if (deployment) report.deploymentId = deployment.id
+    report.status = await deploy(config, host, stages, report)
   } catch (error) {
-    const message = error instanceof ConfigError ? error.message : `${(error as Error).message}`
-    for (const line of message.split('\n')) host.error(line)
-    host.setOutput('status', 'failed')
-    return { status: 'failed' }
+    report.status = 'failed'
+    report.failure = error instanceof ConfigError ? error.message : errorMessage(error)
+    for (const line of report.failure.split('\n')) host.error(line)
   }
+  await finish(host, report, deployment)
+  return { status: report.status, report }
+}
+
+async function deploy(config: Config, host: Host, stages: Stages, report: RunReport): Promise<DeployStatus> {
+  const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn)
+
+  const image = await stage(config.build.enabled ? 'Build and push image' : 'Resolve image', () =>
+    stages.build(config, host)
+  )
+  report.image = image.reference
+  report.digest = image.digest
+
+  const env = await stages.openEnvRepo(config, host)
+  const edit: ImageEdit = {
+    repository: config.repository,
+    image: config.image,
+    tag: image.tag,
+    digest: image.digest,
+    pin: config.env.pin
+  }
+  const plan = await stage('Edit environment repository (in memory)', () => env.plan(edit))
+  report.previousImage = plan.previousImage
+  report.diff = plan.diff
+  if (plan.diff) host.info(plan.diff)
+  if (plan.changes.length === 0) {
+    host.info(`${config.env.owner}/${config.env.repo} already holds ${image.reference}: nothing to commit or apply`)
+    return 'unchanged'
+  }
+
+  // With a kubeconfig the edited descriptors are validated before Git sees them, whatever the mode.
+  const cluster = config.kube.kubeconfig ? await stages.connectCluster(config, host) : undefined
+  if (cluster) {
+    await stage('Validate descriptors (server-side dry run)', () => cluster.validate(plan.files))
+  }
+  if (config.dryRun) return 'planned'
+
+  const message = renderCommitMessage(config.env.commitMessage, {
+    image: config.image,
+    tag: image.tag,
+    digest: image.digest,
+    reference: image.reference,
+    previous: plan.previousImage,
+    sha: config.context.sha ?? '',
+    repo: config.context.repository ?? '',
+    run_url: config.context.runUrl ?? ''
+  })
+
+  if (config.env.commitMode === 'pull-request') {
+    const pr = await stage('Open pull request', () => env.propose(edit, message))
+    report.pullRequestUrl = pr.url
+    return 'proposed'
+  }
+
+  const commit = await stage('Commit to environment repository', () => env.commit(edit, message))
+  if (!commit) return 'unchanged'
+  report.envCommit = { sha: commit.sha, url: commit.url }
+  report.previousImage = commit.previousImage
+  if (!config.kube.apply || !cluster) return 'committed'
+
+  return applyAndWait(config, host, cluster, env, commit, report)
+}
+
+async function applyAndWait(
+  config: Config,
+  host: Host,
+  cluster: ClusterPort,
+  env: EnvRepo,
+  commit: EnvCommit,
+  report: RunReport
+): Promise<DeployStatus> {
+  const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn)
+  const holder = config.context.runUrl ?? `${hostname()}/pid ${process.pid}`
+  const lock = await cluster.lock(
+    `${config.kube.namespace ?? ''}:${config.env.owner}/${config.env.repo}:${config.env.paths.join(',')}`,
+    holder,
+    config.kube.timeoutMs
+  )
+  try {
+    let applied: AppliedObject[] = []
+    let outcome: RolloutOutcome | undefined
+    try {
+      const since = new Date()
+      applied = await stage('Apply (server-side)', () => cluster.apply(commit.files, annotationsFor(config, commit)))
+      outcome = await stage('Wait on rollout', () => cluster.waitForRollout(applied, config.kube.timeoutMs, since))
+      report.resources = outcome.resources
+      report.rolloutSeconds = outcome.seconds
+      if (outcome.ok) return 'deployed'
+      report.failure = outcome.failure ?? 'rollout failed'
+    } catch (error) {
+      report.failure = errorMessage(error)
+    }
+    host.error(report.failure)
+    if (!config.kube.rollback) return 'failed'
+
+    const previousFiles = await env.readFiles(commit.parentSha)
+    const rollback = await stage('Roll back the cluster', () =>
+      cluster.rollback(previousFiles, applied, config.kube.timeoutMs)
+    )
+    report.rollback = rollback
+    const revertMessage = `revert ${report.image}: rollout failed\n\nRestores ${commit.previousImage} (reverts ${commit.sha}).${
+      config.context.runUrl ? `\nRun: ${config.context.runUrl}` : ''
+    }`
+    const revert = await stage('Revert environment repository', () => env.revert(commit, revertMessage))
+    if (revert) report.revertCommit = revert
+    if (!rollback.ok) host.error(`ROLLBACK FAILED: ${rollback.failure ?? 'see the resource table'}`)
+    return rollback.ok ? 'rolled-back' : 'failed'
+  } finally {
+    await lock.release()
+  }
+}
+
+function annotationsFor(config: Config, commit: EnvCommit): Record<string, string> {
+  const annotations: Record<string, string> = { 'gitops-push-deploy/env-commit': commit.sha }
+  if (config.context.repository && config.context.sha) {
+    annotations['gitops-push-deploy/source'] = `${config.context.repository}@${config.context.sha}`
+  }
+  if (config.context.runUrl) annotations['gitops-push-deploy/run-url'] = config.context.runUrl
+  return annotations
+}
+
+async function timed<T>(host: Host, report: RunReport, name: string, fn: () => Promise<T>): Promise<T> {
+  const start = performance.now()
+  try {
+    return await host.group(name, fn)
+  } finally {
+    report.timings.push([name, (performance.now() - start) / 1000])
+  }
+}
+
+async function finish(host: Host, report: RunReport, deployment: DeploymentPort | undefined): Promise<void> {
+  for (const [name, value] of Object.entries(outputsOf(report))) host.setOutput(name as keyof ReturnType<typeof outputsOf>, value)
+  if (deployment) {
+    const ok = ['deployed', 'committed', 'unchanged', 'proposed'].includes(report.status)
+    await deployment.status(ok ? 'success' : 'failure', ok ? `${report.status} ${report.image ?? ''}` : report.status)
+  }
+  try {
+    await host.writeSummary(renderSummary(report))
+  } catch (error) {
+    host.warning(`could not write the job summary: ${errorMessage(error)}`)
+  }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
 }

@@ -1,0 +1,297 @@
+import { describe, expect, it } from '@jest/globals'
+import {
+  chooseBuilder,
+  commandName,
+  containerOptions,
+  containerToolCommands,
+  dockerCommands,
+  imageLabels,
+  loginCommand,
+  type AuthLocation,
+  type BuildRequest,
+  type ContainerOptions,
+  type ProbeResult
+} from '../../src/build/argv.js'
+
+const FILES = { digestFile: '/tmp/b/digest', metadataFile: '/tmp/b/metadata.json' }
+const MINIMAL: BuildRequest = {
+  context: '/src',
+  dockerfile: '/src/Dockerfile',
+  buildArgs: [],
+  platforms: [],
+  labels: [],
+  reference: 'ghcr.io/acme/web:v1',
+  insecure: false
+}
+const FULL: BuildRequest = {
+  context: '/src/app',
+  dockerfile: '/src/app/build/Containerfile',
+  buildArgs: [
+    ['VERSION', '1.2.3'],
+    ['EMPTY', ''],
+    ['WITH_EQ', 'a=b']
+  ],
+  target: 'runtime',
+  platforms: ['linux/amd64'],
+  labels: [['org.opencontainers.image.revision', 'abc']],
+  reference: 'localhost:5000/team/api:t',
+  insecure: true
+}
+const VFS_CHROOT: ContainerOptions = { storageDriver: 'vfs', isolation: 'chroot', reasons: [] }
+const DEFAULTS: ContainerOptions = { reasons: [] }
+
+describe('docker argv', () => {
+  it.each([
+    [
+      'minimal',
+      MINIMAL,
+      {},
+      [
+        'buildx build --file /src/Dockerfile --tag ghcr.io/acme/web:v1 --push',
+        '--metadata-file /tmp/b/metadata.json --iidfile /tmp/b/digest /src'
+      ].join(' '),
+      undefined
+    ],
+    [
+      'every input, insecure registry, temporary DOCKER_CONFIG',
+      { ...FULL, platforms: ['linux/amd64', 'linux/arm64'] },
+      { dockerConfig: '/tmp/b/docker-config' },
+      [
+        'buildx build --file /src/app/build/Containerfile',
+        '--build-arg VERSION=1.2.3 --build-arg EMPTY= --build-arg WITH_EQ=a=b',
+        '--label org.opencontainers.image.revision=abc --target runtime --platform linux/amd64,linux/arm64',
+        '--tag localhost:5000/team/api:t --output type=image,push=true,registry.insecure=true',
+        '--metadata-file /tmp/b/metadata.json --iidfile /tmp/b/digest /src/app'
+      ].join(' '),
+      { DOCKER_CONFIG: '/tmp/b/docker-config' }
+    ]
+  ])('%s', (_name, request, auth, argv, env) => {
+    const [command, ...more] = dockerCommands(request, FILES, auth)
+    expect(more).toEqual([])
+    expect(command.tool).toBe('docker')
+    expect(command.args.join(' ')).toBe(argv)
+    expect(command.env).toEqual(env)
+    expect(command.retryable).toBe(true)
+  })
+
+  it('keeps each value one argument, spaces included (no shell)', () => {
+    const [command] = dockerCommands({ ...MINIMAL, buildArgs: [['MSG', 'hello world; rm -rf /']] }, FILES)
+    expect(command.args).toContain('MSG=hello world; rm -rf /')
+  })
+})
+
+describe('buildah and podman argv', () => {
+  it.each<['buildah' | 'podman', BuildRequest, ContainerOptions, AuthLocation, string[]]>([
+    [
+      'buildah',
+      MINIMAL,
+      DEFAULTS,
+      {},
+      [
+        'bud --file /src/Dockerfile --tag ghcr.io/acme/web:v1 /src',
+        'push --digestfile /tmp/b/digest ghcr.io/acme/web:v1 docker://ghcr.io/acme/web:v1'
+      ]
+    ],
+    [
+      'podman',
+      MINIMAL,
+      DEFAULTS,
+      {},
+      [
+        'build --file /src/Dockerfile --tag ghcr.io/acme/web:v1 /src',
+        'push --digestfile /tmp/b/digest ghcr.io/acme/web:v1 docker://ghcr.io/acme/web:v1'
+      ]
+    ],
+    [
+      'buildah',
+      FULL,
+      VFS_CHROOT,
+      { authFile: '/tmp/b/auth.json' },
+      [
+        [
+          '--storage-driver vfs bud --file /src/app/build/Containerfile',
+          '--build-arg VERSION=1.2.3 --build-arg EMPTY= --build-arg WITH_EQ=a=b',
+          '--label org.opencontainers.image.revision=abc --target runtime --platform linux/amd64',
+          '--isolation chroot --authfile /tmp/b/auth.json --tls-verify=false --tag localhost:5000/team/api:t /src/app'
+        ].join(' '),
+        [
+          '--storage-driver vfs push --authfile /tmp/b/auth.json --tls-verify=false --digestfile /tmp/b/digest',
+          'localhost:5000/team/api:t docker://localhost:5000/team/api:t'
+        ].join(' ')
+      ]
+    ],
+    [
+      'podman',
+      { ...MINIMAL, platforms: ['linux/amd64', 'linux/arm64/v8'] },
+      { storageDriver: 'overlay', reasons: [] },
+      {},
+      [
+        '--storage-driver overlay manifest rm ghcr.io/acme/web:v1',
+        [
+          '--storage-driver overlay build --file /src/Dockerfile --platform linux/amd64,linux/arm64/v8',
+          '--manifest ghcr.io/acme/web:v1 /src'
+        ].join(' '),
+        [
+          '--storage-driver overlay manifest push --all --digestfile /tmp/b/digest',
+          'ghcr.io/acme/web:v1 docker://ghcr.io/acme/web:v1'
+        ].join(' ')
+      ]
+    ]
+  ])('%s %#', (tool, request, options, auth, argvs) => {
+    const commands = containerToolCommands(tool, request, FILES, options, auth)
+    expect(commands.map(c => c.args.join(' '))).toEqual(argvs)
+    expect(commands.every(c => c.tool === tool)).toBe(true)
+    // only steps that talk to the registry with the pushed image are retried
+    expect(commands.map(c => Boolean(c.retryable))).toEqual(argvs.map(a => / push /.test(` ${a} `)))
+  })
+
+  it('lets only the removal of a stale manifest list fail', () => {
+    const commands = containerToolCommands(
+      'buildah',
+      { ...MINIMAL, platforms: ['linux/amd64', 'linux/arm64'] },
+      FILES,
+      DEFAULTS
+    )
+    expect(commands.map(c => Boolean(c.mayFail))).toEqual([true, false, false])
+  })
+})
+
+describe('loginCommand', () => {
+  it.each([
+    [
+      'docker',
+      'ghcr.io',
+      false,
+      { dockerConfig: '/t/dc' },
+      'login --username bot --password-stdin ghcr.io',
+      { DOCKER_CONFIG: '/t/dc' }
+    ],
+    [
+      'docker',
+      'docker.io',
+      false,
+      { dockerConfig: '/t/dc' },
+      'login --username bot --password-stdin',
+      { DOCKER_CONFIG: '/t/dc' }
+    ],
+    [
+      'buildah',
+      'localhost:5000',
+      true,
+      { authFile: '/t/auth.json' },
+      'login --authfile /t/auth.json --tls-verify=false --username bot --password-stdin localhost:5000',
+      undefined
+    ],
+    [
+      'podman',
+      'ghcr.io',
+      false,
+      { authFile: '/t/auth.json' },
+      'login --authfile /t/auth.json --username bot --password-stdin ghcr.io',
+      undefined
+    ]
+  ] as const)('%s %s', (tool, domain, insecure, auth, argv, env) => {
+    const command = loginCommand(tool, domain, 'bot', 's3cret-pw', insecure, auth)
+    expect(command.args.join(' ')).toBe(argv)
+    expect(command.env).toEqual(env)
+    expect(command.stdin).toBe('s3cret-pw')
+    expect(command.args.join(' ')).not.toContain('s3cret-pw')
+  })
+})
+
+describe('imageLabels', () => {
+  const created = new Date('2026-01-02T03:04:05.000Z')
+  const context = { repository: 'acme/web', sha: 'abc123', serverUrl: 'https://github.example.com/' }
+
+  it.each([
+    [
+      'OCI labels from the run context',
+      context,
+      [],
+      [
+        ['org.opencontainers.image.source', 'https://github.example.com/acme/web'],
+        ['org.opencontainers.image.revision', 'abc123'],
+        ['org.opencontainers.image.created', '2026-01-02T03:04:05.000Z']
+      ]
+    ],
+    [
+      'unknown repository and sha: only created',
+      { serverUrl: 'https://github.com' },
+      [['team', 'web']],
+      [
+        ['org.opencontainers.image.created', '2026-01-02T03:04:05.000Z'],
+        ['team', 'web']
+      ]
+    ],
+    [
+      'user labels win on the same key',
+      context,
+      [
+        ['org.opencontainers.image.source', 'https://example.com/mirror'],
+        ['tier', 'front']
+      ],
+      [
+        ['org.opencontainers.image.revision', 'abc123'],
+        ['org.opencontainers.image.created', '2026-01-02T03:04:05.000Z'],
+        ['org.opencontainers.image.source', 'https://example.com/mirror'],
+        ['tier', 'front']
+      ]
+    ]
+  ] as const)('%s', (_name, ctx, user, expected) => {
+    expect(
+      imageLabels(
+        ctx,
+        user.map(([k, v]) => [k, v]),
+        created
+      )
+    ).toEqual(expected)
+  })
+})
+
+describe('containerOptions', () => {
+  it.each([
+    ['in a container, nothing configured', {}, true, false, 'vfs', 'chroot'],
+    ['in a container with a storage.conf', {}, true, true, undefined, 'chroot'],
+    ['on a VM', {}, false, false, undefined, undefined],
+    ['env wins in a container', { STORAGE_DRIVER: 'overlay', BUILDAH_ISOLATION: 'oci' }, true, false, 'overlay', 'oci'],
+    ['env wins over storage.conf', { STORAGE_DRIVER: 'btrfs' }, false, true, 'btrfs', undefined],
+    ['isolation from env on a VM', { BUILDAH_ISOLATION: 'rootless' }, false, false, undefined, 'rootless']
+  ])('%s', (_name, env, inContainer, storageConfigured, storageDriver, isolation) => {
+    const options = containerOptions(env, { inContainer, storageConfigured })
+    expect(options.storageDriver).toBe(storageDriver)
+    expect(options.isolation).toBe(isolation)
+    expect(options.reasons).toHaveLength(2)
+  })
+})
+
+describe('chooseBuilder', () => {
+  const p = (tool: ProbeResult['tool'], state: ProbeResult['state']): ProbeResult => ({ tool, state }) as ProbeResult
+  it.each([
+    ['docker answers', [p('docker', 'usable')], 'docker'],
+    ['docker without daemon, buildah installed', [p('docker', 'failing'), p('buildah', 'usable')], 'buildah'],
+    ['only podman', [p('docker', 'missing'), p('buildah', 'missing'), p('podman', 'usable')], 'podman'],
+    ['order wins over probe order', [p('podman', 'usable'), p('buildah', 'usable')], 'buildah']
+  ])('%s → %s', (_name, probes, tool) => {
+    expect(chooseBuilder(probes)).toBe(tool)
+  })
+
+  it('names what it looked for and how to install one', () => {
+    const probes = [p('docker', 'failing'), p('buildah', 'missing'), p('podman', 'failing')]
+    expect(() => chooseBuilder(probes)).toThrow(
+      /looked for docker \(installed, but `docker info` failed: no daemon reachable\), buildah \(not installed\), podman \(installed, but `podman --version` failed\)\. Install one .*apt-get install -y buildah/
+    )
+  })
+})
+
+describe('commandName', () => {
+  it.each([
+    [['--storage-driver', 'vfs', 'bud', '--file', 'f', '.'], 'buildah bud'],
+    [['--storage-driver', 'vfs', 'manifest', 'push', '--all', 'x'], 'buildah manifest push'],
+    [['push', '--tls-verify=false', 'x', 'docker://x'], 'buildah push'],
+    [['--version'], 'buildah'],
+    [['manifest', 'rm', 'ghcr.io/a:t'], 'buildah manifest rm'],
+    [['build', '.'], 'buildah build']
+  ])('%j → %s', (args, name) => {
+    expect(commandName({ tool: 'buildah', args })).toBe(name)
+  })
+})

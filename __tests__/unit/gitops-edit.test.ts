@@ -1,0 +1,181 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { describe, expect, it } from '@jest/globals'
+import { parseImageRepository } from '../../src/image/reference.js'
+import { type Pin } from '../../src/config/config.js'
+import { editFile } from '../../src/gitops/edit.js'
+import { editFiles, forwardEdit, noMatchMessage, revertEdit, revertFiles, targetOf } from '../../src/gitops/plan.js'
+import { type EnvFile } from '../../src/gitops/types.js'
+
+const FIXTURES = path.join(import.meta.dirname, '../fixtures/gitops')
+const NEW = 'sha256:11507a0e2f5e69d5dfa40a62a1bd7b6ee57e6bcd85c67c9b8431b36fff21c437'
+const OLD = 'sha256:cba06b5736faf67e54b07b561eae94395e774c517a7d910a54369e1263ccfbd4'
+
+interface CaseEdit {
+  image: string
+  tag: string
+  digest: string
+  pin: Pin
+  changes: number
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter(entry => entry.isFile())
+    .map(entry => path.relative(dir, path.join(entry.parentPath, entry.name)))
+    .sort()
+}
+
+function editOf(spec: Omit<CaseEdit, 'changes'>) {
+  return { ...spec, repository: parseImageRepository(spec.image) }
+}
+
+const cases = readdirSync(FIXTURES, { withFileTypes: true })
+  .filter(entry => entry.isDirectory())
+  .map(entry => entry.name)
+
+describe('golden corpus: byte-exact edits', () => {
+  it('has cases', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(12)
+  })
+
+  it.each(cases)('%s', name => {
+    const dir = path.join(FIXTURES, name)
+    const spec = JSON.parse(readFileSync(path.join(dir, 'edit.json'), 'utf8')) as CaseEdit
+    const inputs = filesUnder(path.join(dir, 'input'))
+    expect(filesUnder(path.join(dir, 'expected'))).toEqual(inputs)
+    const files = inputs.map(p => ({ path: p, content: readFileSync(path.join(dir, 'input', p), 'utf8') }))
+    const result = editFiles(files, () => forwardEdit(editOf(spec)))
+
+    for (const file of result.files) {
+      expect(file.content).toBe(readFileSync(path.join(dir, 'expected', file.path), 'utf8'))
+    }
+    expect(result.changes).toHaveLength(spec.changes)
+    // every changed line is reported, and nothing else changed
+    for (const file of files) {
+      const before = file.content.split('\n')
+      const after = result.files.find(f => f.path === file.path)!.content.split('\n')
+      if (before.length !== after.length) continue // a key was added or dropped (kustomize)
+      const changedLines = before.flatMap((line, i) => (line === after[i] ? [] : [i + 1]))
+      const reported = result.changes.filter(c => c.path === file.path).map(c => c.line)
+      // a change starts on its line; Helm's tag and digest are two lines of one change
+      expect(changedLines.filter(line => !reported.includes(line - 1) || reported.includes(line))).toEqual(reported)
+    }
+  })
+})
+
+describe('semantic revert', () => {
+  const image = 'registry.local:5000/team/api'
+  const edit = editOf({ image, tag: '1.10', digest: NEW, pin: 'tag+digest' })
+
+  const corpus = (name: string) => {
+    const dir = path.join(FIXTURES, name)
+    const spec = JSON.parse(readFileSync(path.join(dir, 'edit.json'), 'utf8')) as CaseEdit
+    const files = filesUnder(path.join(dir, 'input')).map(p => ({
+      path: p,
+      content: readFileSync(path.join(dir, 'input', p), 'utf8')
+    }))
+    return { spec, files, forward: editFiles(files, () => forwardEdit(editOf(spec))) }
+  }
+  const valuesOf = (files: EnvFile[], spec: CaseEdit) =>
+    editFiles(files, () => ({
+      repository: parseImageRepository(spec.image),
+      image: spec.image,
+      targetFor: ({ key, current }) => {
+        seen.push([key, current])
+        return undefined
+      }
+    })) && seen.splice(0)
+  const seen: Array<[string, unknown]> = []
+
+  it.each(cases)('%s: a file as our commit left it gets the parent bytes back', name => {
+    const { spec, files, forward } = corpus(name)
+    const reverted = revertFiles(forward.files, forward.files, files, parseImageRepository(spec.image), forward.changes)
+    expect(reverted.files).toEqual(files)
+    expect(reverted.changes).toHaveLength(spec.changes)
+  })
+
+  it.each(cases)('%s: a file changed since gets every reference value back', name => {
+    const { spec, files, forward } = corpus(name)
+    const touched = forward.files.map(f => ({ ...f, content: `# touched\n${f.content}` }))
+    const reverted = revertFiles(touched, forward.files, files, parseImageRepository(spec.image), forward.changes)
+    expect(reverted.changes).toHaveLength(spec.changes)
+    expect(valuesOf(reverted.files, spec)).toEqual(valuesOf(files, spec))
+  })
+
+  it('leaves a location someone changed after us', () => {
+    const source = `a:\n  image: ${image}:1.9\nb:\n  image: ${image}:1.9\n`
+    const forward = editFile(source, 'x.yaml', forwardEdit(edit))
+    expect(forward.changes).toHaveLength(2)
+    const later = forward.text.replace(`b:\n  image: ${image}:1.10@${NEW}`, `b:\n  image: ${image}:2.0`)
+    const reverted = editFile(later, 'x.yaml', revertEdit(edit.repository, forward.changes)('x.yaml'))
+    expect(reverted.text).toBe(`a:\n  image: ${image}:1.9\nb:\n  image: ${image}:2.0\n`)
+    expect(reverted.changes.map(c => [c.line, c.previous, c.next])).toEqual([
+      [2, `${image}:1.10@${NEW}`, `${image}:1.9`]
+    ])
+  })
+
+  it('finds the location again after lines were added above it', () => {
+    const source = `spec:\n  image: ${image}:1.9\n`
+    const forward = editFile(source, 'x.yaml', forwardEdit(edit))
+    const later = `# a comment someone added\n# and another\n${forward.text}`
+    const reverted = editFile(later, 'x.yaml', revertEdit(edit.repository, forward.changes)('x.yaml'))
+    expect(reverted.text).toBe(`# a comment someone added\n# and another\n${source}`)
+  })
+})
+
+describe('forward edit details', () => {
+  const image = 'registry.local:5000/team/api'
+  const run = (source: string, pin: Pin, file = 'f.yaml', tag = '1.10') =>
+    editFile(source, file, forwardEdit(editOf({ image, tag, digest: NEW, pin })))
+
+  it.each<[string, Pin, string, string]>([
+    ['pin tag drops an old kustomize digest', 'tag', `images:\n- name: ${image}\n  newTag: a\n  digest: ${OLD}\n`, `images:\n- name: ${image}\n  newTag: "1.10"\n`],
+    ['pin digest adds the digest after newName', 'digest', `images:\n- name: app\n  newName: ${image}\n`, `images:\n- name: app\n  newName: ${image}\n  digest: ${NEW}\n`],
+    ['a flow entry gets a new key inside the braces', 'tag', `images: [{name: ${image}}]\n`, `images: [{name: ${image}, newTag: "1.10"}]\n`],
+    ['a kustomization without final newline', 'tag', `images:\n- name: ${image}`, `images:\n- name: ${image}\n  newTag: "1.10"`],
+    ['pin tag empties a Helm digest', 'tag', `repository: ${image}\ntag: "1.9"\ndigest: ${OLD}\n`, `repository: ${image}\ntag: "1.10"\ndigest: ""\n`]
+  ])('%s', (_, pin, source, expected) => {
+    expect(run(source, pin, 'kustomization.yaml').text).toBe(expected)
+  })
+
+  it('keeps other Kustomization keys untouched in a plain manifest file name', () => {
+    // `images:` only means kustomize in a kustomization file
+    const source = `images:\n- name: ${image}\n  newTag: a\n`
+    expect(run(source, 'tag').matched).toBe(0)
+  })
+
+  it('skips a file that is not YAML and says why', () => {
+    const result = run('image: {{ .Values.image }}\n  bad: [\n', 'tag')
+    expect(result.skipped).toMatch(/^not YAML/)
+    expect(result.text).toBe('image: {{ .Values.image }}\n  bad: [\n')
+  })
+
+  it('lists the repositories it saw', () => {
+    const result = run('a:\n  image: nginx:1\nb:\n  repository: quay.io/x/y\n  tag: "1"\n', 'tag')
+    expect(result.repositories).toEqual(['docker.io/library/nginx', 'quay.io/x/y'])
+    expect(noMatchMessage(image, 'o/r@main', [{ path: 'f.yaml', repositories: result.repositories }])).toContain(
+      'f.yaml: docker.io/library/nginx, quay.io/x/y'
+    )
+  })
+
+  it('a tag marker stays when the pin has no tag', () => {
+    const source = 'version: "1.9" # gitops-push-deploy: tag\n'
+    expect(run(source, 'digest').text).toBe(source)
+  })
+})
+
+describe('targetOf', () => {
+  const base = { repository: parseImageRepository('nginx'), image: 'nginx', tag: '1.27', digest: NEW }
+  it.each<[Pin, string]>([
+    ['tag', 'nginx:1.27'],
+    ['digest', `nginx@${NEW}`],
+    ['tag+digest', `nginx:1.27@${NEW}`]
+  ])('pin %s writes %s', (pin, reference) => {
+    expect(targetOf({ ...base, pin }).reference).toBe(reference)
+  })
+
+  it('refuses a digest pin without a digest', () => {
+    expect(() => targetOf({ ...base, digest: '', pin: 'digest' })).toThrow('pin "digest" needs the image digest')
+  })
+})

@@ -1,0 +1,239 @@
+import { describe, expect, it } from '@jest/globals'
+import { type ContainerStatus, type LiveObject } from '../../src/kube/rollout/objects.js'
+import {
+  describePodFailure,
+  isUnschedulable,
+  newReplicaSet,
+  newRevisionPods,
+  podFailure,
+  replicaSetFailure
+} from '../../src/kube/rollout/signals.js'
+
+const controller = (uid: string) => [{ uid, kind: 'Owner', name: 'owner', controller: true }]
+
+function pod(
+  name: string,
+  status: Record<string, unknown> = {},
+  meta: Partial<LiveObject['metadata']> = {}
+): LiveObject {
+  return { metadata: { name, uid: `uid-${name}`, ...meta }, status }
+}
+
+function waiting(reason: string, message = `${reason} message`, name = 'app'): ContainerStatus {
+  return { name, state: { waiting: { reason, message } } }
+}
+
+const options = { nowMs: 100_000, unschedulableGraceMs: 30_000 }
+
+describe('podFailure', () => {
+  it.each([
+    'ImagePullBackOff',
+    'CrashLoopBackOff',
+    'CreateContainerConfigError',
+    'CreateContainerError',
+    'InvalidImageName',
+    'ErrImageNeverPull',
+    'RunContainerError'
+  ])('a container waiting in %s fails', reason => {
+    const failure = podFailure(pod('web-1', { containerStatuses: [waiting(reason)] }), options)
+    expect(failure).toEqual({ pod: 'web-1', container: 'app', reason, message: `${reason} message` })
+  })
+
+  it.each([
+    ['ErrImagePull: one failed pull, the kubelet retries', [waiting('ErrImagePull')]],
+    ['ContainerCreating', [waiting('ContainerCreating')]],
+    ['PodInitializing', [waiting('PodInitializing')]],
+    ['running', [{ name: 'app', state: { running: { startedAt: 'now' } } }]],
+    [
+      'a regular container that restarted once and now runs',
+      [
+        {
+          name: 'app',
+          restartCount: 1,
+          lastState: { terminated: { reason: 'Error', exitCode: 1 } },
+          state: { running: {} }
+        }
+      ]
+    ],
+    ['no statuses yet', []]
+  ])('%s does not fail', (_name, containerStatuses) => {
+    expect(podFailure(pod('web-1', { containerStatuses }), options)).toBeUndefined()
+  })
+
+  it('init containers are checked, first', () => {
+    const failure = podFailure(
+      pod('web-1', {
+        initContainerStatuses: [waiting('ImagePullBackOff', 'Back-off pulling image "x"', 'migrate')],
+        containerStatuses: [waiting('PodInitializing', '', 'app')]
+      }),
+      options
+    )
+    expect(failure).toMatchObject({ container: 'migrate', reason: 'ImagePullBackOff' })
+  })
+
+  it('an init container that failed and was restarted fails', () => {
+    const failure = podFailure(
+      pod('web-1', {
+        initContainerStatuses: [
+          {
+            name: 'migrate',
+            restartCount: 1,
+            lastState: { terminated: { reason: 'Error', exitCode: 3 } },
+            state: { running: {} }
+          }
+        ]
+      }),
+      options
+    )
+    expect(failure).toEqual({
+      pod: 'web-1',
+      container: 'migrate',
+      reason: 'Error',
+      message: 'init container exited with code 3'
+    })
+  })
+
+  it('an init container that failed once, not yet restarted, does not fail', () => {
+    const status = {
+      initContainerStatuses: [{ name: 'migrate', state: { terminated: { reason: 'Error', exitCode: 3 } } }]
+    }
+    expect(podFailure(pod('web-1', status), options)).toBeUndefined()
+  })
+
+  const unschedulable = {
+    conditions: [
+      {
+        type: 'PodScheduled',
+        status: 'False',
+        reason: 'Unschedulable',
+        message: '0/2 nodes are available: 2 Insufficient cpu.'
+      }
+    ]
+  }
+  it.each([
+    ['within the grace period', 80_000, undefined],
+    ['beyond the grace period', 70_000, 'Unschedulable'],
+    ['never seen unschedulable before', undefined, undefined]
+  ])('unschedulable %s', (_name, since, reason) => {
+    const failure = podFailure(pod('web-1', unschedulable), { ...options, unschedulableSinceMs: since })
+    expect(failure?.reason).toBe(reason)
+    if (reason) expect(failure?.message).toBe('0/2 nodes are available: 2 Insufficient cpu.')
+  })
+
+  it('isUnschedulable reads PodScheduled=False/Unschedulable only', () => {
+    expect(isUnschedulable(pod('a', unschedulable))).toBe(true)
+    expect(isUnschedulable(pod('a', { conditions: [{ type: 'PodScheduled', status: 'True' }] }))).toBe(false)
+    expect(
+      isUnschedulable(pod('a', { conditions: [{ type: 'PodScheduled', status: 'False', reason: 'SchedulingGated' }] }))
+    ).toBe(false)
+  })
+})
+
+describe('describePodFailure', () => {
+  it.each([
+    [
+      { pod: 'web-7c9d5-x2k', container: 'app', reason: 'ImagePullBackOff', message: 'Back-off pulling image "r/x:1"' },
+      'pod web-7c9d5-x2k container app: ImagePullBackOff: Back-off pulling image "r/x:1"'
+    ],
+    [{ pod: 'web-1', reason: 'Unschedulable', message: '' }, 'pod web-1: Unschedulable']
+  ])('%j', (failure, text) => {
+    expect(describePodFailure(failure)).toBe(text)
+  })
+})
+
+describe('newReplicaSet', () => {
+  const deployment: LiveObject = {
+    metadata: { name: 'web', uid: 'dep', annotations: { 'deployment.kubernetes.io/revision': '3' } }
+  }
+  const rs = (name: string, revision: string, owner = 'dep'): LiveObject => ({
+    metadata: {
+      name,
+      uid: `uid-${name}`,
+      annotations: { 'deployment.kubernetes.io/revision': revision },
+      ownerReferences: controller(owner)
+    }
+  })
+
+  it.each([
+    ['the controlled ReplicaSet at the Deployment revision', [rs('web-a', '2'), rs('web-b', '3')], 'web-b'],
+    ["another Deployment's ReplicaSet at the same revision", [rs('api-a', '3', 'other')], undefined],
+    ['none at that revision yet', [rs('web-a', '2')], undefined]
+  ])('%s', (_name, replicaSets, expected) => {
+    expect(newReplicaSet(deployment, replicaSets)?.metadata.name).toBe(expected)
+  })
+
+  it('nothing before the controller wrote a revision', () => {
+    expect(newReplicaSet({ metadata: { name: 'web', uid: 'dep' } }, [rs('web-a', '1')])).toBeUndefined()
+  })
+})
+
+describe('newRevisionPods', () => {
+  const replicaSet: LiveObject = { metadata: { name: 'web-b', uid: 'rs-b' } }
+  const deployment: LiveObject = { metadata: { name: 'web', uid: 'dep' } }
+  const names = (pods: LiveObject[]) => pods.map(p => p.metadata.name)
+
+  it('Deployment: pods of the current ReplicaSet only', () => {
+    const pods = [
+      pod('new', {}, { ownerReferences: controller('rs-b') }),
+      pod('old', {}, { ownerReferences: controller('rs-a') })
+    ]
+    expect(names(newRevisionPods('Deployment', deployment, pods, replicaSet))).toEqual(['new'])
+    expect(newRevisionPods('Deployment', deployment, pods, undefined)).toEqual([])
+  })
+
+  it('StatefulSet: its pods at updateRevision', () => {
+    const sts: LiveObject = { metadata: { name: 'db', uid: 'sts' }, status: { updateRevision: 'db-2' } }
+    const pods = [
+      pod('db-0', {}, { ownerReferences: controller('sts'), labels: { 'controller-revision-hash': 'db-2' } }),
+      pod('db-1', {}, { ownerReferences: controller('sts'), labels: { 'controller-revision-hash': 'db-1' } }),
+      pod('other-0', {}, { ownerReferences: controller('x'), labels: { 'controller-revision-hash': 'db-2' } })
+    ]
+    expect(names(newRevisionPods('StatefulSet', sts, pods))).toEqual(['db-0'])
+  })
+
+  it('DaemonSet: its pods at the template generation', () => {
+    const ds: LiveObject = {
+      metadata: { name: 'agent', uid: 'ds', annotations: { 'deprecated.daemonset.template.generation': '2' } }
+    }
+    const pods = [
+      pod('agent-a', {}, { ownerReferences: controller('ds'), labels: { 'pod-template-generation': '2' } }),
+      pod('agent-b', {}, { ownerReferences: controller('ds'), labels: { 'pod-template-generation': '1' } })
+    ]
+    expect(names(newRevisionPods('DaemonSet', ds, pods))).toEqual(['agent-a'])
+  })
+
+  it('Job: all its pods', () => {
+    const job: LiveObject = { metadata: { name: 'migrate', uid: 'job' } }
+    const pods = [
+      pod('migrate-a', {}, { ownerReferences: controller('job') }),
+      pod('x', {}, { ownerReferences: controller('y') })
+    ]
+    expect(names(newRevisionPods('Job', job, pods))).toEqual(['migrate-a'])
+  })
+
+  it('kinds without pods: none', () => {
+    expect(
+      newRevisionPods('custom-resource', deployment, [pod('a', {}, { ownerReferences: controller('dep') })])
+    ).toEqual([])
+  })
+})
+
+describe('replicaSetFailure', () => {
+  it.each([
+    [
+      [
+        {
+          type: 'ReplicaFailure',
+          status: 'True',
+          reason: 'FailedCreate',
+          message: 'pods "web-b-" is forbidden: exceeded quota'
+        }
+      ],
+      'replicaset web-b: FailedCreate: pods "web-b-" is forbidden: exceeded quota'
+    ],
+    [[{ type: 'ReplicaFailure', status: 'False' }], undefined],
+    [[], undefined]
+  ])('%j', (conditions, expected) => {
+    expect(replicaSetFailure({ metadata: { name: 'web-b', uid: 'rs' }, status: { conditions } })).toBe(expected)
+  })
+})

@@ -1,0 +1,525 @@
+import { describe, expect, it } from '@jest/globals'
+import { type Condition, type LiveObject } from '../../src/kube/rollout/objects.js'
+import {
+  rolloutStatus,
+  trackingRule,
+  unobservedGeneration,
+  type RolloutState,
+  type TrackingRule
+} from '../../src/kube/rollout/status.js'
+
+function object(
+  generation: number,
+  spec: Record<string, unknown>,
+  status: Record<string, unknown> & { conditions?: Condition[] }
+): LiveObject {
+  return { metadata: { name: 'x', uid: 'u', generation }, spec, status }
+}
+
+const progressDeadline: Condition = {
+  type: 'Progressing',
+  status: 'False',
+  reason: 'ProgressDeadlineExceeded',
+  message: 'ReplicaSet "web-1" has timed out progressing.'
+}
+const progressingOk: Condition = { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable' }
+
+describe('trackingRule', () => {
+  it.each<[string, string, TrackingRule]>([
+    ['apps/v1', 'Deployment', 'Deployment'],
+    ['apps/v1', 'StatefulSet', 'StatefulSet'],
+    ['apps/v1', 'DaemonSet', 'DaemonSet'],
+    ['apps/v1', 'ReplicaSet', 'applied'],
+    ['batch/v1', 'Job', 'Job'],
+    ['batch/v1', 'CronJob', 'applied'],
+    ['v1', 'Service', 'applied'],
+    ['v1', 'ConfigMap', 'applied'],
+    ['networking.k8s.io/v1', 'Ingress', 'applied'],
+    ['apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'CustomResourceDefinition'],
+    ['cert-manager.io/v1', 'Certificate', 'custom-resource'],
+    ['example.com/v1alpha1', 'Deployment', 'custom-resource']
+  ])('%s %s → %s', (apiVersion, kind, rule) => {
+    expect(trackingRule(apiVersion, kind)).toBe(rule)
+  })
+})
+
+describe('unobservedGeneration', () => {
+  it.each<[string, number, number | undefined, number | undefined, boolean]>([
+    ['observed the applied generation', 3, 3, 3, true],
+    ['observed a newer one', 4, 4, 3, true],
+    ['not yet observed what we applied', 2, 2, 3, false],
+    ['live generation is newer than observed', 4, 3, 3, false],
+    ['no status yet', 1, undefined, 1, false],
+    ['no applied generation given', 2, 2, undefined, true]
+  ])('%s', (_name, generation, observed, applied, isObserved) => {
+    const live = object(generation, {}, observed === undefined ? {} : { observedGeneration: observed })
+    expect(unobservedGeneration(live, applied) === undefined).toBe(isObserved)
+  })
+})
+
+type Row = [string, LiveObject, number | undefined, RolloutState, string | RegExp]
+
+function check(rule: TrackingRule, rows: Row[]): void {
+  it.each(rows)('%s', (_name, live, applied, state, message) => {
+    const status = rolloutStatus(rule, live, applied)
+    expect(status.state).toBe(state)
+    expect(status.message).toMatch(message)
+  })
+}
+
+describe('Deployment (kubectl rollout status, available replicas)', () => {
+  const status = (s: Record<string, unknown>) => ({ observedGeneration: 2, ...s })
+  check('Deployment', [
+    [
+      'complete',
+      object(2, { replicas: 3 }, status({ replicas: 3, updatedReplicas: 3, availableReplicas: 3 })),
+      2,
+      'ready',
+      '3/3 updated, 3/3 available'
+    ],
+    [
+      'complete status but for the previous generation',
+      object(2, { replicas: 3 }, { observedGeneration: 1, replicas: 3, updatedReplicas: 3, availableReplicas: 3 }),
+      2,
+      'progressing',
+      /observe generation 2/
+    ],
+    [
+      'our apply returned a generation the cache has not seen yet',
+      object(2, { replicas: 3 }, status({ replicas: 3, updatedReplicas: 3, availableReplicas: 3 })),
+      3,
+      'progressing',
+      /observe generation 3/
+    ],
+    [
+      'new replicas still being created',
+      object(2, { replicas: 3 }, status({ replicas: 3, updatedReplicas: 2, availableReplicas: 2 })),
+      2,
+      'progressing',
+      /^2\/3 updated, 2\/3 available, 1 old pending termination$/
+    ],
+    [
+      'old replicas pending termination (surge)',
+      object(2, { replicas: 3 }, status({ replicas: 4, updatedReplicas: 3, availableReplicas: 3 })),
+      2,
+      'progressing',
+      '1 old pending termination'
+    ],
+    [
+      'updated but not yet available (minReadySeconds)',
+      object(2, { replicas: 3 }, status({ replicas: 3, updatedReplicas: 3, availableReplicas: 1 })),
+      2,
+      'progressing',
+      '3/3 updated, 1/3 available'
+    ],
+    [
+      'replicas omitted in the spec default to 1',
+      object(2, {}, status({ replicas: 1, updatedReplicas: 1, availableReplicas: 1 })),
+      2,
+      'ready',
+      '1/1 updated'
+    ],
+    [
+      'HPA scaled the live object up: the live spec.replicas counts',
+      object(2, { replicas: 5 }, status({ replicas: 3, updatedReplicas: 3, availableReplicas: 3 })),
+      2,
+      'progressing',
+      '3/5 updated'
+    ],
+    ['scaled to zero', object(2, { replicas: 0 }, status({})), 2, 'ready', '0/0 updated, 0/0 available'],
+    [
+      'ProgressDeadlineExceeded',
+      object(2, { replicas: 3 }, status({ replicas: 3, updatedReplicas: 1, conditions: [progressDeadline] })),
+      2,
+      'failed',
+      /^ProgressDeadlineExceeded: ReplicaSet "web-1" has timed out/
+    ],
+    [
+      'ProgressDeadlineExceeded left over from an older generation is ignored',
+      object(3, { replicas: 1 }, { observedGeneration: 2, conditions: [progressDeadline] }),
+      3,
+      'progressing',
+      /observe generation 3/
+    ],
+    [
+      'Progressing=True does not fail',
+      object(
+        2,
+        { replicas: 1 },
+        status({ replicas: 1, updatedReplicas: 1, availableReplicas: 1, conditions: [progressingOk] })
+      ),
+      2,
+      'ready',
+      '1/1'
+    ],
+    [
+      'ReplicaFailure=True (quota)',
+      object(
+        2,
+        { replicas: 3 },
+        status({
+          replicas: 0,
+          conditions: [
+            { type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: 'exceeded quota: pods' }
+          ]
+        })
+      ),
+      2,
+      'failed',
+      'ReplicaFailure: FailedCreate: exceeded quota: pods'
+    ],
+    [
+      'paused: fails at once, even before the generation is observed',
+      object(2, { replicas: 3, paused: true }, { observedGeneration: 1 }),
+      2,
+      'failed',
+      /paused/
+    ]
+  ])
+})
+
+describe('StatefulSet', () => {
+  const rolling = (extra: Record<string, unknown> = {}) => ({
+    replicas: 3,
+    updateStrategy: { type: 'RollingUpdate', ...extra }
+  })
+  const status = (s: Record<string, unknown>) => ({ observedGeneration: 2, ...s })
+  check('StatefulSet', [
+    [
+      'complete',
+      object(
+        2,
+        rolling(),
+        status({
+          readyReplicas: 3,
+          availableReplicas: 3,
+          updatedReplicas: 3,
+          currentRevision: 'b',
+          updateRevision: 'b'
+        })
+      ),
+      2,
+      'ready',
+      '3/3 updated, 3/3 available'
+    ],
+    [
+      'ready pods still at the old revision',
+      object(
+        2,
+        rolling(),
+        status({
+          readyReplicas: 3,
+          availableReplicas: 3,
+          updatedReplicas: 1,
+          currentRevision: 'a',
+          updateRevision: 'b'
+        })
+      ),
+      2,
+      'progressing',
+      '1/3 updated, 3/3 available'
+    ],
+    [
+      'not all available',
+      object(
+        2,
+        rolling(),
+        status({
+          readyReplicas: 3,
+          availableReplicas: 2,
+          updatedReplicas: 3,
+          currentRevision: 'b',
+          updateRevision: 'b'
+        })
+      ),
+      2,
+      'progressing',
+      '2/3 available'
+    ],
+    [
+      'servers without availableReplicas: readyReplicas counts',
+      object(2, rolling(), status({ readyReplicas: 3, updatedReplicas: 3, currentRevision: 'b', updateRevision: 'b' })),
+      2,
+      'ready',
+      '3/3 available'
+    ],
+    [
+      'generation not observed',
+      object(2, rolling(), {
+        observedGeneration: 1,
+        readyReplicas: 3,
+        availableReplicas: 3,
+        currentRevision: 'a',
+        updateRevision: 'a'
+      }),
+      2,
+      'progressing',
+      /observe generation 2/
+    ],
+    [
+      'never observed (observedGeneration 0)',
+      object(1, rolling(), { observedGeneration: 0 }),
+      undefined,
+      'progressing',
+      /observe generation 1/
+    ],
+    [
+      'partition: done once the pods above it are updated',
+      object(
+        2,
+        rolling({ rollingUpdate: { partition: 2 } }),
+        status({ availableReplicas: 3, updatedReplicas: 1, currentRevision: 'a', updateRevision: 'b' })
+      ),
+      2,
+      'ready',
+      'partition 2'
+    ],
+    [
+      'partition: pods above it not yet updated',
+      object(
+        2,
+        rolling({ rollingUpdate: { partition: 1 } }),
+        status({ availableReplicas: 3, updatedReplicas: 1, currentRevision: 'a', updateRevision: 'b' })
+      ),
+      2,
+      'progressing',
+      '1/3 updated'
+    ],
+    [
+      'OnDelete is not trackable',
+      object(2, { replicas: 3, updateStrategy: { type: 'OnDelete' } }, { observedGeneration: 1 }),
+      2,
+      'not-trackable',
+      /OnDelete/
+    ]
+  ])
+})
+
+describe('DaemonSet', () => {
+  const spec = { updateStrategy: { type: 'RollingUpdate' } }
+  check('DaemonSet', [
+    [
+      'complete',
+      object(2, spec, {
+        observedGeneration: 2,
+        desiredNumberScheduled: 2,
+        updatedNumberScheduled: 2,
+        numberAvailable: 2
+      }),
+      2,
+      'ready',
+      '2/2 updated, 2/2 available'
+    ],
+    [
+      'updating',
+      object(2, spec, {
+        observedGeneration: 2,
+        desiredNumberScheduled: 2,
+        updatedNumberScheduled: 1,
+        numberAvailable: 2
+      }),
+      2,
+      'progressing',
+      '1/2 updated, 2/2 available'
+    ],
+    [
+      'updated, not yet available',
+      object(2, spec, {
+        observedGeneration: 2,
+        desiredNumberScheduled: 2,
+        updatedNumberScheduled: 2,
+        numberAvailable: 1
+      }),
+      2,
+      'progressing',
+      '1/2 available'
+    ],
+    [
+      'generation not observed',
+      object(2, spec, {
+        observedGeneration: 1,
+        desiredNumberScheduled: 2,
+        updatedNumberScheduled: 2,
+        numberAvailable: 2
+      }),
+      2,
+      'progressing',
+      /observe generation 2/
+    ],
+    [
+      'OnDelete is not trackable',
+      object(2, { updateStrategy: { type: 'OnDelete' } }, {}),
+      2,
+      'not-trackable',
+      /OnDelete/
+    ]
+  ])
+})
+
+describe('Job', () => {
+  check('Job', [
+    [
+      'Complete=True',
+      object(1, {}, { succeeded: 1, conditions: [{ type: 'Complete', status: 'True' }] }),
+      1,
+      'ready',
+      'complete, 1 succeeded'
+    ],
+    [
+      'Failed=True',
+      object(
+        1,
+        {},
+        {
+          failed: 7,
+          conditions: [
+            {
+              type: 'Failed',
+              status: 'True',
+              reason: 'BackoffLimitExceeded',
+              message: 'Job has reached the specified backoff limit'
+            }
+          ]
+        }
+      ),
+      1,
+      'failed',
+      'Failed: BackoffLimitExceeded: Job has reached the specified backoff limit'
+    ],
+    [
+      'FailureTarget=True comes before Failed',
+      object(
+        1,
+        {},
+        {
+          conditions: [
+            {
+              type: 'FailureTarget',
+              status: 'True',
+              reason: 'DeadlineExceeded',
+              message: 'Job was active longer than specified deadline'
+            }
+          ]
+        }
+      ),
+      1,
+      'failed',
+      /^FailureTarget: DeadlineExceeded/
+    ],
+    ['running', object(1, {}, { active: 1 }), 1, 'progressing', '1 active, 0 succeeded, 0 failed'],
+    ['suspended', object(1, { suspend: true }, {}), 1, 'progressing', /suspended/],
+    [
+      'Complete=False is not done',
+      object(1, {}, { active: 1, conditions: [{ type: 'Complete', status: 'False' }] }),
+      1,
+      'progressing',
+      '1 active'
+    ]
+  ])
+})
+
+describe('CustomResourceDefinition', () => {
+  check('CustomResourceDefinition', [
+    [
+      'Established',
+      object(1, {}, { conditions: [{ type: 'Established', status: 'True' }] }),
+      1,
+      'ready',
+      'established'
+    ],
+    [
+      'not yet established',
+      object(1, {}, { conditions: [{ type: 'NamesAccepted', status: 'True' }] }),
+      1,
+      'progressing',
+      /Established/
+    ],
+    [
+      'names rejected',
+      object(
+        1,
+        {},
+        {
+          conditions: [
+            { type: 'NamesAccepted', status: 'False', reason: 'MultipleNamesNotAllowed', message: 'conflict' }
+          ]
+        }
+      ),
+      1,
+      'failed',
+      'NamesAccepted=False: MultipleNamesNotAllowed: conflict'
+    ]
+  ])
+})
+
+describe('custom resources (kstatus)', () => {
+  check('custom-resource', [
+    ['no status at all is current', object(1, {}, {}), 1, 'ready', 'current'],
+    [
+      'Ready=True',
+      object(2, {}, { observedGeneration: 2, conditions: [{ type: 'Ready', status: 'True' }] }),
+      2,
+      'ready',
+      'Ready=True'
+    ],
+    [
+      'Ready=True for an older generation',
+      object(2, {}, { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }] }),
+      2,
+      'progressing',
+      /observe generation 2/
+    ],
+    [
+      'no observedGeneration: the generation cannot be checked',
+      object(2, {}, { conditions: [{ type: 'Ready', status: 'True' }] }),
+      2,
+      'ready',
+      'Ready=True'
+    ],
+    [
+      'Ready=False',
+      object(
+        1,
+        {},
+        {
+          observedGeneration: 1,
+          conditions: [{ type: 'Ready', status: 'False', reason: 'Pending', message: 'issuing' }]
+        }
+      ),
+      1,
+      'progressing',
+      'Ready=False: Pending: issuing'
+    ],
+    [
+      'Reconciling=True',
+      object(
+        1,
+        {},
+        { observedGeneration: 1, conditions: [{ type: 'Reconciling', status: 'True', reason: 'Progressing' }] }
+      ),
+      1,
+      'progressing',
+      'Reconciling=True: Progressing'
+    ],
+    [
+      'Stalled=True fails',
+      object(
+        1,
+        {},
+        {
+          observedGeneration: 1,
+          conditions: [{ type: 'Stalled', status: 'True', reason: 'InvalidSpec', message: 'bad field' }]
+        }
+      ),
+      1,
+      'failed',
+      'Stalled=True: InvalidSpec: bad field'
+    ]
+  ])
+})
+
+describe('other kinds', () => {
+  it('are done when applied', () => {
+    expect(rolloutStatus('applied', object(1, {}, {}), 1)).toEqual({ state: 'ready', message: 'applied' })
+  })
+})

@@ -1,0 +1,211 @@
+// The pipeline's order and failure policy, with fake stages (pure logic: the stages
+// themselves are tested on the real test bed).
+import { describe, expect, it } from '@jest/globals'
+import { CliHost } from '../../src/host/cli-host.js'
+import { runPipeline, type Stages } from '../../src/pipeline/pipeline.js'
+import { type RunContext } from '../../src/config/index.js'
+
+const KUBECONFIG = `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]
+users: [{name: u, user: {token: kube-token-secret}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`
+
+const context: RunContext = {
+  repository: 'acme/app',
+  sha: 'abcdef0123456789abcdef0123456789abcdef01',
+  serverUrl: 'https://github.com',
+  apiUrl: 'https://api.github.com',
+  runUrl: 'https://github.com/acme/app/actions/runs/7',
+  workspace: process.cwd()
+}
+
+const baseInputs = {
+  image: 'registry.local:5000/team/web',
+  tag: 'v2',
+  build: 'false',
+  'env-repo': 'acme/env',
+  'env-path': 'apps/web',
+  'env-token': 'env-token-secret',
+  kubeconfig: KUBECONFIG
+}
+
+const DIGEST = `sha256:${'a'.repeat(64)}`
+const files = [{ path: 'apps/web/deploy.yaml', content: 'image: registry.local:5000/team/web:v2' }]
+const previousFiles = [{ path: 'apps/web/deploy.yaml', content: 'image: registry.local:5000/team/web:v1' }]
+
+interface Scenario {
+  changes?: number
+  validateError?: string
+  rolloutOk?: boolean
+  applyError?: string
+  rollbackOk?: boolean
+}
+
+function fakeStages(scenario: Scenario) {
+  const calls: string[] = []
+  const stages: Stages = {
+    async build() {
+      calls.push('build')
+      return { repository: baseInputs.image, tag: 'v2', digest: DIGEST, reference: `${baseInputs.image}:v2@${DIGEST}` }
+    },
+    async openEnvRepo() {
+      return {
+        async plan() {
+          calls.push('plan')
+          const count = scenario.changes ?? 1
+          return {
+            branch: 'main',
+            baseSha: 'base',
+            files,
+            changes: Array.from({ length: count }, () => ({
+              path: files[0].path,
+              line: 1,
+              previous: 'registry.local:5000/team/web:v1',
+              next: 'registry.local:5000/team/web:v2'
+            })),
+            previousImage: 'registry.local:5000/team/web:v1',
+            diff: count ? '-v1\n+v2' : ''
+          }
+        },
+        async commit() {
+          calls.push('commit')
+          return { sha: 'c0ffee', url: 'https://github.com/acme/env/commit/c0ffee', parentSha: 'base', files, changes: [], previousImage: 'registry.local:5000/team/web:v1' }
+        },
+        async propose() {
+          calls.push('propose')
+          return { url: 'https://github.com/acme/env/pull/3', number: 3, branch: 'deploy/main/web', sha: 'pr' }
+        },
+        async readFiles(sha: string) {
+          calls.push(`readFiles ${sha}`)
+          return previousFiles
+        },
+        async revert() {
+          calls.push('revert')
+          return { sha: 'rev', url: 'https://github.com/acme/env/commit/rev' }
+        }
+      } as never
+    },
+    async connectCluster() {
+      return {
+        async validate() {
+          calls.push('validate')
+          if (scenario.validateError) throw new Error(scenario.validateError)
+          return {} as never
+        },
+        async lock() {
+          calls.push('lock')
+          return {
+            async release() {
+              calls.push('release')
+            }
+          }
+        },
+        async apply(applyFiles: unknown) {
+          calls.push(applyFiles === files ? 'apply' : 'apply ?')
+          if (scenario.applyError) throw new Error(scenario.applyError)
+          return [{ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'web', name: 'web', resourceVersion: '1', created: false }]
+        },
+        async waitForRollout() {
+          calls.push('wait')
+          const ok = scenario.rolloutOk ?? true
+          return {
+            ok,
+            seconds: 3.25,
+            resources: [{ kind: 'Deployment', namespace: 'web', name: 'web', status: ok ? 'ready' : 'failed', message: ok ? '3/3' : 'ImagePullBackOff' }],
+            failure: ok ? undefined : 'deployment/web: pod web-1 container web: ImagePullBackOff: not found'
+          }
+        },
+        async rollback(rollbackFiles: unknown) {
+          calls.push(rollbackFiles === previousFiles ? 'rollback' : 'rollback ?')
+          const ok = scenario.rollbackOk ?? true
+          return { ok, seconds: 2, resources: [{ kind: 'Deployment', namespace: 'web', name: 'web', status: ok ? 'ready' : 'failed', message: '' }], failure: ok ? undefined : 'still failing' }
+        }
+      } as never
+    },
+    async startDeployment() {
+      return undefined
+    }
+  }
+  return { stages, calls }
+}
+
+async function run(inputs: Record<string, string>, scenario: Scenario = {}) {
+  const { stages, calls } = fakeStages(scenario)
+  const logs: string[] = []
+  const host = new CliHost(text => logs.push(text))
+  const result = await runPipeline(host, { ...baseInputs, ...inputs }, stages, context)
+  return { result, calls, outputs: Object.fromEntries(host.outputs), log: logs.join('') }
+}
+
+describe('pipeline policy', () => {
+  it.each<[string, Record<string, string>, Scenario, string, string[]]>([
+    ['success', {}, {}, 'deployed', ['build', 'plan', 'validate', 'commit', 'lock', 'apply', 'wait', 'release']],
+    ['already at target', {}, { changes: 0 }, 'unchanged', ['build', 'plan']],
+    ['dry run', { 'dry-run': 'true' }, {}, 'planned', ['build', 'plan', 'validate']],
+    ['invalid descriptors never reach Git', {}, { validateError: 'Deployment web: unknown field' }, 'failed', ['build', 'plan', 'validate']],
+    ['commit only', { apply: 'false', kubeconfig: '' }, {}, 'committed', ['build', 'plan', 'commit']],
+    ['pull request', { 'commit-mode': 'pull-request', kubeconfig: '' }, {}, 'proposed', ['build', 'plan', 'propose']],
+    [
+      'failed rollout rolls back and reverts',
+      {},
+      { rolloutOk: false },
+      'rolled-back',
+      ['build', 'plan', 'validate', 'commit', 'lock', 'apply', 'wait', 'readFiles base', 'rollback', 'revert', 'release']
+    ],
+    [
+      'failed apply rolls back too',
+      {},
+      { applyError: 'conflict' },
+      'rolled-back',
+      ['build', 'plan', 'validate', 'commit', 'lock', 'apply', 'readFiles base', 'rollback', 'revert', 'release']
+    ],
+    [
+      'failed rollback is failed',
+      {},
+      { rolloutOk: false, rollbackOk: false },
+      'failed',
+      ['build', 'plan', 'validate', 'commit', 'lock', 'apply', 'wait', 'readFiles base', 'rollback', 'revert', 'release']
+    ],
+    ['rollback disabled', { rollback: 'false' }, { rolloutOk: false }, 'failed', ['build', 'plan', 'validate', 'commit', 'lock', 'apply', 'wait', 'release']],
+    ['bad input runs nothing', { timeout: 'soon' }, {}, 'failed', []]
+  ])('%s', async (_name, inputs, scenario, status, calls) => {
+    const outcome = await run(inputs, scenario)
+    expect(outcome.result.status).toBe(status)
+    expect(outcome.calls).toEqual(calls)
+    expect(outcome.outputs.status).toBe(status)
+  })
+
+  it('sets every declared output, in every outcome', async () => {
+    for (const scenario of [{}, { rolloutOk: false }]) {
+      const { outputs } = await run({}, scenario)
+      expect(Object.keys(outputs).sort()).toEqual(
+        ['status', 'image', 'digest', 'previous-image', 'env-commit', 'env-commit-url', 'revert-commit', 'pull-request-url', 'resources', 'rollout-seconds', 'deployment-id'].sort()
+      )
+    }
+  })
+
+  it('reports the deploy and the rollback in outputs and summary', async () => {
+    const { outputs, log } = await run({}, { rolloutOk: false })
+    expect(outputs).toMatchObject({
+      image: `registry.local:5000/team/web:v2@${DIGEST}`,
+      digest: DIGEST,
+      'previous-image': 'registry.local:5000/team/web:v1',
+      'env-commit': 'c0ffee',
+      'revert-commit': 'rev',
+      'rollout-seconds': '3.3'
+    })
+    expect(JSON.parse(outputs.resources)).toEqual([{ kind: 'Deployment', namespace: 'web', name: 'web', status: 'failed', message: 'ImagePullBackOff' }])
+    expect(log).toContain('Rolled back after a failed rollout')
+    expect(log).toContain('ImagePullBackOff: not found')
+    expect(log).toContain('Rollback: succeeded')
+  })
+
+  it('never prints a secret', async () => {
+    const { log, outputs } = await run({ 'registry-username': 'u', 'registry-password': 'registry-pass-secret' }, { rolloutOk: false })
+    const everything = log + JSON.stringify(outputs)
+    for (const secret of ['kube-token-secret', 'env-token-secret', 'registry-pass-secret']) expect(everything).not.toContain(secret)
+  })
+})

@@ -1,0 +1,240 @@
+// The command lines of each builder, as pure functions of the request. Nothing here runs anything.
+import { type RunContext } from '../config/context.js'
+import { DOCKER_HUB } from '../image/reference.js'
+
+export type BuilderName = 'docker' | 'buildah' | 'podman'
+
+export interface BuildRequest {
+  context: string
+  dockerfile: string
+  buildArgs: Array<[string, string]>
+  target?: string
+  platforms: string[]
+  labels: Array<[string, string]>
+  /** Fully qualified reference to push, `registry/path:tag` (no short-name resolution). */
+  reference: string
+  insecure: boolean
+}
+
+/** Where the builder writes what it pushed; files in a temp dir owned by the caller. */
+export interface OutputFiles {
+  /** buildah/podman `--digestfile`, docker `--iidfile`. */
+  digestFile: string
+  /** docker `--metadata-file`. */
+  metadataFile: string
+}
+
+/** Storage and isolation for buildah and podman, with why each was chosen. */
+export interface ContainerOptions {
+  storageDriver?: string
+  isolation?: string
+  reasons: string[]
+}
+
+/** Registry login credentials live in a temporary file instead of the user's config. */
+export interface AuthLocation {
+  /** buildah/podman `--authfile`. */
+  authFile?: string
+  /** docker: `DOCKER_CONFIG` directory. */
+  dockerConfig?: string
+}
+
+export interface Command {
+  tool: BuilderName
+  args: string[]
+  env?: Record<string, string>
+  /** Written to stdin (a password; never on the command line). */
+  stdin?: string
+  /** It talks to the registry: a transient failure is retried. */
+  retryable?: boolean
+  /** Its failure is expected and harmless (removing what may not exist). */
+  mayFail?: boolean
+}
+
+/** `buildah bud`, `docker buildx build`, `podman manifest push`: the tool and its subcommand words. */
+export function commandName(command: Pick<Command, 'tool' | 'args'>): string {
+  const words: string[] = []
+  for (let i = 0; i < command.args.length && words.length < 2; i++) {
+    const arg = command.args[i]
+    if (arg.startsWith('-')) {
+      if (words.length > 0) break
+      if (!arg.includes('=')) i++ // a global option's value (`--storage-driver vfs`)
+    } else if (/^[a-z]+$/.test(arg)) words.push(arg)
+    else break
+  }
+  return [command.tool, ...words].join(' ')
+}
+
+/** OCI labels from the run context, then the user's labels (which win on the same key). */
+export function imageLabels(
+  context: Pick<RunContext, 'repository' | 'sha' | 'serverUrl'>,
+  userLabels: Array<[string, string]>,
+  created: Date
+): Array<[string, string]> {
+  const oci: Array<[string, string]> = []
+  if (context.repository) {
+    oci.push(['org.opencontainers.image.source', `${context.serverUrl.replace(/\/+$/, '')}/${context.repository}`])
+  }
+  if (context.sha) oci.push(['org.opencontainers.image.revision', context.sha])
+  oci.push(['org.opencontainers.image.created', created.toISOString()])
+  const userKeys = new Set(userLabels.map(([key]) => key))
+  return [...oci.filter(([key]) => !userKeys.has(key)), ...userLabels]
+}
+
+/** Facts about the machine the container options are derived from. */
+export interface MachineFacts {
+  /** Running inside a container (`/.dockerenv`, `/run/.containerenv`, `$container`). */
+  inContainer: boolean
+  /** An administrator or user storage.conf exists (`/etc/containers`, `~/.config/containers`). */
+  storageConfigured: boolean
+}
+
+/**
+ * buildah/podman honour `STORAGE_DRIVER` and `BUILDAH_ISOLATION`; without them, inside a
+ * container the overlay driver and OCI isolation usually fail (overlay on overlay, no
+ * namespaces for runc), so vfs and chroot are chosen unless a storage.conf says otherwise.
+ */
+export function containerOptions(env: NodeJS.ProcessEnv, facts: MachineFacts): ContainerOptions {
+  const options: ContainerOptions = { reasons: [] }
+  if (env.STORAGE_DRIVER) {
+    options.storageDriver = env.STORAGE_DRIVER
+    options.reasons.push(`storage driver ${env.STORAGE_DRIVER} from STORAGE_DRIVER`)
+  } else if (facts.storageConfigured) {
+    options.reasons.push('storage driver from storage.conf')
+  } else if (facts.inContainer) {
+    options.storageDriver = 'vfs'
+    options.reasons.push('storage driver vfs (inside a container, no storage.conf, no STORAGE_DRIVER)')
+  } else {
+    options.reasons.push("the builder's default storage driver")
+  }
+  if (env.BUILDAH_ISOLATION) {
+    options.isolation = env.BUILDAH_ISOLATION
+    options.reasons.push(`isolation ${env.BUILDAH_ISOLATION} from BUILDAH_ISOLATION`)
+  } else if (facts.inContainer) {
+    options.isolation = 'chroot'
+    options.reasons.push('isolation chroot (inside a container, no BUILDAH_ISOLATION)')
+  } else {
+    options.reasons.push("the builder's default isolation")
+  }
+  return options
+}
+
+function commonBuildFlags(request: BuildRequest): string[] {
+  const args = ['--file', request.dockerfile]
+  for (const [key, value] of request.buildArgs) args.push('--build-arg', `${key}=${value}`)
+  for (const [key, value] of request.labels) args.push('--label', `${key}=${value}`)
+  if (request.target) args.push('--target', request.target)
+  if (request.platforms.length > 0) args.push('--platform', request.platforms.join(','))
+  return args
+}
+
+/** docker/build-push-action style: one `buildx build` that pushes and writes metadata and image id. */
+export function dockerCommands(request: BuildRequest, files: OutputFiles, auth: AuthLocation = {}): Command[] {
+  const args = ['buildx', 'build', ...commonBuildFlags(request), '--tag', request.reference]
+  // buildx has no --tls-verify; an insecure registry is named on the image exporter.
+  if (request.insecure) args.push('--output', 'type=image,push=true,registry.insecure=true')
+  else args.push('--push')
+  args.push('--metadata-file', files.metadataFile, '--iidfile', files.digestFile, request.context)
+  return [{ tool: 'docker', args, env: dockerEnv(auth), retryable: true }]
+}
+
+function dockerEnv(auth: AuthLocation): Record<string, string> | undefined {
+  return auth.dockerConfig ? { DOCKER_CONFIG: auth.dockerConfig } : undefined
+}
+
+function registryFlags(request: Pick<BuildRequest, 'insecure'>, auth: AuthLocation): string[] {
+  const args: string[] = []
+  if (auth.authFile) args.push('--authfile', auth.authFile)
+  if (request.insecure) args.push('--tls-verify=false')
+  return args
+}
+
+/**
+ * buildah `bud` / podman `build`, then `push --digestfile`. Several platforms build into a
+ * manifest list pushed with `manifest push --all`; a list left by an earlier run is removed
+ * first, or its old entries would be pushed again.
+ */
+export function containerToolCommands(
+  tool: 'buildah' | 'podman',
+  request: BuildRequest,
+  files: OutputFiles,
+  options: ContainerOptions,
+  auth: AuthLocation = {}
+): Command[] {
+  const global = options.storageDriver ? ['--storage-driver', options.storageDriver] : []
+  const build = [...global, tool === 'buildah' ? 'bud' : 'build', ...commonBuildFlags(request)]
+  if (options.isolation) build.push('--isolation', options.isolation)
+  build.push(...registryFlags(request, auth))
+  const destination = `docker://${request.reference}`
+  const pushFlags = [...registryFlags(request, auth), '--digestfile', files.digestFile]
+  if (request.platforms.length > 1) {
+    return [
+      { tool, args: [...global, 'manifest', 'rm', request.reference], mayFail: true },
+      { tool, args: [...build, '--manifest', request.reference, request.context] },
+      {
+        tool,
+        args: [...global, 'manifest', 'push', '--all', ...pushFlags, request.reference, destination],
+        retryable: true
+      }
+    ]
+  }
+  return [
+    { tool, args: [...build, '--tag', request.reference, request.context] },
+    { tool, args: [...global, 'push', ...pushFlags, request.reference, destination], retryable: true }
+  ]
+}
+
+/** `login --password-stdin` into a temporary auth location; the password goes to stdin only. */
+export function loginCommand(
+  tool: BuilderName,
+  domain: string,
+  username: string,
+  password: string,
+  insecure: boolean,
+  auth: AuthLocation
+): Command {
+  if (tool === 'docker') {
+    // Docker Hub is docker login's default server; naming it `docker.io` would store a second key.
+    const server = domain === DOCKER_HUB ? [] : [domain]
+    return {
+      tool,
+      args: ['login', '--username', username, '--password-stdin', ...server],
+      env: dockerEnv(auth),
+      stdin: password,
+      retryable: true
+    }
+  }
+  return {
+    tool,
+    args: ['login', ...registryFlags({ insecure }, auth), '--username', username, '--password-stdin', domain],
+    stdin: password,
+    retryable: true
+  }
+}
+
+/** The command whose success says the builder is usable. */
+export function probeCommand(tool: BuilderName): Command {
+  return tool === 'docker' ? { tool, args: ['info', '--format', '{{.ServerVersion}}'] } : { tool, args: ['--version'] }
+}
+
+export type ProbeResult = { tool: BuilderName; state: 'usable' } | { tool: BuilderName; state: 'missing' | 'failing' }
+
+export const AUTO_ORDER: readonly BuilderName[] = ['docker', 'buildah', 'podman']
+
+/** `auto`: the first usable builder in AUTO_ORDER, or an error saying what was looked for. */
+export function chooseBuilder(probes: readonly ProbeResult[]): BuilderName {
+  const usable = AUTO_ORDER.find(tool => probes.some(p => p.tool === tool && p.state === 'usable'))
+  if (usable) return usable
+  const seen = AUTO_ORDER.map(tool => {
+    const state = probes.find(p => p.tool === tool)?.state ?? 'missing'
+    if (state === 'missing') return `${tool} (not installed)`
+    return tool === 'docker'
+      ? 'docker (installed, but `docker info` failed: no daemon reachable)'
+      : `${tool} (installed, but \`${tool} --version\` failed)`
+  })
+  throw new Error(
+    `builder "auto" found no usable image builder; looked for ${seen.join(', ')}. ` +
+      'Install one — Docker with buildx (and a running daemon), or buildah (`sudo apt-get install -y buildah`), ' +
+      'or podman (`sudo apt-get install -y podman`) — or set the builder input.'
+  )
+}

@@ -1,0 +1,60 @@
+import { type OutputName } from '../config/inputs.js'
+import { type DeployStatus } from '../pipeline/status.js'
+
+export interface ResourceRow {
+  kind: string
+  namespace: string
+  name: string
+  status: string
+  message: string
+  seconds?: number
+}
+
+export interface CommitRef {
+  sha: string
+  url: string
+}
+
+/** Everything a run learned, filled in stage by stage; the single source of outputs and summary. */
+export interface RunReport {
+  status: DeployStatus
+  image?: string
+  digest?: string
+  previousImage?: string
+  envCommit?: CommitRef
+  revertCommit?: CommitRef
+  pullRequestUrl?: string
+  resources: ResourceRow[]
+  rolloutSeconds?: number
+  deploymentId?: number
+  /** Env-repo diff of this run (dry run and summaries). */
+  diff?: string
+  /** Why the run failed: the diagnosis of a failed rollout, or the error that stopped it. */
+  failure?: string
+  rollback?: { ok: boolean; resources: ResourceRow[]; failure?: string; seconds: number }
+  /** Stage name → seconds, in the order run. */
+  timings: Array<[string, number]>
+}
+
+export function newRunReport(): RunReport {
+  return { status: 'failed', resources: [], timings: [] }
+}
+
+/** Every declared output, set in every outcome (empty where nothing is known). */
+export function outputsOf(report: RunReport): Record<OutputName, string> {
+  return {
+    status: report.status,
+    image: report.image ?? '',
+    digest: report.digest ?? '',
+    'previous-image': report.previousImage ?? '',
+    'env-commit': report.envCommit?.sha ?? '',
+    'env-commit-url': report.envCommit?.url ?? '',
+    'revert-commit': report.revertCommit?.sha ?? '',
+    'pull-request-url': report.pullRequestUrl ?? '',
+    resources: JSON.stringify(
+      report.resources.map(({ kind, namespace, name, status, message }) => ({ kind, namespace, name, status, message }))
+    ),
+    'rollout-seconds': report.rolloutSeconds === undefined ? '' : report.rolloutSeconds.toFixed(1),
+    'deployment-id': report.deploymentId === undefined ? '' : String(report.deploymentId)
+  }
+}

@@ -1,0 +1,79 @@
+import { type RenderedSummary } from '../host/host.js'
+import { type ResourceRow, type RunReport } from './run-report.js'
+
+const HEADLINE: Record<RunReport['status'], string> = {
+  deployed: '✅ Deployed',
+  committed: '✅ Committed (applying left to the cluster operator)',
+  unchanged: '✅ Unchanged (the environment already runs this image)',
+  proposed: '📝 Proposed in a pull request',
+  planned: '📋 Planned (dry run: nothing committed or applied)',
+  'rolled-back': '↩️ Rolled back after a failed rollout',
+  failed: '❌ Failed'
+}
+
+function link(text: string, url: string | undefined): string {
+  return url ? `[${text}](${url})` : text
+}
+
+function escapeCell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>')
+}
+
+function resourceTable(rows: ResourceRow[]): string[] {
+  if (rows.length === 0) return []
+  return [
+    '| kind | name | result | seconds | message |',
+    '|---|---|---|---|---|',
+    ...rows.map(
+      row =>
+        `| ${row.kind} | ${escapeCell(row.namespace ? `${row.namespace}/${row.name}` : row.name)} | ${row.status} | ${
+          row.seconds === undefined ? '' : row.seconds.toFixed(1)
+        } | ${escapeCell(row.message)} |`
+    )
+  ]
+}
+
+function fence(text: string, lang = ''): string[] {
+  return ['', '```' + lang, text.trimEnd(), '```', '']
+}
+
+/** The job summary as markdown (GITHUB_STEP_SUMMARY) and as plain text (CLI stderr). */
+export function renderSummary(report: RunReport): RenderedSummary {
+  const md: string[] = [`## GitOps Push Deploy: ${HEADLINE[report.status]}`, '']
+  const facts: Array<[string, string]> = []
+  if (report.image) facts.push(['Image', `\`${report.previousImage || '(none)'}\` → \`${report.image}\``])
+  if (report.envCommit) facts.push(['Env commit', link(report.envCommit.sha.slice(0, 7), report.envCommit.url)])
+  if (report.revertCommit) facts.push(['Revert commit', link(report.revertCommit.sha.slice(0, 7), report.revertCommit.url)])
+  if (report.pullRequestUrl) facts.push(['Pull request', link(report.pullRequestUrl, report.pullRequestUrl)])
+  if (report.rolloutSeconds !== undefined) facts.push(['Rollout', `${report.rolloutSeconds.toFixed(1)} s`])
+  if (report.deploymentId !== undefined) facts.push(['GitHub Deployment', String(report.deploymentId)])
+  for (const [name, value] of facts) md.push(`- **${name}:** ${value}`)
+  md.push('', ...resourceTable(report.resources))
+  if (report.failure) md.push('', '### Failure', ...fence(report.failure))
+  if (report.rollback) {
+    md.push('', `### Rollback: ${report.rollback.ok ? 'succeeded' : 'FAILED'} (${report.rollback.seconds.toFixed(1)} s)`)
+    md.push('', ...resourceTable(report.rollback.resources))
+    if (report.rollback.failure) md.push(...fence(report.rollback.failure))
+  }
+  if (report.diff) md.push('', '<details><summary>Env-repo diff</summary>', ...fence(report.diff, 'diff'), '</details>')
+
+  const text: string[] = [`GitOps Push Deploy: ${HEADLINE[report.status]}`]
+  for (const [name, value] of facts) text.push(`  ${name}: ${value.replace(/\[([^\]]*)\]\(([^)]*)\)/g, '$1 ($2)').replace(/`/g, '')}`)
+  const rows = (title: string, list: ResourceRow[]): void => {
+    if (list.length === 0) return
+    text.push(`  ${title}:`)
+    for (const row of list) {
+      const seconds = row.seconds === undefined ? '' : ` ${row.seconds.toFixed(1)}s`
+      text.push(`    ${row.kind}/${row.namespace ? `${row.namespace}/` : ''}${row.name}: ${row.status}${seconds}${row.message ? ` — ${row.message}` : ''}`)
+    }
+  }
+  rows('Resources', report.resources)
+  if (report.failure) text.push('  Failure:', ...report.failure.split('\n').map(line => `    ${line}`))
+  if (report.rollback) {
+    text.push(`  Rollback: ${report.rollback.ok ? 'succeeded' : 'FAILED'} (${report.rollback.seconds.toFixed(1)} s)`)
+    rows('Rollback resources', report.rollback.resources)
+    if (report.rollback.failure) text.push(...report.rollback.failure.split('\n').map(line => `    ${line}`))
+  }
+  if (report.diff) text.push('  Env-repo diff:', ...report.diff.trimEnd().split('\n').map(line => `    ${line}`))
+  return { markdown: `${md.join('\n')}\n`, text: text.join('\n') }
+}

@@ -11,6 +11,8 @@ const shared = {
 }
 
 export default {
+  // Integration tests wait on real rollouts; a per-project timeout is not honoured by jest.
+  testTimeout: 180000,
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/__tests__/unit/**/*.test.ts'] },
     {
@@ -18,8 +20,7 @@ export default {
       displayName: 'integration',
       testMatch: ['<rootDir>/__tests__/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/test/jest/integration-setup.mjs',
-      setupFiles: ['<rootDir>/test/jest/load-testbed-env.mjs'],
-      testTimeout: 180000
+      setupFiles: ['<rootDir>/test/jest/load-testbed-env.mjs']
     }
   ]
 }

@@ -130,11 +130,36 @@ describe('forward edit details', () => {
     editFile(source, file, forwardEdit(editOf({ image, tag, digest: NEW, pin })))
 
   it.each<[string, Pin, string, string]>([
-    ['pin tag drops an old kustomize digest', 'tag', `images:\n- name: ${image}\n  newTag: a\n  digest: ${OLD}\n`, `images:\n- name: ${image}\n  newTag: "1.10"\n`],
-    ['pin digest adds the digest after newName', 'digest', `images:\n- name: app\n  newName: ${image}\n`, `images:\n- name: app\n  newName: ${image}\n  digest: ${NEW}\n`],
-    ['a flow entry gets a new key inside the braces', 'tag', `images: [{name: ${image}}]\n`, `images: [{name: ${image}, newTag: "1.10"}]\n`],
-    ['a kustomization without final newline', 'tag', `images:\n- name: ${image}`, `images:\n- name: ${image}\n  newTag: "1.10"`],
-    ['pin tag empties a Helm digest', 'tag', `repository: ${image}\ntag: "1.9"\ndigest: ${OLD}\n`, `repository: ${image}\ntag: "1.10"\ndigest: ""\n`]
+    [
+      'pin tag drops an old kustomize digest',
+      'tag',
+      `images:\n- name: ${image}\n  newTag: a\n  digest: ${OLD}\n`,
+      `images:\n- name: ${image}\n  newTag: "1.10"\n`
+    ],
+    [
+      'pin digest adds the digest after newName',
+      'digest',
+      `images:\n- name: app\n  newName: ${image}\n`,
+      `images:\n- name: app\n  newName: ${image}\n  digest: ${NEW}\n`
+    ],
+    [
+      'a flow entry gets a new key inside the braces',
+      'tag',
+      `images: [{name: ${image}}]\n`,
+      `images: [{name: ${image}, newTag: "1.10"}]\n`
+    ],
+    [
+      'a kustomization without final newline',
+      'tag',
+      `images:\n- name: ${image}`,
+      `images:\n- name: ${image}\n  newTag: "1.10"`
+    ],
+    [
+      'pin tag empties a Helm digest',
+      'tag',
+      `repository: ${image}\ntag: "1.9"\ndigest: ${OLD}\n`,
+      `repository: ${image}\ntag: "1.10"\ndigest: ""\n`
+    ]
   ])('%s', (_, pin, source, expected) => {
     expect(run(source, pin, 'kustomization.yaml').text).toBe(expected)
   })

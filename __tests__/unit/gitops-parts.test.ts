@@ -1,0 +1,184 @@
+import { describe, expect, it } from '@jest/globals'
+import { parseImageRepository } from '../../src/image/reference.js'
+import { unifiedDiff } from '../../src/gitops/diff.js'
+import { descriptorFiles, type TreeFile } from '../../src/gitops/files.js'
+import { rateLimitWait } from '../../src/gitops/github.js'
+import { conflictBackoffMs, proposalBranch, renderCommitMessage } from '../../src/gitops/index.js'
+import { isPlainSafe, replaceScalar } from '../../src/gitops/scalar.js'
+
+describe('isPlainSafe', () => {
+  it.each<[string, boolean, boolean]>([
+    ['registry.local:5000/team/api:1.10', false, true],
+    ['nginx@sha256:abc', false, true],
+    ['v1.2.3', false, true],
+    ['1.10', false, false], // a float
+    ['10', false, false],
+    ['010', false, false], // octal in YAML 1.1
+    ['1:20', false, false], // sexagesimal in YAML 1.1
+    ['1e3', false, false],
+    ['yes', false, false], // boolean in YAML 1.1
+    ['null', false, false],
+    ['', false, false],
+    ['a #b', false, false],
+    ['a: b', false, false],
+    ['a,b', false, true],
+    ['a,b', true, false], // ends a plain scalar in a flow collection
+    ['@latest', false, false]
+  ])('%j (flow %s) → %s', (value, flow, safe) => {
+    expect(isPlainSafe(value, flow)).toBe(safe)
+  })
+})
+
+describe('replaceScalar', () => {
+  const spot = (source: string, style: 'PLAIN' | 'QUOTE_SINGLE' | 'QUOTE_DOUBLE') => ({
+    start: source.indexOf(':') + 2,
+    end: source.length,
+    value: '',
+    style,
+    flow: false
+  })
+  it.each<[string, 'PLAIN' | 'QUOTE_SINGLE' | 'QUOTE_DOUBLE', string, string]>([
+    ['tag: 1.9', 'PLAIN', '1.10', '"1.10"'],
+    ['tag: v1', 'PLAIN', 'v2', 'v2'],
+    ["tag: 'v1'", 'QUOTE_SINGLE', "it's", "'it''s'"],
+    ['tag: "v1"', 'QUOTE_DOUBLE', '1.10', '"1.10"']
+  ])('%s ← %s keeps or fixes the style', (source, style, value, text) => {
+    expect(replaceScalar(source, spot(source, style), value).text).toBe(text)
+  })
+})
+
+describe('descriptorFiles', () => {
+  const blob = (path: string, mode = '100644'): TreeFile => ({ path, mode, type: 'blob', sha: path })
+  const tree: TreeFile[] = [
+    { path: 'apps', mode: '040000', type: 'tree', sha: 't1' },
+    { path: 'apps/api', mode: '040000', type: 'tree', sha: 't2' },
+    blob('apps/api/deploy.yaml'),
+    blob('apps/api/svc.yml'),
+    blob('apps/api/Kustomization'),
+    blob('apps/api/README.md'),
+    blob('apps/api/link.yaml', '120000'),
+    blob('apps/apix/deploy.yaml'),
+    blob('values.prod')
+  ]
+
+  it.each<[string[], string[]]>([
+    [['apps/api'], ['apps/api/Kustomization', 'apps/api/deploy.yaml', 'apps/api/svc.yml']],
+    [
+      ['apps/api/deploy.yaml', 'values.prod'],
+      ['apps/api/deploy.yaml', 'values.prod']
+    ],
+    [['.'], ['apps/api/Kustomization', 'apps/api/deploy.yaml', 'apps/api/svc.yml', 'apps/apix/deploy.yaml']]
+  ])('%j → %j', (paths, expected) => {
+    expect(descriptorFiles(tree, paths, 'o/r@main').map(f => f.path)).toEqual(expected)
+  })
+
+  it('names every missing env path', () => {
+    expect(() => descriptorFiles(tree, ['apps/api', 'apps/web', 'x.yaml'], 'o/r@main')).toThrow(
+      'env-path "apps/web", "x.yaml" not found in o/r@main'
+    )
+  })
+})
+
+describe('renderCommitMessage', () => {
+  const values = {
+    image: 'ghcr.io/acme/web',
+    tag: 'abc1234',
+    digest: 'sha256:1234',
+    reference: 'ghcr.io/acme/web:abc1234@sha256:1234',
+    previous: 'ghcr.io/acme/web:old',
+    sha: '0123456789',
+    repo: 'acme/web',
+    run_url: 'https://github.com/acme/web/actions/runs/7'
+  }
+
+  it('fills every placeholder and leaves other braces', () => {
+    expect(
+      renderCommitMessage('{image} {tag} {digest} {reference} {previous} {sha} {repo} {run_url} {other}', values)
+    ).toBe(
+      'ghcr.io/acme/web abc1234 sha256:1234 ghcr.io/acme/web:abc1234@sha256:1234 ghcr.io/acme/web:old 0123456789 acme/web https://github.com/acme/web/actions/runs/7 {other}'
+    )
+  })
+
+  it('default: subject, old → new, source and run', () => {
+    expect(renderCommitMessage(undefined, values)).toBe(
+      'deploy ghcr.io/acme/web:abc1234\n\nghcr.io/acme/web:old → ghcr.io/acme/web:abc1234@sha256:1234\nSource: acme/web@0123456789\nRun: https://github.com/acme/web/actions/runs/7\n'
+    )
+  })
+
+  it('default outside Actions leaves out what is unknown', () => {
+    expect(renderCommitMessage(undefined, { ...values, previous: '', sha: '', repo: '', run_url: '' })).toBe(
+      'deploy ghcr.io/acme/web:abc1234\n\n→ ghcr.io/acme/web:abc1234@sha256:1234\n'
+    )
+  })
+})
+
+describe('unifiedDiff', () => {
+  it('shows a changed line with context, CR stripped', () => {
+    expect(unifiedDiff('a.yaml', 'a\r\nb\r\nc\r\n', 'a\r\nB\r\nc\r\n')).toBe(
+      '--- a/a.yaml\n+++ b/a.yaml\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n'
+    )
+  })
+
+  it('splits far apart changes into hunks and counts added lines', () => {
+    const before = 'l1\nl2\nl3\nl4\nl5\nl6\nl7\nl8\nl9\nl10\n'
+    const after = 'L1\nl2\nl3\nl4\nl5\nl6\nl7\nl8\nl9\nl10\nl11\n'
+    expect(unifiedDiff('f', before, after)).toBe(
+      '--- a/f\n+++ b/f\n@@ -1,4 +1,4 @@\n-l1\n+L1\n l2\n l3\n l4\n@@ -8,3 +8,4 @@\n l8\n l9\n l10\n+l11\n'
+    )
+  })
+
+  it('is empty for equal texts', () => {
+    expect(unifiedDiff('f', 'x\n', 'x\n')).toBe('')
+  })
+})
+
+describe('rateLimitWait', () => {
+  const now = 1_000_000_000_000
+  it.each<[string, object, number | undefined]>([
+    ['429 with Retry-After', { status: 429, response: { headers: { 'retry-after': '3' } } }, 3000],
+    [
+      '403 secondary rate limit with Retry-After',
+      {
+        status: 403,
+        message: 'You have exceeded a secondary rate limit',
+        response: { headers: { 'retry-after': '7' } }
+      },
+      7000
+    ],
+    ['403 secondary rate limit without headers: one minute', { status: 403, message: 'secondary rate limit' }, 60_000],
+    [
+      '403 primary limit exhausted: until the reset',
+      {
+        status: 403,
+        response: { headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(now / 1000 + 5) } }
+      },
+      6000
+    ],
+    ['403 permission denied: no retry', { status: 403, message: 'Resource not accessible by integration' }, undefined],
+    ['500: left to plugin-retry', { status: 500 }, undefined]
+  ])('%s', (_, failure, wait) => {
+    expect(rateLimitWait(failure, now)).toBe(wait)
+  })
+})
+
+describe('conflictBackoffMs', () => {
+  it.each<[number, number, number, number]>([
+    [1, 500, 1, 1000],
+    [3, 500, 1, 4000],
+    [1, 10, 1, 200], // at least a 100 ms slot
+    [9, 2000, 1, 30_000], // capped
+    [5, 2000, 0, 0] // full jitter reaches zero
+  ])('attempt %i, slot %i ms, random %f → %i ms', (attempt, slot, random, wait) => {
+    expect(conflictBackoffMs(attempt, slot, () => random)).toBe(wait)
+  })
+})
+
+describe('proposalBranch', () => {
+  it.each([
+    ['registry.local:5000/team/api', 'deploy/main/team-api'],
+    ['nginx', 'deploy/main/nginx'],
+    ['ghcr.io/acme/web', 'deploy/main/acme-web']
+  ])('%s → %s', (image, branch) => {
+    expect(proposalBranch('main', parseImageRepository(image))).toBe(branch)
+  })
+})

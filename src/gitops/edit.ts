@@ -1,0 +1,249 @@
+// The pure edit: (file text, path, edit) → new text and the references it changed. Only the
+// scalars that change are spliced; every other byte of the file stays as it was.
+import { type ImageRepository } from '../image/reference.js'
+import {
+  field,
+  lineAt,
+  lineStarts,
+  locateImages,
+  tryParseReference,
+  type ImageLocation,
+  type MapSpot
+} from './locate.js'
+import { applySplices, renderScalar, replaceScalar, type ScalarSpot, type Splice } from './scalar.js'
+
+/** What an image location pins. */
+export interface ImageValue {
+  tag?: string
+  digest?: string
+}
+
+/** What a location should hold: the whole reference for whole-reference scalars, tag and digest for split forms. */
+export interface WriteTarget extends ImageValue {
+  reference: string
+}
+
+export interface LocationChange {
+  path: string
+  line: number
+  /** The reference before and after, as the location spells it. */
+  previous: string
+  next: string
+  /** The location's key (see `locateImages`), to find it again at a later commit. */
+  location: string
+}
+
+export interface FileEdit {
+  repository: ImageRepository
+  /** Repository spelling used to show tag-only and digest-only locations as references. */
+  image: string
+  /** What the location should hold; undefined leaves it alone. */
+  targetFor(location: { key: string; current: ImageValue }): WriteTarget | undefined
+}
+
+export interface FileEditResult {
+  text: string
+  changes: LocationChange[]
+  /** Locations of the repository found, changed or not. */
+  matched: number
+  /** Every image repository the file names. */
+  repositories: string[]
+  skipped?: string
+}
+
+export function sameValue(a: ImageValue, b: ImageValue): boolean {
+  return a.tag === b.tag && a.digest === b.digest
+}
+
+/** Whether a location holding `current` already deploys `target` (a digest without tag accepts any tag). */
+export function holds(current: ImageValue, target: ImageValue): boolean {
+  if (current.digest !== target.digest) return false
+  return current.tag === target.tag || (target.tag === undefined && target.digest !== undefined)
+}
+
+/** The value of a written reference (`repo:tag@digest`). */
+export function valueOf(reference: string): ImageValue | undefined {
+  const ref = tryParseReference(reference)
+  return ref && { tag: ref.tag, digest: ref.digest }
+}
+
+export function editFile(source: string, path: string, edit: FileEdit): FileEditResult {
+  const located = locateImages(source, path, edit.repository)
+  const starts = lineStarts(source)
+  const eol = source.includes('\r\n') ? '\r\n' : '\n'
+  const splices: Splice[] = []
+  const changes: LocationChange[] = []
+  for (const location of located.locations) {
+    const state = read(location, edit.image)
+    const target = edit.targetFor({ key: location.key, current: state.value })
+    if (!target || holds(state.value, target)) continue
+    const written = write(location, state, target, edit.image, source, eol)
+    if (written.splices.length === 0) continue
+    splices.push(...written.splices)
+    changes.push({
+      path,
+      line: Math.min(...written.splices.map(splice => spliceLine(starts, splice))),
+      previous: state.shown,
+      next: written.shown,
+      location: location.key
+    })
+  }
+  let text = source
+  try {
+    text = applySplices(source, splices)
+  } catch (error) {
+    throw new Error(`${path}: ${(error as Error).message}`)
+  }
+  return {
+    text,
+    changes,
+    matched: located.locations.length,
+    repositories: located.repositories,
+    skipped: located.skipped
+  }
+}
+
+/** The line an edit shows on: an added key starts on the line after its line break. */
+function spliceLine(starts: number[], splice: Splice): number {
+  return lineAt(starts, splice.start) + (/^\r?\n/.test(splice.text) ? 1 : 0)
+}
+
+interface LocationState {
+  value: ImageValue
+  /** The reference as shown in changes and messages. */
+  shown: string
+}
+
+function shownReference(repository: string, tag?: string, digest?: string): string {
+  return `${repository}${tag ? `:${tag}` : ''}${digest ? `@${digest}` : ''}`
+}
+
+/** Helm `tag` may carry the digest itself (`1.2@sha256:…`) when the values have no `digest` key. */
+function helmValue(tagText: string, digestText: string | undefined): ImageValue {
+  const at = tagText.indexOf('@')
+  const tag = at >= 0 ? tagText.slice(0, at) : tagText
+  const digest = digestText || (at >= 0 ? tagText.slice(at + 1) : undefined)
+  return { tag: tag || undefined, digest: digest || undefined }
+}
+
+function read(location: ImageLocation, image: string): LocationState {
+  switch (location.kind) {
+    case 'reference': {
+      const text = location.scalar.value
+      return { value: valueOf(text) ?? {}, shown: text }
+    }
+    case 'tag':
+      return { value: { tag: location.scalar.value || undefined }, shown: shownReference(image, location.scalar.value) }
+    case 'digest': {
+      const digest = location.scalar.value || undefined
+      return { value: { digest }, shown: shownReference(image, undefined, digest) }
+    }
+    case 'kustomize': {
+      const tag = field(location.entry, 'newTag')?.value || undefined
+      const digest = field(location.entry, 'digest')?.value || undefined
+      return { value: { tag, digest }, shown: shownReference(location.repository, tag, digest) }
+    }
+    case 'helm': {
+      const value = helmValue(field(location.entry, 'tag')?.value ?? '', field(location.entry, 'digest')?.value)
+      return { value, shown: shownReference(location.repository, value.tag, value.digest) }
+    }
+  }
+}
+
+function write(
+  location: ImageLocation,
+  state: LocationState,
+  target: WriteTarget,
+  image: string,
+  source: string,
+  eol: string
+): { splices: Splice[]; shown: string } {
+  switch (location.kind) {
+    case 'reference':
+      return { splices: [replaceScalar(source, location.scalar, target.reference)], shown: target.reference }
+    case 'tag':
+      if (target.tag === undefined) return { splices: [], shown: state.shown }
+      return { splices: [replaceScalar(source, location.scalar, target.tag)], shown: shownReference(image, target.tag) }
+    case 'digest':
+      return {
+        splices: [replaceScalar(source, location.scalar, target.digest ?? '')],
+        shown: shownReference(image, undefined, target.digest)
+      }
+    case 'kustomize': {
+      // `kustomize edit set image` semantics: newName and other keys stay; newTag and digest
+      // hold exactly what the pin says (a stale digest would otherwise keep the old image)
+      const kept = target.tag === undefined ? ['name', 'newName'] : ['name', 'newName', 'newTag']
+      const splices = [
+        ...setKey(source, location.entry, 'newTag', target.tag, ['name', 'newName'], eol),
+        ...setKey(source, location.entry, 'digest', target.digest, kept, eol)
+      ]
+      return { splices, shown: shownReference(location.repository, target.tag, target.digest) }
+    }
+    case 'helm': {
+      const hasDigestKey = field(location.entry, 'digest') !== undefined
+      const tag = target.tag ?? state.value.tag ?? ''
+      const splices = hasDigestKey
+        ? [
+            ...setKey(source, location.entry, 'tag', tag, [], eol),
+            // an empty digest rather than a stale one: charts render `repo@digest` when it is set
+            ...setKey(source, location.entry, 'digest', target.digest ?? '', [], eol)
+          ]
+        : setKey(source, location.entry, 'tag', target.digest ? `${tag}@${target.digest}` : tag, [], eol)
+      return { splices, shown: shownReference(location.repository, tag, target.digest) }
+    }
+  }
+}
+
+/**
+ * Splices that make `key` hold `value` in a mapping: replace the scalar, add the key after the
+ * last of `after` present (else after the last key), or drop it when `value` is undefined.
+ */
+function setKey(
+  source: string,
+  entry: MapSpot,
+  key: string,
+  value: string | undefined,
+  after: string[],
+  eol: string
+): Splice[] {
+  const index = entry.pairs.findIndex(pair => pair.key === key)
+  const pair = entry.pairs[index]
+  if (pair?.value) {
+    if (value === undefined) return [removePair(source, entry, index)]
+    return pair.value.value === value ? [] : [replaceScalar(source, pair.value, value)]
+  }
+  if (pair) throw new Error(`"${key}" at offset ${pair.keyStart} is not a scalar`)
+  if (value === undefined) return []
+  const anchor = [...entry.pairs].reverse().find(p => after.includes(p.key)) ?? entry.pairs[entry.pairs.length - 1]
+  const rendered = `${key}: ${renderScalar(value, entry.flow)}`
+  if (entry.flow) return [{ start: anchor.valueEnd, end: anchor.valueEnd, text: `, ${rendered}` }]
+  const at = lineEnd(source, anchor.valueEnd)
+  return [{ start: at, end: at, text: `${eol}${' '.repeat(entry.keyColumn)}${rendered}` }]
+}
+
+/** Offset of the line break ending the line that holds `offset` (before `\r\n`), or the end of the text. */
+function lineEnd(source: string, offset: number): number {
+  const newline = source.indexOf('\n', offset)
+  if (newline < 0) return source.length
+  return source[newline - 1] === '\r' ? newline - 1 : newline
+}
+
+function removePair(source: string, entry: MapSpot, index: number): Splice {
+  const pair = entry.pairs[index]
+  if (entry.flow) {
+    // drop `, key: value` (or `key: value, ` when it is the first pair)
+    if (index > 0) return { start: entry.pairs[index - 1].valueEnd, end: pair.valueEnd, text: '' }
+    const next = entry.pairs[index + 1]
+    return { start: pair.keyStart, end: next ? next.keyStart : pair.valueEnd, text: '' }
+  }
+  const lineStart = source.lastIndexOf('\n', pair.keyStart - 1) + 1
+  if (source.slice(lineStart, pair.keyStart).trim() !== '') {
+    // the first key of a sequence item (`- digest: …`) cannot go without the item's dash
+    return replaceScalar(source, pair.value as ScalarSpot, '')
+  }
+  const newline = source.indexOf('\n', pair.valueEnd)
+  if (newline >= 0) return { start: lineStart, end: newline + 1, text: '' }
+  // last line without a final newline: drop the line break before it instead
+  const previousBreak = source[lineStart - 2] === '\r' ? lineStart - 2 : lineStart - 1
+  return { start: Math.max(previousBreak, 0), end: source.length, text: '' }
+}

@@ -1,0 +1,271 @@
+// Stage 2: write the image reference into the environment repository through the GitHub API.
+// Every write is one commit on the head it was computed from; when the branch moved meanwhile,
+// the files are read again at the new head and the edit is applied again (never a replayed patch).
+// Requests: open = GET repo + GET ref; each attempt = GET ref + GET tree (recursive) + the blobs
+// not read before (cached by sha) + POST trees + POST commits + PATCH ref, whatever the number
+// of files changed.
+import { setTimeout as sleep } from 'node:timers/promises'
+import { type Config } from '../config/config.js'
+import { type Host } from '../host/host.js'
+import { DOCKER_HUB, type ImageRepository } from '../image/reference.js'
+import { descriptorFiles, type TreeFile } from './files.js'
+import { EnvGitHub, envOctokit, type GitHubOptions } from './github.js'
+import { editFiles, forwardEdit, noMatchMessage, revertFiles, type FilesEdit } from './plan.js'
+import { type EnvCommit, type EnvFile, type EnvPlan, type ImageEdit, type PullRequestResult } from './types.js'
+
+export { renderCommitMessage, type CommitMessageValues } from './message.js'
+export type { EnvCommit, EnvFile, EnvPlan, ImageEdit, PullRequestResult, ReferenceChange } from './types.js'
+
+export const MAX_ATTEMPTS = 10
+
+/**
+ * Wait after losing the race `attempt` times: random in [0, slot·2^attempt), capped at 30 s.
+ * The slot is how long the lost attempt took, so runs spread out over the time a commit
+ * actually needs (binary exponential backoff with full jitter).
+ */
+export function conflictBackoffMs(attempt: number, slotMs: number, random: () => number = Math.random): number {
+  return random() * Math.min(30_000, Math.max(100, slotMs) * 2 ** attempt)
+}
+
+/** Branch of pull-request mode: `deploy/<env-branch>/<repository path, / as ->` (`deploy/main/team-api`). */
+export function proposalBranch(branch: string, repository: ImageRepository): string {
+  const path = repository.domain === DOCKER_HUB ? repository.path.replace(/^library\//, '') : repository.path
+  return `deploy/${branch}/${path.replace(/\//g, '-')}`
+}
+
+interface Snapshot {
+  head: string
+  treeSha: string
+  /** Descriptor files under env-path with their tree entries (mode for the write). */
+  entries: TreeFile[]
+  files: EnvFile[]
+}
+
+export interface OpenOptions extends GitHubOptions {
+  /** Replaces the random part of the conflict backoff (tests). */
+  random?: () => number
+}
+
+export class EnvRepository {
+  private readonly blobs = new Map<string, Promise<string | undefined>>()
+
+  private constructor(
+    private readonly github: EnvGitHub,
+    private readonly host: Host,
+    private readonly branch: string,
+    private readonly paths: string[],
+    private readonly repository: ImageRepository,
+    private readonly random: () => number
+  ) {}
+
+  /** Resolves the branch (the default branch when env-branch is empty) and checks it can be read. */
+  static async open(config: Config, host: Host, options: OpenOptions = {}): Promise<EnvRepository> {
+    const { owner, repo } = config.env
+    const github = new EnvGitHub(envOctokit(config.env.token, config.githubApiUrl, options), owner, repo)
+    const { defaultBranch } = await github.repository()
+    const branch = config.env.branch ?? defaultBranch
+    if ((await github.branchHead(branch)) === undefined) {
+      throw new Error(`env-branch "${branch}" not found in ${owner}/${repo}`)
+    }
+    return new EnvRepository(github, host, branch, config.env.paths, config.repository, options.random ?? Math.random)
+  }
+
+  /** The edit at the current head, in memory only. */
+  async plan(edit: ImageEdit): Promise<EnvPlan> {
+    const snapshot = await this.snapshot(await this.head())
+    const edited = this.forward(snapshot, edit)
+    return {
+      branch: this.branch,
+      baseSha: snapshot.head,
+      files: edited.files,
+      changes: edited.changes,
+      previousImage: edited.changes[0]?.previous ?? '',
+      diff: edited.diff
+    }
+  }
+
+  /** Commits the edit on the branch; undefined when the head it was checked on already holds it. */
+  async commit(edit: ImageEdit, message: string): Promise<EnvCommit | undefined> {
+    return this.update(snapshot => this.forward(snapshot, edit), message)
+  }
+
+  /** Descriptor files under env-path at a commit. */
+  async readFiles(sha: string): Promise<EnvFile[]> {
+    return (await this.snapshot(sha)).files
+  }
+
+  /**
+   * Puts back the references `commit` changed, on the current head, where they still hold what
+   * the commit wrote. Undefined when there is nothing left to revert.
+   */
+  async revert(commit: EnvCommit, message: string): Promise<{ sha: string; url: string } | undefined> {
+    const parent = await this.readFiles(commit.parentSha)
+    const reverted = await this.update(
+      snapshot => revertFiles(snapshot.files, commit.files, parent, this.repository, commit.changes),
+      message
+    )
+    return reverted && { sha: reverted.sha, url: reverted.url }
+  }
+
+  /**
+   * Pull-request mode: one commit with the edit on the current base head, on branch
+   * `deploy/<env-branch>/<image>` (created or force-moved), and one open pull request for it.
+   */
+  async propose(edit: ImageEdit, message: string): Promise<PullRequestResult> {
+    const snapshot = await this.snapshot(await this.head())
+    const edited = this.forward(snapshot, edit)
+    if (edited.changed.length === 0) {
+      throw new Error(`${this.where(snapshot.head)} already holds ${edit.image}:${edit.tag}: no pull request needed`)
+    }
+    const commit = await this.github.createCommit(
+      snapshot.head,
+      snapshot.treeSha,
+      this.writes(snapshot, edited),
+      message
+    )
+    const branch = proposalBranch(this.branch, edit.repository)
+    if ((await this.github.moveBranch(branch, commit.sha, true)) === 'missing') {
+      if ((await this.github.createBranch(branch, commit.sha)) === 'exists') {
+        await this.github.moveBranch(branch, commit.sha, true)
+      }
+    }
+    const [subject, ...rest] = message.trim().split('\n')
+    const body = [
+      rest.join('\n').trim(),
+      '',
+      ...edited.changes.map(
+        change => `- \`${change.path}:${change.line}\`: \`${change.previous}\` → \`${change.next}\``
+      ),
+      '',
+      `Commit: ${commit.url}`
+    ].join('\n')
+    const existing =
+      (await this.github.openPullRequest(branch, this.branch)) ??
+      (await this.github.createPullRequest(branch, this.branch, subject, body)) ??
+      (await this.github.openPullRequest(branch, this.branch))
+    if (!existing)
+      throw new Error(`could not open a pull request from ${branch} into ${this.branch} in ${this.github.name}`)
+    await this.github.updatePullRequest(existing.number, subject, body)
+    this.host.info(`pull request ${existing.url} proposes ${edited.changes.length} change(s)`)
+    return { url: existing.url, number: existing.number, branch, sha: commit.sha }
+  }
+
+  private forward(snapshot: Snapshot, edit: ImageEdit): FilesEdit {
+    const edited = editFiles(snapshot.files, () => forwardEdit(edit))
+    for (const { path, skipped } of edited.inventory) {
+      if (skipped) this.host.warning(`${path}: skipped, ${skipped}`)
+    }
+    if (edited.matched === 0) throw new Error(noMatchMessage(edit.image, this.where(snapshot.head), edited.inventory))
+    return edited
+  }
+
+  /** The commit loop: build at the head, commit, fast-forward the branch; on a lost race start over at the new head. */
+  private async update(build: (snapshot: Snapshot) => FilesEdit, message: string): Promise<EnvCommit | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      const started = performance.now()
+      const snapshot = await this.snapshot(await this.head())
+      const edited = build(snapshot)
+      if (edited.changed.length === 0) {
+        this.host.info(`${this.where(snapshot.head)}: nothing to change`)
+        return undefined
+      }
+      const commit = await this.github.createCommit(
+        snapshot.head,
+        snapshot.treeSha,
+        this.writes(snapshot, edited),
+        message
+      )
+      const moved = await this.github.moveBranch(this.branch, commit.sha, false)
+      if (moved === 'moved') {
+        this.host.info(
+          `${this.github.name}@${this.branch}: committed ${commit.sha} (${edited.changes.length} change(s))`
+        )
+        return {
+          sha: commit.sha,
+          url: commit.url,
+          parentSha: snapshot.head,
+          files: edited.files,
+          changes: edited.changes,
+          previousImage: edited.changes[0]?.previous ?? ''
+        }
+      }
+      if (moved === 'missing') throw new Error(`env-branch "${this.branch}" was deleted from ${this.github.name}`)
+      if (attempt >= MAX_ATTEMPTS) {
+        throw new Error(
+          `${this.github.name}@${this.branch} kept moving: gave up after ${MAX_ATTEMPTS} attempts to commit`
+        )
+      }
+      const wait = conflictBackoffMs(attempt, performance.now() - started, this.random)
+      this.host.info(
+        `${this.branch} moved while committing (attempt ${attempt}/${MAX_ATTEMPTS}); re-reading in ${Math.round(wait)} ms`
+      )
+      await sleep(wait)
+    }
+  }
+
+  private writes(snapshot: Snapshot, edited: FilesEdit): Array<{ path: string; mode: string; content: string }> {
+    const modes = new Map(snapshot.entries.map(entry => [entry.path, entry.mode]))
+    return edited.changed.map(file => ({
+      path: file.path,
+      mode: modes.get(file.path) ?? '100644',
+      content: file.content
+    }))
+  }
+
+  private async head(): Promise<string> {
+    const head = await this.github.branchHead(this.branch)
+    if (head === undefined) throw new Error(`env-branch "${this.branch}" not found in ${this.github.name}`)
+    return head
+  }
+
+  private where(sha: string): string {
+    return `${this.github.name}@${this.branch} (${sha.slice(0, 7)})`
+  }
+
+  /** Descriptor files at a commit: one tree read, then the blobs not read before (cached by sha). */
+  private async snapshot(sha: string): Promise<Snapshot> {
+    const tree = await this.github.tree(sha)
+    const entries = descriptorFiles(tree.files, this.paths, this.where(sha))
+    const texts = await mapLimited(entries, 8, entry => this.text(entry))
+    const files: EnvFile[] = []
+    const kept: TreeFile[] = []
+    entries.forEach((entry, i) => {
+      const content = texts[i]
+      if (content === undefined) return
+      files.push({ path: entry.path, content })
+      kept.push(entry)
+    })
+    return { head: sha, treeSha: tree.sha, entries: kept, files }
+  }
+
+  /** A blob as text; undefined (and a warning) when it is not UTF-8, so it is never rewritten. */
+  private text(entry: TreeFile): Promise<string | undefined> {
+    let text = this.blobs.get(entry.sha)
+    if (!text) {
+      text = this.github.blob(entry.sha).then(bytes => {
+        try {
+          return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes)
+        } catch {
+          this.host.warning(`${entry.path}: skipped, not UTF-8`)
+          return undefined
+        }
+      })
+      text.catch(() => this.blobs.delete(entry.sha))
+      this.blobs.set(entry.sha, text)
+    }
+    return text
+  }
+}
+
+async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++
+      results[i] = await fn(items[i])
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return results
+}

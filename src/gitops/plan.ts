@@ -1,0 +1,127 @@
+// Edits over all descriptor files of one commit: forward (deploy an image) and semantic revert.
+import { familiarName, formatReference, type ImageRepository } from '../image/reference.js'
+import { unifiedDiff } from './diff.js'
+import { tryParseReference } from './locate.js'
+import { editFile, sameValue, valueOf, type FileEdit, type WriteTarget } from './edit.js'
+import { type EnvFile, type ImageEdit, type ReferenceChange } from './types.js'
+
+export interface FilesEdit {
+  /** Every file, edited or not. */
+  files: EnvFile[]
+  /** Only the files whose text changed. */
+  changed: EnvFile[]
+  changes: ReferenceChange[]
+  /** Locations of the repository found, changed or not. */
+  matched: number
+  diff: string
+  /** Per file read: the image repositories it names, or why it was skipped. */
+  inventory: Array<{ path: string; repositories: string[]; skipped?: string }>
+}
+
+/** The reference written for an edit, per pin: `repo:tag`, `repo@digest` or `repo:tag@digest`. */
+export function targetOf(edit: ImageEdit): WriteTarget {
+  const withTag = edit.pin !== 'digest'
+  const withDigest = edit.pin !== 'tag'
+  if (withDigest && !edit.digest) throw new Error(`pin "${edit.pin}" needs the image digest, which is unknown`)
+  const tag = withTag ? edit.tag : undefined
+  const digest = withDigest ? edit.digest : undefined
+  return { reference: formatReference(edit.image, tag, digest), tag, digest }
+}
+
+/** Every location of the repository is made to hold the edit's reference. */
+export function forwardEdit(edit: ImageEdit): FileEdit {
+  const target = targetOf(edit)
+  return { repository: edit.repository, image: edit.image, targetFor: () => target }
+}
+
+/**
+ * The locations `changes` touched get their previous reference back, but only where they still
+ * hold the value that was written: a later change by someone else is never undone.
+ */
+export function revertEdit(repository: ImageRepository, changes: ReferenceChange[]): (path: string) => FileEdit {
+  return path => {
+    const byLocation = new Map(changes.filter(c => c.path === path).map(c => [c.location, c]))
+    const image = (changes[0] && repositorySpelling(changes[0].next)) ?? familiarName(repository)
+    return {
+      repository,
+      image,
+      targetFor: ({ key, current }) => {
+        const change = byLocation.get(key)
+        const written = change && valueOf(change.next)
+        const previous = change && valueOf(change.previous)
+        if (!change || !written || !previous || !sameValue(current, written)) return undefined
+        return { reference: change.previous, ...previous }
+      }
+    }
+  }
+}
+
+function repositorySpelling(reference: string): string | undefined {
+  const ref = tryParseReference(reference)
+  if (!ref) return undefined
+  return reference.slice(
+    0,
+    reference.length - (ref.digest ? ref.digest.length + 1 : 0) - (ref.tag ? ref.tag.length + 1 : 0)
+  )
+}
+
+/**
+ * Reverts `changes` (made by commit `ours`, child of `parent`) on the `current` files. A file
+ * still exactly as our commit left it gets the parent's bytes back; a file changed since gets
+ * the semantic revert, which leaves every line someone else changed alone.
+ */
+export function revertFiles(
+  current: EnvFile[],
+  ours: EnvFile[],
+  parent: EnvFile[],
+  repository: ImageRepository,
+  changes: ReferenceChange[]
+): FilesEdit {
+  const written = new Map(ours.map(file => [file.path, file.content]))
+  const before = new Map(parent.map(file => [file.path, file.content]))
+  return editFiles(current, revertEdit(repository, changes), file =>
+    written.get(file.path) === file.content ? before.get(file.path) : undefined
+  )
+}
+
+/**
+ * Applies a file edit to every file. `exactText` may give the whole text a changed file should
+ * have instead (a revert restoring the parent's bytes).
+ */
+export function editFiles(
+  files: EnvFile[],
+  editFor: (path: string) => FileEdit,
+  exactText: (file: EnvFile) => string | undefined = () => undefined
+): FilesEdit {
+  const result: FilesEdit = { files: [], changed: [], changes: [], matched: 0, diff: '', inventory: [] }
+  for (const file of files) {
+    const edited = editFile(file.content, file.path, editFor(file.path))
+    const text = edited.changes.length > 0 ? (exactText(file) ?? edited.text) : edited.text
+    const after = { path: file.path, content: text }
+    result.files.push(after)
+    if (text !== file.content) {
+      result.changed.push(after)
+      result.diff += unifiedDiff(file.path, file.content, text)
+    }
+    result.changes.push(...edited.changes)
+    result.matched += edited.matched
+    result.inventory.push({ path: file.path, repositories: edited.repositories, skipped: edited.skipped })
+  }
+  return result
+}
+
+/** The "nothing to edit" error: what was read and which images it names. */
+export function noMatchMessage(image: string, where: string, inventory: FilesEdit['inventory']): string {
+  const lines = inventory.map(({ path, repositories, skipped }) => {
+    const names = skipped ?? (repositories.length > 0 ? repositories.join(', ') : 'no images')
+    return `  ${path}: ${names}`
+  })
+  return [
+    `no reference to ${image} found under env-path in ${where}.`,
+    lines.length > 0
+      ? 'Files read and the image repositories they name:'
+      : 'No descriptor files (.yaml, .yml, Kustomization) there.',
+    ...lines,
+    `Reference the image in a manifest, a kustomization "images:" entry, Helm values (repository + tag), or mark a line with "# gitops-push-deploy: image".`
+  ].join('\n')
+}

@@ -6,7 +6,7 @@ import {
   helpText,
   parseCliArgs,
   runPipeline
-} from "./chunks/chunk-QO2CW2DR.js";
+} from "./chunks/chunk-PIBDZFWU.js";
 
 // src/host/redactor.ts
 var Redactor = class {
@@ -82,8 +82,10 @@ EOF_OUTPUT
   line(message) {
     const indent = "  ".repeat(this.depth);
     const text = this.redactor.redact(message);
-    this.write(`${text.split("\n").map((l) => indent + l).join("\n")}
-`);
+    this.write(
+      `${text.split("\n").map((l) => indent + l).join("\n")}
+`
+    );
   }
 };
 

@@ -12,7 +12,7 @@ import {
   setSecret,
   summary,
   warning
-} from "./chunks/chunk-QO2CW2DR.js";
+} from "./chunks/chunk-PIBDZFWU.js";
 
 // src/host/action-host.ts
 var ActionHost = class {

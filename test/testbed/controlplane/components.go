@@ -78,7 +78,7 @@ func startEtcd(dataDir string, clientPort, peerPort int) (*embed.Etcd, error) {
 }
 
 // apiserverArgs are the command-line flags of the real kube-apiserver.
-func apiserverArgs(p *pki, etcdPort, kubeletPort int) []string {
+func apiserverArgs(p *pki, etcdPort int) []string {
 	return []string{
 		"--etcd-servers=" + fmt.Sprintf("http://127.0.0.1:%d", etcdPort),
 		"--storage-backend=etcd3",
@@ -99,7 +99,6 @@ func apiserverArgs(p *pki, etcdPort, kubeletPort int) []string {
 		"--enable-priority-and-fairness=false",
 		"--profiling=false",
 		"--kubelet-preferred-address-types=InternalIP",
-		fmt.Sprintf("--kubelet-port=%d", kubeletPort),
 		"--kubelet-certificate-authority=" + p.path("ca.crt"),
 		"--kubelet-client-certificate=" + p.path("admin.crt"),
 		"--kubelet-client-key=" + p.path("admin.key"),
@@ -160,9 +159,12 @@ func runAPIServer(ctx context.Context, args []string, ln net.Listener) (<-chan e
 	return errCh, nil
 }
 
-// runControllerManager starts the real kube-controller-manager in this
-// process (no leader election, no serving port).
-func runControllerManager(ctx context.Context, p *pki, kubeconfig string) (<-chan error, error) {
+// prepareControllerManager builds and parses the options of the real
+// kube-controller-manager (no leader election, no serving port). It must
+// run before the other components register their feature-gate flags: the
+// controller manager flips the default of the WatchListClient gate while
+// registering its flags, as it does in its own binary.
+func prepareControllerManager(p *pki, kubeconfig string) (func(ctx context.Context) (<-chan error, error), error) {
 	s, err := kcmoptions.NewKubeControllerManagerOptions()
 	if err != nil {
 		return nil, err
@@ -206,18 +208,20 @@ func runControllerManager(ctx context.Context, p *pki, kubeconfig string) (<-cha
 	if err := fs.Parse(args); err != nil {
 		return nil, fmt.Errorf("kube-controller-manager flags: %w", err)
 	}
-	c, err := s.Config(ctx, known, disabled, aliases)
-	if err != nil {
-		return nil, fmt.Errorf("kube-controller-manager config: %w", err)
-	}
-	errCh := make(chan error, 1)
-	go func() {
-		defer close(errCh)
-		if err := kcmapp.Run(ctx, c.Complete()); err != nil {
-			errCh <- err
+	return func(ctx context.Context) (<-chan error, error) {
+		c, err := s.Config(ctx, known, disabled, aliases)
+		if err != nil {
+			return nil, fmt.Errorf("kube-controller-manager config: %w", err)
 		}
-	}()
-	return errCh, nil
+		errCh := make(chan error, 1)
+		go func() {
+			defer close(errCh)
+			if err := kcmapp.Run(ctx, c.Complete()); err != nil {
+				errCh <- err
+			}
+		}()
+		return errCh, nil
+	}, nil
 }
 
 // runScheduler starts the real kube-scheduler in this process.

@@ -20,12 +20,12 @@ import (
 type pki struct {
 	dir string
 
-	caCertPEM, caKeyPEM         []byte
-	servingCertPEM, servingKey  []byte
-	adminCertPEM, adminKeyPEM   []byte
-	saKeyPEM, saPubPEM          []byte
-	caCert                      *x509.Certificate
-	caKey                       *ecdsa.PrivateKey
+	caCertPEM, caKeyPEM        []byte
+	servingCertPEM, servingKey []byte
+	adminCertPEM, adminKeyPEM  []byte
+	saKeyPEM, saPubPEM         []byte
+	caCert                     *x509.Certificate
+	caKey                      *ecdsa.PrivateKey
 }
 
 func (p *pki) path(name string) string { return filepath.Join(p.dir, name) }

@@ -1,0 +1,115 @@
+import { execFileSync } from 'node:child_process'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { Cluster, type EnvFile } from '../../src/kube/index.js'
+import { type KubeClient } from '../../src/kube/client.js'
+import {
+  configFor,
+  createNamespace,
+  deleteQuietly,
+  expectNoKubeconfigSecrets,
+  getObject,
+  RecordingHost,
+  testClient,
+  uniqueName
+} from './kube-apply-support.js'
+
+/** Pushes a tiny image the simulated kubelet runs happily. */
+function pushGoodImage(reference: string): void {
+  execFileSync('bash', ['test/testbed/image.sh', reference], { stdio: ['ignore', 'ignore', 'inherit'] })
+}
+
+function envFiles(image: string, extra: boolean): EnvFile[] {
+  const files: EnvFile[] = [
+    {
+      path: 'apps/web/deployment.yaml',
+      content: `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: ${image}
+`
+    }
+  ]
+  if (extra) {
+    files.push({
+      path: 'apps/web/extra.yaml',
+      content: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\ndata: {a: "1"}\n'
+    })
+  }
+  return files
+}
+
+interface LiveDeployment {
+  metadata: { generation: number }
+  spec: { template: { spec: { containers: Array<{ image: string }> } } }
+  status?: { observedGeneration?: number; updatedReplicas?: number; availableReplicas?: number; replicas?: number }
+}
+
+describe('Cluster.rollback on the test bed', () => {
+  const host = new RecordingHost()
+  const namespace = uniqueName('kube-rollback')
+  const registry = process.env.REGISTRY ?? ''
+  const goodImage = `${registry}/kube-rollback/web:good`
+  const missingImage = `${registry}/kube-rollback/web:missing-${namespace}`
+  let client: KubeClient
+  let cluster: Cluster
+
+  beforeAll(async () => {
+    expect(registry).not.toBe('')
+    pushGoodImage(goodImage)
+    client = testClient()
+    await createNamespace(client, namespace)
+    cluster = await Cluster.connect(configFor(namespace), host)
+  })
+
+  afterAll(async () => {
+    cluster?.close()
+    await deleteQuietly(client, `/api/v1/namespaces/${namespace}`)
+  })
+
+  it('puts back the previous image and deletes what the failed deploy created', async () => {
+    const good = envFiles(goodImage, false)
+    let since = new Date()
+    const first = await cluster.apply(good, { 'gitops-push-deploy/env-commit': 'c1' })
+    const firstRollout = await cluster.waitForRollout(first, 90_000, since)
+    expect(firstRollout.failure).toBeUndefined()
+    expect(firstRollout.ok).toBe(true)
+
+    since = new Date()
+    const bad = await cluster.apply(envFiles(missingImage, true), { 'gitops-push-deploy/env-commit': 'c2' })
+    expect(bad.map(a => `${a.kind}/${a.name}/${a.created}`)).toEqual(['ConfigMap/extra/true', 'Deployment/web/false'])
+    const badRollout = await cluster.waitForRollout(bad, 90_000, since)
+    expect(badRollout.ok).toBe(false)
+    expect(badRollout.failure).toMatch(/ErrImagePull|ImagePullBackOff/)
+
+    const rolledBack = await cluster.rollback(good, bad, 90_000, { 'gitops-push-deploy/env-commit': 'c1' })
+    expect(rolledBack.failure).toBeUndefined()
+    expect(rolledBack.ok).toBe(true)
+    expect(rolledBack.resources).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ kind: 'Deployment', namespace, name: 'web', status: 'ready' }),
+        expect.objectContaining({ kind: 'ConfigMap', namespace, name: 'extra', status: 'deleted' })
+      ])
+    )
+
+    const live = await getObject<LiveDeployment>(client, `/apis/apps/v1/namespaces/${namespace}/deployments/web`)
+    expect(live?.spec.template.spec.containers[0].image).toBe(goodImage)
+    expect(live?.status?.observedGeneration).toBe(live?.metadata.generation)
+    expect(live?.status).toMatchObject({ updatedReplicas: 2, availableReplicas: 2, replicas: 2 })
+    expect(await getObject(client, `/api/v1/namespaces/${namespace}/configmaps/extra`)).toBeUndefined()
+    expect(host.lines).toContain(
+      `ConfigMap ${namespace}/extra deleted (created by this deploy, absent from the previous state)`
+    )
+  })
+
+  it('never logs a credential of the kubeconfig', () => {
+    expectNoKubeconfigSecrets(host)
+  })
+})

@@ -1,0 +1,285 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
+import { type KubeConfig } from '@kubernetes/client-node'
+import { type KubeClient } from '../../src/kube/client.js'
+import { trackRollout, type RolloutOutcome, type TrackTarget } from '../../src/kube/rollout/index.js'
+import { type LiveObject, type PodStatus } from '../../src/kube/rollout/objects.js'
+import {
+  apply,
+  ApiserverProxy,
+  clientFor,
+  createNamespace,
+  daemonSet,
+  deleteNamespace,
+  deployment,
+  firstSeen,
+  job,
+  kubeConfigVia,
+  statefulSet,
+  target,
+  testbedKubeConfig,
+  testImage,
+  type Manifest
+} from '../../bench/rollout-fixtures.js'
+
+let kc: KubeConfig
+let client: KubeClient
+const images: Record<'good' | 'good2' | 'crashloop' | 'unready' | 'fail', string> = {
+  good: '',
+  good2: '',
+  crashloop: '',
+  unready: '',
+  fail: ''
+}
+const namespaces: string[] = []
+
+beforeAll(async () => {
+  kc = testbedKubeConfig()
+  client = clientFor(kc)
+  images.good = await testImage('app')
+  images.good2 = await testImage('app2')
+  images.crashloop = await testImage('app', 'crashloop')
+  images.unready = await testImage('app', 'unready')
+  images.fail = await testImage('app', 'fail')
+}, 600_000)
+
+afterEach(async () => {
+  await Promise.all(namespaces.splice(0).map(ns => deleteNamespace(client, ns)))
+})
+
+afterAll(async () => {
+  await Promise.all(namespaces.map(ns => deleteNamespace(client, ns)))
+})
+
+async function namespace(): Promise<string> {
+  const ns = await createNamespace(client, 'rollout')
+  namespaces.push(ns)
+  return ns
+}
+
+/** Applies the objects, then tracks them like the pipeline does. */
+async function applyAndTrack(
+  objects: Manifest[],
+  options: { timeoutMs?: number; kubeConfig?: KubeConfig; lines?: string[] } = {}
+): Promise<RolloutOutcome> {
+  const since = new Date()
+  const targets: TrackTarget[] = []
+  for (const object of objects) targets.push(target(object, (await apply(client, object)).generation))
+  return trackRollout(options.kubeConfig ?? kc, targets, {
+    timeoutMs: options.timeoutMs ?? 90_000,
+    since,
+    log: line => options.lines?.push(line)
+  })
+}
+
+function waitingReasons(pod: LiveObject): string[] {
+  const status = (pod.status ?? {}) as PodStatus
+  return [...(status.initContainerStatuses ?? []), ...(status.containerStatuses ?? [])].flatMap(c =>
+    c.state?.waiting?.reason ? [c.state.waiting.reason] : []
+  )
+}
+
+describe('trackRollout on the test bed', () => {
+  it('a Deployment rolls out, then rolls out a new image', async () => {
+    const ns = await namespace()
+    const lines: string[] = []
+    const first = await applyAndTrack([deployment(ns, 'web', images.good)], { lines })
+    expect(first).toMatchObject({ ok: true, resources: [{ kind: 'Deployment', name: 'web', status: 'ready' }] })
+    expect(first.resources[0].message).toBe('2/2 updated, 2/2 available')
+    expect(lines.some(l => /^deployment\/web \d\/2 updated, \d\/2 available/.test(l))).toBe(true)
+
+    const second = await applyAndTrack([deployment(ns, 'web', images.good2)])
+    expect(second.ok).toBe(true)
+    expect(second.resources[0]).toMatchObject({ status: 'ready', message: '2/2 updated, 2/2 available' })
+  })
+
+  it('a StatefulSet, a DaemonSet and non-workload kinds together', async () => {
+    const ns = await namespace()
+    const configMap: Manifest = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'settings', namespace: ns },
+      data: {}
+    }
+    const cronJob: Manifest = {
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: { name: 'nightly', namespace: ns },
+      spec: { schedule: '0 3 * * *', jobTemplate: { spec: job(ns, 'x', images.good).spec } }
+    }
+    const outcome = await applyAndTrack([
+      configMap,
+      statefulSet(ns, 'db', images.good),
+      daemonSet(ns, 'agent', images.good),
+      cronJob
+    ])
+    expect(outcome.ok).toBe(true)
+    expect(outcome.resources.map(r => [r.kind, r.status])).toEqual([
+      ['ConfigMap', 'applied'],
+      ['StatefulSet', 'ready'],
+      ['DaemonSet', 'ready'],
+      ['CronJob', 'applied']
+    ])
+    expect(outcome.resources[1].message).toBe('2/2 updated, 2/2 available')
+  })
+
+  it('a Job that completes, and one that fails', async () => {
+    const ns = await namespace()
+    const complete = await applyAndTrack([job(ns, 'migrate', images.good)])
+    expect(complete.resources[0]).toMatchObject({ status: 'ready', message: 'complete, 1 succeeded' })
+
+    const failed = await applyAndTrack([job(ns, 'broken', images.fail)])
+    expect(failed.ok).toBe(false)
+    expect(failed.resources[0]).toMatchObject({
+      status: 'failed',
+      message: expect.stringMatching(/^(Failed|FailureTarget): BackoffLimitExceeded/)
+    })
+    expect(failed.failure).toMatch(/^job\/broken: (Failed|FailureTarget): BackoffLimitExceeded/)
+  })
+
+  it('a missing image fails right after the pod shows ImagePullBackOff, with the kubelet message and events', async () => {
+    const ns = await namespace()
+    const backoff = firstSeen(kc, `/api/v1/namespaces/${ns}/pods`, pod =>
+      waitingReasons(pod).includes('ImagePullBackOff')
+    )
+    try {
+      const outcome = await applyAndTrack([deployment(ns, 'web', `${process.env.REGISTRY}/rollout-missing:nope`)])
+      const verdictAt = Date.now()
+      expect(outcome.ok).toBe(false)
+      expect(outcome.resources[0].status).toBe('failed')
+      expect(outcome.failure).toMatch(/^deployment\/web: pod web-[a-z0-9]+-[a-z0-9]+ container app: ImagePullBackOff: /)
+      expect(outcome.failure).toMatch(/Warning events:\n {4}pod\/web-\S+ Failed: Failed to pull image/)
+      // Seen by the tracker no later than by an independent watch, give or take event delivery.
+      expect(verdictAt - (await backoff.at)).toBeLessThan(2_000)
+    } finally {
+      backoff.stop()
+    }
+  })
+
+  it('a crash-looping image fails with CrashLoopBackOff', async () => {
+    const ns = await namespace()
+    const outcome = await applyAndTrack([deployment(ns, 'web', images.crashloop)])
+    expect(outcome.ok).toBe(false)
+    expect(outcome.failure).toMatch(/^deployment\/web: pod web-\S+ container app: CrashLoopBackOff: /)
+  })
+
+  it('an image that never gets ready fails on ProgressDeadlineExceeded', async () => {
+    const ns = await namespace()
+    const outcome = await applyAndTrack([
+      deployment(ns, 'web', images.unready, { progressDeadlineSeconds: 10, replicas: 1 })
+    ])
+    expect(outcome.ok).toBe(false)
+    expect(outcome.resources[0].message).toMatch(/^ProgressDeadlineExceeded: /)
+  })
+
+  it('a pod that no node can take fails after the unschedulable grace period', async () => {
+    const ns = await namespace()
+    const template = {
+      metadata: { labels: { app: 'huge' } },
+      spec: { containers: [{ name: 'app', image: images.good, resources: { requests: { cpu: '1000' } } }] }
+    }
+    const object = deployment(ns, 'huge', images.good, { replicas: 1, template })
+    const since = new Date()
+    const { generation } = await apply(client, object)
+    const outcome = await trackRollout(kc, [target(object, generation)], {
+      timeoutMs: 60_000,
+      since,
+      log: () => undefined,
+      unschedulableGraceMs: 2_000
+    })
+    expect(outcome.ok).toBe(false)
+    expect(outcome.failure).toMatch(/^deployment\/huge: pod huge-\S+: Unschedulable: 0\/\d+ nodes are available/)
+    expect(outcome.failure).toMatch(/pod\/huge-\S+ FailedScheduling: /)
+  })
+
+  it('an init container that crash-loops fails the rollout', async () => {
+    const ns = await namespace()
+    const template = {
+      metadata: { labels: { app: 'web' } },
+      spec: {
+        initContainers: [{ name: 'migrate', image: images.crashloop }],
+        containers: [{ name: 'app', image: images.good }]
+      }
+    }
+    const outcome = await applyAndTrack([deployment(ns, 'web', images.good, { replicas: 1, template })])
+    expect(outcome.ok).toBe(false)
+    expect(outcome.failure).toMatch(/^deployment\/web: pod web-\S+ container migrate: (CrashLoopBackOff|Error): /)
+  })
+
+  it('a paused Deployment is an immediate error', async () => {
+    const ns = await namespace()
+    const outcome = await applyAndTrack([deployment(ns, 'web', images.good, { paused: true })], { timeoutMs: 60_000 })
+    expect(outcome.ok).toBe(false)
+    expect(outcome.resources[0]).toMatchObject({ status: 'failed', message: expect.stringMatching(/paused/) })
+    expect(outcome.seconds).toBeLessThan(30)
+  })
+
+  it('on timeout, reports each unfinished workload with its last progress', async () => {
+    const ns = await namespace()
+    const outcome = await applyAndTrack([deployment(ns, 'web', images.unready, { replicas: 1 })], { timeoutMs: 4_000 })
+    expect(outcome.ok).toBe(false)
+    expect(outcome.resources[0]).toMatchObject({ status: 'timeout', message: expect.stringMatching(/updated|observe/) })
+    expect(outcome.failure).toMatch(/^timed out after 4s waiting for:\n {2}deployment\/web: /)
+  })
+
+  it('one failing workload stops the others, which are reported as aborted', async () => {
+    const ns = await namespace()
+    const outcome = await applyAndTrack([
+      deployment(ns, 'slow', images.unready, { replicas: 1 }),
+      deployment(ns, 'broken', images.crashloop, { replicas: 1 })
+    ])
+    expect(outcome.ok).toBe(false)
+    expect(outcome.resources.map(r => [r.name, r.status])).toEqual([
+      ['slow', 'aborted'],
+      ['broken', 'failed']
+    ])
+    expect(outcome.resources[0].message).toMatch(/^stopped at: /)
+  })
+
+  describe('through a proxy that cuts connections', () => {
+    let proxy: ApiserverProxy
+
+    beforeAll(async () => {
+      proxy = new ApiserverProxy(new URL(kc.getCurrentCluster()?.server ?? ''))
+      await proxy.up()
+    })
+
+    afterAll(async () => {
+      await proxy.down()
+    })
+
+    it('watches cut mid-rollout resume and reach the right verdict', async () => {
+      const ns = await namespace()
+      const before = proxy.resets
+      const cutter = setInterval(() => proxy.cut(), 700)
+      try {
+        const outcome = await applyAndTrack([deployment(ns, 'web', images.good)], {
+          kubeConfig: kubeConfigVia(kc, proxy.url)
+        })
+        expect(outcome).toMatchObject({ ok: true, resources: [{ status: 'ready' }] })
+      } finally {
+        clearInterval(cutter)
+      }
+      expect(proxy.resets).toBeGreaterThan(before)
+    })
+
+    it('an apiserver unreachable for seconds mid-rollout: reconnects with backoff and still fails fast', async () => {
+      const ns = await namespace()
+      const lines: string[] = []
+      const outage = setTimeout(async () => {
+        await proxy.down()
+        setTimeout(() => void proxy.up(), 4_000)
+      }, 500)
+      try {
+        const outcome = await applyAndTrack([deployment(ns, 'web', images.crashloop)], {
+          kubeConfig: kubeConfigVia(kc, proxy.url),
+          lines
+        })
+        expect(outcome.ok).toBe(false)
+        expect(outcome.failure).toMatch(/CrashLoopBackOff/)
+      } finally {
+        clearTimeout(outage)
+      }
+      expect(lines.some(l => /retrying$/.test(l))).toBe(true)
+    })
+  })
+})

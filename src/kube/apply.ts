@@ -1,0 +1,361 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { isNotFound, KubeApiError, type KubeClient } from './client.js'
+import { type ApiResource, type Discovery, objectPath, resourceFromCrd } from './discovery.js'
+import { ManifestError, readManifests } from './manifests.js'
+import { mapLimit } from './parallel.js'
+import {
+  desiredObject,
+  duplicateProblems,
+  planWaves,
+  type SetDependency,
+  setDependency,
+  targetNamespace,
+  waveOf
+} from './plan.js'
+import { type AppliedObject, describeObject, type EnvFile, type KubeObject, objectKey } from './types.js'
+
+/** One object ready to send: where it goes and the exact body. */
+export interface PreparedObject {
+  object: KubeObject
+  resource: ApiResource
+  namespace?: string
+  source: string
+  /** `Deployment app/web`. */
+  describe: string
+  key: string
+  /** Set when its Namespace or CRD is created by the same set: checked only once that exists. */
+  dependency?: SetDependency
+}
+
+/** Objects the apiserver (or the parser) refused; nothing was applied. */
+export class ValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`${problems.length} problem(s) in the manifests, nothing applied:\n${problems.join('\n')}`)
+    this.name = 'ValidationError'
+  }
+}
+
+/** Apply stopped part way: `applied` lists what reached the cluster, for a rollback. */
+export class ApplyError extends Error {
+  constructor(
+    readonly problems: string[],
+    readonly applied: AppliedObject[]
+  ) {
+    super(`apply failed after ${applied.length} object(s) were applied:\n${problems.join('\n')}`)
+    this.name = 'ApplyError'
+  }
+}
+
+export interface ValidationReport {
+  /** Objects in the set. */
+  objects: number
+  /** Objects a server-side dry run accepted. */
+  checked: string[]
+  /** Objects whose Namespace or CRD is created by the set: checked after it exists. */
+  deferred: Array<{ object: string; reason: string }>
+}
+
+export interface ApplierOptions {
+  fieldManager: string
+  defaultNamespace: string
+  log: (line: string) => void
+  /** Requests in flight inside one wave. */
+  parallelism?: number
+  /** How long a new CRD may take to become Established. */
+  crdTimeoutMs?: number
+}
+
+export const APPLY_PATCH_CONTENT_TYPE = 'application/apply-patch+yaml'
+const CRD_API = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions'
+
+/** The server-side apply request for one object: raw JSON (valid YAML), never re-serialized. */
+export function applyRequest(
+  prepared: Pick<PreparedObject, 'object' | 'resource' | 'namespace'>,
+  fieldManager: string,
+  dryRun: boolean
+): { method: 'PATCH'; path: string; query: Record<string, string>; body: string; contentType: string } {
+  const query: Record<string, string> = { fieldManager, force: 'true', fieldValidation: 'Strict' }
+  if (dryRun) query.dryRun = 'All'
+  return {
+    method: 'PATCH',
+    path: objectPath(prepared.resource, prepared.namespace, prepared.object.metadata.name),
+    query,
+    body: JSON.stringify(prepared.object),
+    contentType: APPLY_PATCH_CONTENT_TYPE
+  }
+}
+
+/** The apiserver's message for one object, without the `Deployment.apps "web" is invalid: ` preamble. */
+export function apiReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error)
+  return message.replace(/^[\w.-]+ "[^"]*" is invalid: /, '')
+}
+
+/** `Deployment app/web: <reason>`. */
+export function failureLine(failure: Failure): string {
+  return `${failure.object.describe}: ${failure.reason}`
+}
+
+/** Validates and applies sets of objects with server-side apply, in dependency waves. */
+export class Applier {
+  private readonly parallelism: number
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly discovery: Discovery,
+    private readonly options: ApplierOptions
+  ) {
+    this.parallelism = options.parallelism ?? 8
+  }
+
+  /** Parses the files and resolves every object's resource and namespace; throws ValidationError. */
+  async prepare(files: EnvFile[], annotations: Record<string, string>): Promise<PreparedObject[]> {
+    let manifests
+    try {
+      manifests = await readManifests(files)
+    } catch (error) {
+      if (error instanceof ManifestError) throw new ValidationError(error.problems)
+      throw error
+    }
+    const crds = manifests.map(m => m.object).filter(o => o.kind === 'CustomResourceDefinition')
+    const namespacesInSet = new Set(
+      manifests.filter(m => m.object.kind === 'Namespace').map(m => m.object.metadata.name)
+    )
+    const problems: string[] = []
+    const resolved = await mapLimit(manifests, this.parallelism, async ({ object, source }) => {
+      const { apiVersion, kind } = object
+      const crd = crds.find(c => resourceFromCrd(c, apiVersion, kind))
+      const resource =
+        (await this.discovery.resolve(apiVersion, kind)) ?? (crd && resourceFromCrd(crd, apiVersion, kind))
+      if (!resource) {
+        problems.push(
+          `${kind} ${object.metadata.name} (${source}): the cluster does not serve kind ${kind} in ${apiVersion}`
+        )
+        return undefined
+      }
+      const namespace = targetNamespace(object, resource.namespaced, this.options.defaultNamespace)
+      const describe = describeObject({ kind, namespace, name: object.metadata.name })
+      const prepared: PreparedObject = {
+        object: desiredObject(object, namespace, annotations),
+        resource,
+        namespace,
+        source,
+        describe,
+        key: objectKey({ apiVersion, kind, namespace, name: object.metadata.name }),
+        dependency: setDependency(namespace, crd?.metadata.name, namespacesInSet)
+      }
+      return prepared
+    })
+    const prepared = resolved.filter((p): p is PreparedObject => p !== undefined)
+    problems.push(...duplicateProblems(prepared))
+    if (problems.length > 0) throw new ValidationError(problems)
+    return prepared
+  }
+
+  /**
+   * A server-side dry run of every object. Objects whose Namespace or CRD the set creates are
+   * deferred (checked in apply() once their dependency exists) unless it exists already.
+   */
+  async validate(files: EnvFile[]): Promise<ValidationReport> {
+    const prepared = await this.prepare(files, {})
+    const missingNamespaces = new Set<string>()
+    for (const namespace of new Set(prepared.filter(p => p.dependency?.kind === 'namespace').map(p => p.namespace))) {
+      if (namespace && !(await this.exists(`/api/v1/namespaces/${encodeURIComponent(namespace)}`))) {
+        missingNamespaces.add(namespace)
+      }
+    }
+    const isDeferred = (p: PreparedObject): boolean =>
+      p.dependency?.kind === 'crd' || (p.dependency?.kind === 'namespace' && missingNamespaces.has(p.namespace ?? ''))
+    const toCheck = prepared.filter(p => !isDeferred(p))
+    const failed = await this.dryRun(toCheck)
+    if (failed.length > 0) throw new ValidationError(failed.map(failureLine))
+    return {
+      objects: prepared.length,
+      checked: toCheck.map(p => p.describe),
+      deferred: prepared
+        .filter(isDeferred)
+        .map(p => ({ object: p.describe, reason: `checked after its ${p.dependency?.on} is created` }))
+    }
+  }
+
+  /**
+   * Applies in waves: Namespaces and CRDs (waited for), a dry run of what depends on them,
+   * then Helm's order. Stops at the first wave with a failure (ApplyError lists what was applied).
+   */
+  async apply(files: EnvFile[], annotations: Record<string, string>): Promise<AppliedObject[]> {
+    const { applied, failed } = await this.applyWaves(await this.prepare(files, annotations), 'stop')
+    if (failed.length > 0) throw new ApplyError(failed.map(failureLine), applied)
+    return applied
+  }
+
+  /**
+   * `stop`: stop after the first wave with a failure, and dry-run what depended on the
+   * foundation wave before going on. `continue`: restore as much as possible (rollback).
+   */
+  async applyWaves(
+    prepared: PreparedObject[],
+    onFailure: 'stop' | 'continue'
+  ): Promise<{ applied: AppliedObject[]; failed: Failure[] }> {
+    const applied: AppliedObject[] = []
+    const failed: Failure[] = []
+    for (const wave of planWaves(prepared)) {
+      await mapLimit(wave, this.parallelism, async p => {
+        try {
+          applied.push(await this.applyOne(p))
+        } catch (error) {
+          failed.push({ object: p, reason: apiReason(error) })
+        }
+      })
+      if (waveOf(wave[0].object.kind) === 0 && (failed.length === 0 || onFailure === 'continue')) {
+        failed.push(...(await this.afterFoundation(wave, prepared, onFailure === 'stop')))
+      }
+      if (failed.length > 0 && onFailure === 'stop') break
+    }
+    return { applied, failed }
+  }
+
+  /** Waits for new CRDs, refreshes discovery, and dry-runs what depended on the foundation. */
+  private async afterFoundation(
+    wave: PreparedObject[],
+    prepared: PreparedObject[],
+    checkDependents: boolean
+  ): Promise<Failure[]> {
+    const crds = wave.filter(p => p.object.kind === 'CustomResourceDefinition')
+    const failed: Failure[] = []
+    for (const crd of crds) {
+      const problem = await this.waitEstablished(crd.object.metadata.name)
+      if (problem) failed.push({ object: crd, reason: problem })
+    }
+    if (failed.length > 0) return failed
+    if (crds.length > 0) {
+      this.discovery.reset()
+      for (const p of prepared.filter(p => p.dependency?.kind === 'crd')) {
+        const served = await this.waitServed(p.object.apiVersion, p.object.kind)
+        if (served) p.resource = served
+        else
+          failed.push({
+            object: p,
+            reason: `kind ${p.object.kind} is not served in ${p.object.apiVersion} after its CRD was established`
+          })
+      }
+    }
+    if (failed.length > 0 || !checkDependents) return failed
+    return this.dryRun(prepared.filter(p => p.dependency))
+  }
+
+  private async dryRun(prepared: PreparedObject[]): Promise<Failure[]> {
+    const failed: Failure[] = []
+    await mapLimit(prepared, this.parallelism, async p => {
+      try {
+        await this.send(p, true)
+      } catch (error) {
+        failed.push({ object: p, reason: apiReason(error) })
+      }
+    })
+    return failed
+  }
+
+  private async applyOne(p: PreparedObject): Promise<AppliedObject> {
+    const response = await this.send(p, false)
+    const metadata = (response.body?.metadata ?? {}) as { generation?: number; resourceVersion?: string; uid?: string }
+    // The apiserver answers 201 when the apply created the object.
+    const created = response.status === 201
+    this.options.log(
+      `${p.describe} ${created ? 'created' : 'applied'}${metadata.generation ? ` (generation ${metadata.generation})` : ''}`
+    )
+    return {
+      apiVersion: p.object.apiVersion,
+      kind: p.object.kind,
+      namespace: p.namespace,
+      name: p.object.metadata.name,
+      generation: metadata.generation,
+      resourceVersion: metadata.resourceVersion ?? '',
+      uid: metadata.uid ?? '',
+      created
+    }
+  }
+
+  private async send(p: PreparedObject, dryRun: boolean): Promise<{ status: number; body?: KubeObject }> {
+    const request = applyRequest(p, this.options.fieldManager, dryRun)
+    return this.client.request<KubeObject>(request.method, request.path, request)
+  }
+
+  private async exists(path: string): Promise<boolean> {
+    try {
+      await this.client.request('GET', path)
+      return true
+    } catch (error) {
+      if (isNotFound(error)) return false
+      throw error
+    }
+  }
+
+  /** Undefined once Established; otherwise why not. */
+  private async waitEstablished(name: string): Promise<string | undefined> {
+    const deadline = Date.now() + (this.options.crdTimeoutMs ?? 60_000)
+    let last = 'not Established yet'
+    while (Date.now() < deadline) {
+      const { body } = await this.client.request<{ status?: { conditions?: Condition[] } }>(
+        'GET',
+        `${CRD_API}/${encodeURIComponent(name)}`
+      )
+      const conditions = body?.status?.conditions ?? []
+      const namesAccepted = conditions.find(c => c.type === 'NamesAccepted')
+      if (namesAccepted?.status === 'False')
+        return `names not accepted: ${namesAccepted.message ?? namesAccepted.reason}`
+      const established = conditions.find(c => c.type === 'Established')
+      if (established?.status === 'True') return undefined
+      if (established?.message) last = established.message
+      await sleep(250)
+    }
+    return `not Established within ${Math.round((this.options.crdTimeoutMs ?? 60_000) / 1000)}s: ${last}`
+  }
+
+  /** Discovery lags a CRD becoming Established by a moment. */
+  private async waitServed(apiVersion: string, kind: string): Promise<ApiResource | undefined> {
+    for (let attempt = 0; attempt < 40; attempt++) {
+      const resource = await this.discovery.resolve(apiVersion, kind)
+      if (resource) return resource
+      this.discovery.reset()
+      await sleep(250)
+    }
+    return undefined
+  }
+
+  /** Deletes one object this run created; gone already counts as deleted. */
+  async delete(object: AppliedObject): Promise<void> {
+    const resource = await this.discovery.resolve(object.apiVersion, object.kind)
+    if (!resource) return
+    const body = JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'DeleteOptions',
+      propagationPolicy: 'Background',
+      // Never delete an object someone recreated since.
+      ...(object.uid ? { preconditions: { uid: object.uid } } : {})
+    })
+    try {
+      await this.client.request('DELETE', objectPath(resource, object.namespace, object.name), { body })
+    } catch (error) {
+      if (isNotFound(error)) return
+      if (error instanceof KubeApiError && error.status === 409) {
+        throw new Error(`${describeObject(object)} was replaced by another object of the same name; left in place`, {
+          cause: error
+        })
+      }
+      throw error
+    }
+  }
+}
+
+/** An object that could not be applied, and the apiserver's reason. */
+export interface Failure {
+  object: PreparedObject
+  reason: string
+}
+
+interface Condition {
+  type: string
+  status: string
+  reason?: string
+  message?: string
+}

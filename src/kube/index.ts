@@ -1,0 +1,146 @@
+import os from 'node:os'
+import { type KubeConfig } from '@kubernetes/client-node'
+import { type Config } from '../config/config.js'
+import { type Host } from '../host/host.js'
+import { Applier, type ValidationReport } from './apply.js'
+import { isNotFound, KubeApiError, KubeClient } from './client.js'
+import { Discovery } from './discovery.js'
+import { loadKubeConfig } from './kubeconfig.js'
+import { acquireLease, type HeldLock, leaseName } from './lease.js'
+import { rollBack, trackTarget } from './rollback.js'
+import { type RolloutOutcome, trackRollout } from './rollout/index.js'
+import { type AppliedObject, type EnvFile } from './types.js'
+
+export { ApplyError, ValidationError, type ValidationReport } from './apply.js'
+export { KubeConfigError } from './kubeconfig.js'
+export { LockTimeoutError } from './lease.js'
+export { deployAnnotations } from './plan.js'
+export { type AppliedObject, type EnvFile, type ResourceResult } from './types.js'
+export { type RolloutOutcome } from './rollout/index.js'
+
+/** Who holds the deploy lock: the workflow run when known, else this host and process. */
+export function lockHolder(config: Config): string {
+  return config.context.runUrl ?? `${os.hostname()}/${process.pid}`
+}
+
+/** A connection to the target cluster: validate, lock, apply, wait and roll back. */
+export class Cluster {
+  private constructor(
+    private readonly kc: KubeConfig,
+    private readonly client: KubeClient,
+    private readonly applier: Applier,
+    /** Where namespaced objects without a namespace go, and where the lock lives. */
+    readonly namespace: string,
+    private readonly host: Host,
+    private readonly cleanup: () => void
+  ) {}
+
+  /** Loads the kubeconfig (in memory) and checks that the apiserver answers. */
+  static async connect(config: Config, host: Host): Promise<Cluster> {
+    if (!config.kube.kubeconfig) throw new Error('no kubeconfig given: the kubeconfig input is required to apply')
+    const loaded = loadKubeConfig(config.kube.kubeconfig, config.kube.context)
+    try {
+      const client = new KubeClient(loaded.kc, loaded.server)
+      let version: string
+      try {
+        version = (await client.request<{ gitVersion?: string }>('GET', '/version')).body?.gitVersion ?? 'unknown'
+      } catch (error) {
+        const reason =
+          error instanceof KubeApiError && error.status === 401
+            ? 'the credentials were rejected (401)'
+            : (error as Error).message
+        throw new Error(
+          `cannot reach the cluster at ${loaded.server} (context ${loaded.kc.getCurrentContext()}): ${reason}`,
+          {
+            cause: error
+          }
+        )
+      }
+      const namespace = config.kube.namespace ?? loaded.contextNamespace ?? 'default'
+      host.info(
+        `cluster ${loaded.server} (Kubernetes ${version}), context ${loaded.kc.getCurrentContext()}, namespace ${namespace}`
+      )
+      const applier = new Applier(client, new Discovery(client), {
+        fieldManager: config.kube.fieldManager,
+        defaultNamespace: namespace,
+        log: line => host.info(line)
+      })
+      return new Cluster(loaded.kc, client, applier, namespace, host, loaded.cleanup)
+    } catch (error) {
+      loaded.cleanup()
+      throw error
+    }
+  }
+
+  /** Dry-runs every object; throws ValidationError listing each object's error. */
+  async validate(files: EnvFile[]): Promise<ValidationReport> {
+    const report = await this.applier.validate(files)
+    for (const deferred of report.deferred) this.host.info(`${deferred.object}: ${deferred.reason}`)
+    return report
+  }
+
+  /**
+   * Takes the deploy lock for `key` (the env path) in the target namespace, waiting up to
+   * timeoutMs for another holder. Falls back to `default` while the target namespace does not
+   * exist yet (a first deploy that creates it).
+   */
+  async lock(key: string, holder: string, timeoutMs: number): Promise<{ release(): Promise<void> }> {
+    let namespace = this.namespace
+    try {
+      await this.client.request('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}`)
+    } catch (error) {
+      if (!isNotFound(error)) throw error
+      this.host.info(`namespace ${namespace} does not exist yet; the deploy lock lives in namespace default`)
+      namespace = 'default'
+    }
+    const held: HeldLock = await acquireLease(
+      this.client,
+      namespace,
+      leaseName(this.namespace, key),
+      holder,
+      timeoutMs,
+      {
+        log: line => this.host.info(line),
+        warn: line => this.host.warning(line)
+      }
+    )
+    this.host.info(`deploy lock ${held.namespace}/${held.name} acquired`)
+    return held
+  }
+
+  /** Server-side apply of every object in waves; throws ApplyError listing what was applied. */
+  async apply(files: EnvFile[], annotations: Record<string, string>): Promise<AppliedObject[]> {
+    return this.applier.apply(files, annotations)
+  }
+
+  async waitForRollout(applied: AppliedObject[], timeoutMs: number, since: Date): Promise<RolloutOutcome> {
+    return trackRollout(this.kc, applied.map(trackTarget), { timeoutMs, since, log: line => this.host.info(line) })
+  }
+
+  /**
+   * Re-applies the previous desired state (the env files at the parent commit), deletes what
+   * this run created that it lacks, and waits for that rollout.
+   */
+  async rollback(
+    previousFiles: EnvFile[],
+    applied: AppliedObject[],
+    timeoutMs: number,
+    annotations: Record<string, string> = {}
+  ): Promise<RolloutOutcome> {
+    return rollBack(
+      this.applier,
+      (targets, ms, since) =>
+        trackRollout(this.kc, targets, { timeoutMs: ms, since, log: line => this.host.info(line) }),
+      previousFiles,
+      applied,
+      timeoutMs,
+      annotations,
+      line => this.host.info(line)
+    )
+  }
+
+  /** Removes anything written to disk for an exec credential plugin. */
+  close(): void {
+    this.cleanup()
+  }
+}

@@ -1,0 +1,39 @@
+import { type KubeConfig } from '@kubernetes/client-node'
+import { type ResourceResult } from '../types.js'
+import { RolloutTracker } from './tracker.js'
+
+export interface TrackTarget {
+  apiVersion: string
+  kind: string
+  namespace?: string
+  name: string
+  /** As returned by our apply: statuses the controller wrote for older generations are ignored. */
+  generation?: number
+}
+
+export interface RolloutOutcome {
+  ok: boolean
+  /** One per target: ready | failed | timeout | not-trackable | applied | aborted. */
+  resources: ResourceResult[]
+  /** kubedog-like diagnosis, multi-line. */
+  failure?: string
+  seconds: number
+}
+
+export interface TrackOptions {
+  timeoutMs: number
+  /** Apply time: older events are ignored. */
+  since: Date
+  log: (line: string) => void
+  signal?: AbortSignal
+  /** How long a new pod may stay unschedulable (autoscalers add nodes); 30 s by default. */
+  unschedulableGraceMs?: number
+}
+
+/**
+ * Waits until every target is rolled out, one fails, or the overall timeout passes, from
+ * watches on the targets, their pods and ReplicaSets and the namespaces' Warning events.
+ */
+export function trackRollout(kc: KubeConfig, targets: TrackTarget[], options: TrackOptions): Promise<RolloutOutcome> {
+  return new RolloutTracker(kc, targets, options).run()
+}

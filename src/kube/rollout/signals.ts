@@ -1,0 +1,158 @@
+// Fail-fast signals: what in a workload's new pods or ReplicaSet means the rollout cannot succeed.
+import {
+  conditionOf,
+  isControlledBy,
+  type ContainerStatus,
+  type LiveObject,
+  type PodStatus,
+  type StatefulSetStatus
+} from './objects.js'
+import { type TrackingRule } from './status.js'
+
+/**
+ * Waiting reasons that do not clear up by themselves. ErrImagePull is not among them: it is the
+ * state right after one failed pull, which a registry blip also causes; the kubelet shows
+ * ImagePullBackOff at its next sync, seconds later, and that is when we give up.
+ */
+export const FAILING_WAITING_REASONS: ReadonlySet<string> = new Set([
+  'ImagePullBackOff',
+  'CrashLoopBackOff',
+  'CreateContainerConfigError',
+  'CreateContainerError',
+  'InvalidImageName',
+  'ErrImageNeverPull',
+  'RunContainerError'
+])
+
+export interface PodFailure {
+  pod: string
+  container?: string
+  reason: string
+  message: string
+}
+
+const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision'
+const DAEMONSET_GENERATION_ANNOTATION = 'deprecated.daemonset.template.generation'
+
+/** The Deployment's current ReplicaSet: controlled by it, at its revision. */
+export function newReplicaSet(deployment: LiveObject, replicaSets: Iterable<LiveObject>): LiveObject | undefined {
+  const revision = deployment.metadata.annotations?.[REVISION_ANNOTATION]
+  if (revision === undefined) return undefined
+  for (const rs of replicaSets) {
+    if (isControlledBy(rs, deployment.metadata.uid) && rs.metadata.annotations?.[REVISION_ANNOTATION] === revision) {
+      return rs
+    }
+  }
+  return undefined
+}
+
+/**
+ * The pods of the revision being rolled out; pods of older revisions may fail without
+ * concerning this rollout. Call only once the controller observed the applied generation,
+ * before that the workload's revision markers still name the old revision.
+ */
+export function newRevisionPods(
+  rule: TrackingRule,
+  workload: LiveObject,
+  pods: Iterable<LiveObject>,
+  currentReplicaSet?: LiveObject
+): LiveObject[] {
+  const matches = newRevisionMatcher(rule, workload, currentReplicaSet)
+  return matches ? [...pods].filter(matches) : []
+}
+
+function newRevisionMatcher(
+  rule: TrackingRule,
+  workload: LiveObject,
+  currentReplicaSet: LiveObject | undefined
+): ((pod: LiveObject) => boolean) | undefined {
+  const uid = workload.metadata.uid
+  switch (rule) {
+    case 'Deployment': {
+      if (!currentReplicaSet) return undefined
+      const rsUid = currentReplicaSet.metadata.uid
+      return pod => isControlledBy(pod, rsUid)
+    }
+    case 'StatefulSet': {
+      const revision = ((workload.status ?? {}) as StatefulSetStatus).updateRevision
+      if (!revision) return undefined
+      return pod => isControlledBy(pod, uid) && pod.metadata.labels?.['controller-revision-hash'] === revision
+    }
+    case 'DaemonSet': {
+      // The apiserver bumps this annotation when the template changes; the controller labels pods with it.
+      const generation = workload.metadata.annotations?.[DAEMONSET_GENERATION_ANNOTATION]
+      return pod =>
+        isControlledBy(pod, uid) &&
+        (generation === undefined || pod.metadata.labels?.['pod-template-generation'] === generation)
+    }
+    case 'Job':
+      return pod => isControlledBy(pod, uid)
+    default:
+      return undefined
+  }
+}
+
+/** A ReplicaSet that cannot create its pods (quota, admission): `ReplicaFailure=True`. */
+export function replicaSetFailure(replicaSet: LiveObject): string | undefined {
+  const condition = conditionOf(replicaSet, 'ReplicaFailure')
+  if (condition?.status !== 'True') return undefined
+  return `replicaset ${replicaSet.metadata.name}: ${condition.reason ?? 'ReplicaFailure'}: ${condition.message ?? ''}`
+}
+
+export function isUnschedulable(pod: LiveObject): boolean {
+  const scheduled = conditionOf(pod as { status?: PodStatus }, 'PodScheduled')
+  return scheduled?.status === 'False' && scheduled.reason === 'Unschedulable'
+}
+
+export interface PodFailureOptions {
+  nowMs: number
+  /** When we first saw the pod unschedulable (our clock: the server's may be skewed). */
+  unschedulableSinceMs?: number
+  /** Autoscalers add nodes: unschedulable counts as failed only after this long. */
+  unschedulableGraceMs: number
+}
+
+/** Why this pod will not become ready without a change, or undefined while it may still. */
+export function podFailure(pod: LiveObject, options: PodFailureOptions): PodFailure | undefined {
+  const status = (pod.status ?? {}) as PodStatus
+  const name = pod.metadata.name
+  for (const [containers, init] of [
+    [status.initContainerStatuses ?? [], true],
+    [status.containerStatuses ?? [], false]
+  ] as const) {
+    for (const container of containers) {
+      const failure = containerFailure(container, init)
+      if (failure) return { pod: name, container: container.name, ...failure }
+    }
+  }
+  if (
+    isUnschedulable(pod) &&
+    options.unschedulableSinceMs !== undefined &&
+    options.nowMs - options.unschedulableSinceMs >= options.unschedulableGraceMs
+  ) {
+    const scheduled = conditionOf(pod as { status?: PodStatus }, 'PodScheduled')
+    return { pod: name, reason: 'Unschedulable', message: scheduled?.message ?? '' }
+  }
+  return undefined
+}
+
+function containerFailure(container: ContainerStatus, init: boolean): { reason: string; message: string } | undefined {
+  const waiting = container.state?.waiting
+  if (waiting?.reason && FAILING_WAITING_REASONS.has(waiting.reason)) {
+    return { reason: waiting.reason, message: waiting.message ?? '' }
+  }
+  // An init container that failed and was restarted fails again: its pod never starts.
+  const lastExit = container.lastState?.terminated
+  if (init && (container.restartCount ?? 0) > 0 && lastExit?.reason === 'Error') {
+    const detail = lastExit.message ? `: ${lastExit.message}` : ''
+    return { reason: 'Error', message: `init container exited with code ${lastExit.exitCode ?? '?'}${detail}` }
+  }
+  return undefined
+}
+
+/** `pod web-7c9d5-x2k container app: ImagePullBackOff: <kubelet message>` */
+export function describePodFailure(failure: PodFailure): string {
+  const container = failure.container ? ` container ${failure.container}` : ''
+  const message = failure.message ? `: ${failure.message}` : ''
+  return `pod ${failure.pod}${container}: ${failure.reason}${message}`
+}

@@ -1,0 +1,203 @@
+// The I/O adapter: a list + watch cache of one collection, kept alive across watch ends,
+// 410 Gone and apiserver restarts.
+import http from 'node:http'
+import https from 'node:https'
+import { createInterface } from 'node:readline'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { type KubeConfig } from '@kubernetes/client-node'
+import { KubeApiError, type KubeClient } from '../client.js'
+import { type LiveObject } from './objects.js'
+
+export interface WatchEvent {
+  type: string
+  object: LiveObject & { code?: number; reason?: string; message?: string }
+}
+
+/**
+ * One watch request, streamed with the kubeconfig's TLS options and credentials. Resolves
+ * when the server ends it (its timeoutSeconds) or `signal` aborts; rejects on connection
+ * errors, non-200 answers and ERROR events (410 Gone among them) as KubeApiError.
+ */
+export async function streamWatch(
+  kc: KubeConfig,
+  url: URL,
+  handlers: { onOpen: () => void; onEvent: (event: WatchEvent) => void },
+  signal: AbortSignal,
+  idleTimeoutMs: number
+): Promise<void> {
+  const options: https.RequestOptions = { method: 'GET', headers: { Accept: 'application/json' } }
+  await kc.applyToHTTPSOptions(options)
+  const request = `GET ${url.pathname}`
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return resolve()
+    const transport = url.protocol === 'http:' ? http : https
+    let req: http.ClientRequest | undefined = undefined
+    const abort = (): void => {
+      req?.destroy()
+      finish()
+    }
+    const finish = (error?: KubeApiError): void => {
+      signal.removeEventListener('abort', abort)
+      req?.destroy()
+      if (error && !signal.aborted) reject(error)
+      else resolve()
+    }
+    req = transport.request(url, options, res => {
+      if (res.statusCode !== 200) {
+        const chunks: Buffer[] = []
+        res.on('data', (chunk: Buffer) => chunks.push(chunk))
+        res.on('end', () => finish(statusError(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), request)))
+        return
+      }
+      handlers.onOpen()
+      const lines = createInterface({ input: res, crlfDelay: Infinity })
+      lines.on('line', line => {
+        if (!line.trim()) return
+        let event: WatchEvent
+        try {
+          event = JSON.parse(line) as WatchEvent
+        } catch {
+          return finish(new KubeApiError(0, 'BadWatchEvent', `unreadable watch event: ${line.slice(0, 200)}`, request))
+        }
+        if (event.type !== 'ERROR') return handlers.onEvent(event)
+        const status = event.object
+        finish(new KubeApiError(status.code ?? 0, status.reason ?? 'WatchError', status.message ?? '', request))
+      })
+      res.on('error', error => finish(new KubeApiError(0, 'ConnectionFailed', error.message, request)))
+      // A response cut short (connection reset) is an error; a complete one is the server's timeout.
+      res.on('close', () =>
+        finish(res.complete ? undefined : new KubeApiError(0, 'ConnectionFailed', 'watch connection lost', request))
+      )
+    })
+    // A dead peer that never closes the socket (no FIN) would otherwise stall the watch forever.
+    req.setTimeout(idleTimeoutMs, () => finish(new KubeApiError(0, 'Timeout', 'watch idle timeout', request)))
+    req.on('error', error => finish(new KubeApiError(0, 'ConnectionFailed', error.message, request)))
+    signal.addEventListener('abort', abort, { once: true })
+    req.end()
+  })
+}
+
+function statusError(status: number, text: string, request: string): KubeApiError {
+  let body: { reason?: string; message?: string } = {}
+  try {
+    body = JSON.parse(text) as typeof body
+  } catch {
+    // not a Status object: keep the raw text as message
+  }
+  return new KubeApiError(
+    status,
+    body.reason ?? `HTTP${status}`,
+    body.message ?? (text.trim() || `HTTP ${status}`),
+    request
+  )
+}
+
+export interface CollectionSource {
+  /** The collection path, `/apis/apps/v1/namespaces/web/deployments`. */
+  path: string
+  fieldSelector?: string
+}
+
+export interface CollectionWatchOptions {
+  /** Asked of the server per watch request; it then ends the watch and we resume from our resourceVersion. */
+  watchTimeoutSeconds: number
+  /** Told once per streak of errors (then retried with backoff), and when the streak ends. */
+  onTrouble: (message: string) => void
+}
+
+const BACKOFF_START_MS = 250
+const BACKOFF_MAX_MS = 5_000
+
+/**
+ * A live copy of one collection (by uid): LIST, then WATCH from its resourceVersion; resume from
+ * the last seen resourceVersion whenever a watch ends; LIST again after 410 Gone; back off
+ * exponentially while the apiserver cannot be reached. `onChange` runs after every change.
+ */
+export class CollectionWatch<T extends LiveObject = LiveObject> {
+  readonly objects = new Map<string, T>()
+  synced = false
+  private resourceVersion: string | undefined
+
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly client: KubeClient,
+    private readonly source: CollectionSource,
+    private readonly onChange: () => void,
+    private readonly options: CollectionWatchOptions
+  ) {}
+
+  /** Runs until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    let failures = 0
+    while (!signal.aborted) {
+      try {
+        if (this.resourceVersion === undefined) await this.list()
+        const onOpen = (): void => {
+          if (failures > 0) this.options.onTrouble(`watch ${this.describe()} resumed`)
+          failures = 0
+        }
+        await streamWatch(
+          this.kc,
+          this.watchUrl(),
+          { onOpen, onEvent: e => this.apply(e) },
+          signal,
+          this.idleTimeoutMs()
+        )
+      } catch (error) {
+        if (signal.aborted) return
+        if (error instanceof KubeApiError && (error.status === 410 || error.reason === 'Expired')) {
+          this.resourceVersion = undefined
+          continue
+        }
+        if (failures === 0) {
+          this.options.onTrouble(`watch ${this.describe()}: ${(error as Error).message}; retrying`)
+        }
+        failures++
+        const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * 2 ** (failures - 1))
+        await sleep(delay, undefined, { signal }).catch(() => undefined)
+      }
+    }
+  }
+
+  private async list(): Promise<void> {
+    const query = { fieldSelector: this.source.fieldSelector }
+    const { body } = await this.client.request<{ metadata: { resourceVersion: string }; items: T[] }>(
+      'GET',
+      this.source.path,
+      { query }
+    )
+    this.objects.clear()
+    for (const item of body.items) this.objects.set(item.metadata.uid, item)
+    this.resourceVersion = body.metadata.resourceVersion
+    this.synced = true
+    this.onChange()
+  }
+
+  private apply(event: WatchEvent): void {
+    const object = event.object as T
+    this.resourceVersion = object.metadata.resourceVersion ?? this.resourceVersion
+    if (event.type === 'BOOKMARK') return
+    if (event.type === 'DELETED') this.objects.delete(object.metadata.uid)
+    else this.objects.set(object.metadata.uid, object)
+    this.onChange()
+  }
+
+  private watchUrl(): URL {
+    const server = this.kc.getCurrentCluster()?.server ?? ''
+    const url = new URL(server.replace(/\/+$/, '') + this.source.path)
+    url.searchParams.set('watch', 'true')
+    url.searchParams.set('allowWatchBookmarks', 'true')
+    url.searchParams.set('resourceVersion', this.resourceVersion ?? '')
+    url.searchParams.set('timeoutSeconds', String(this.options.watchTimeoutSeconds))
+    if (this.source.fieldSelector) url.searchParams.set('fieldSelector', this.source.fieldSelector)
+    return url
+  }
+
+  private idleTimeoutMs(): number {
+    return (this.options.watchTimeoutSeconds + 30) * 1000
+  }
+
+  private describe(): string {
+    return this.source.path + (this.source.fieldSelector ? `?fieldSelector=${this.source.fieldSelector}` : '')
+  }
+}

@@ -1,0 +1,54 @@
+/** One file of the environment repository, exactly as it is stored at a commit. */
+export interface EnvFile {
+  path: string
+  content: string
+}
+
+/** What happened to one object during a rollout or rollback, for the report. */
+export interface ResourceResult {
+  kind: string
+  namespace: string
+  name: string
+  /** applied | ready | failed | timeout | not-trackable | deleted | rolled-back | … */
+  status: string
+  message: string
+  seconds?: number
+}
+
+/** One object as the server answered a server-side apply. */
+export interface AppliedObject {
+  apiVersion: string
+  kind: string
+  /** Absent for cluster-scoped objects. */
+  namespace?: string
+  name: string
+  generation?: number
+  resourceVersion: string
+  uid: string
+  /** The object did not exist before this apply. */
+  created: boolean
+}
+
+/** A Kubernetes object as read from a manifest: loosely typed on purpose, sent as is. */
+export interface KubeObject {
+  apiVersion: string
+  kind: string
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string>; [key: string]: unknown }
+  [key: string]: unknown
+}
+
+/** `Deployment app/web`, or `Namespace app` for cluster-scoped objects. */
+export function describeObject(object: { kind: string; namespace?: string; name: string }): string {
+  return object.namespace ? `${object.kind} ${object.namespace}/${object.name}` : `${object.kind} ${object.name}`
+}
+
+/** The group of an apiVersion: '' for the core group (`v1`). */
+export function groupOf(apiVersion: string): string {
+  const slash = apiVersion.indexOf('/')
+  return slash < 0 ? '' : apiVersion.slice(0, slash)
+}
+
+/** Identity of an object across API versions: group, kind, namespace and name. */
+export function objectKey(object: { apiVersion: string; kind: string; namespace?: string; name: string }): string {
+  return `${groupOf(object.apiVersion)}/${object.kind}/${object.namespace ?? ''}/${object.name}`
+}

@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# Bring up the local test bed (idempotent): two OCI registries (anonymous and htpasswd),
+# the GitHub REST API emulator over bare git repositories, and the control plane
+# (real apiserver + simulated kubelet). Writes .testbed/env for tests and scripts.
+#
+#   TESTBED_SKIP_CLUSTER=1   bring up everything but the control plane
+#   TESTBED_REGISTRY_PORT, TESTBED_REGISTRY_AUTH_PORT, TESTBED_GITHUB_PORT   preferred ports
+#   TESTBED_CLUSTER_TIMEOUT  seconds to wait for the cluster's kubeconfig (default 300)
+set -euo pipefail
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+
+T0=$(date +%s%N)
+mkdir -p "$TB"
+cd "$TESTBED_ROOT"
+
+# One up.sh at a time (jest's global setup and a developer's terminal may race).
+exec 9>"$TB/up.lock"
+if ! flock -n 9; then
+  log "another testbed:up is running; waiting for it"
+  flock -w 3600 9 || die "timed out waiting for the other testbed:up"
+fi
+
+# ------------------------------------------------------------------ Debian packages
+need_pkgs=()
+for pair in docker-registry:/usr/bin/docker-registry buildah:/usr/bin/buildah apache2-utils:/usr/bin/htpasswd \
+  git:/usr/bin/git curl:/usr/bin/curl uidmap:/usr/bin/newuidmap; do
+  [ -x "${pair#*:}" ] || need_pkgs+=("${pair%%:*}")
+done
+if [ "${#need_pkgs[@]}" -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || die "missing packages ${need_pkgs[*]}: install them (apt-get install ${need_pkgs[*]}) or run as root"
+  log "installing ${need_pkgs[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt_log="$TB/apt.log"
+  if ! apt-get install -y -q --no-install-recommends "${need_pkgs[@]}" >"$apt_log" 2>&1; then
+    apt-get update -q >>"$apt_log" 2>&1 || true
+    apt-get install -y -q --no-install-recommends "${need_pkgs[@]}" >>"$apt_log" 2>&1 ||
+      {
+        tail -20 "$apt_log" >&2
+        die "apt-get install ${need_pkgs[*]} failed (see $apt_log)"
+      }
+  fi
+fi
+NODE="$(testbed_node)"
+
+# ------------------------------------------------------------------ secrets (stable per test bed)
+if [ ! -s "$TB/secrets" ]; then
+  rnd() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
+  umask 077
+  cat >"$TB/secrets.tmp" <<EOF
+TESTBED_GITHUB_TOKEN=ghs_$(rnd 18)
+TESTBED_GITHUB_READONLY_TOKEN=ghs_$(rnd 18)
+TESTBED_REGISTRY_USER=testbed
+TESTBED_REGISTRY_PASSWORD=$(rnd 16)
+TESTBED_REGISTRY_HTTP_SECRET=$(rnd 16)
+EOF
+  mv "$TB/secrets.tmp" "$TB/secrets"
+  umask 022
+fi
+# shellcheck disable=SC1091
+. "$TB/secrets"
+
+# ------------------------------------------------------------------ ports
+# Remembered across restarts; a preferred port taken by something that is not ours moves to a free one.
+[ -f "$TB/ports" ] && . "$TB/ports"
+pick_port() { # NAME PREFERRED MARKER
+  local name="$1" port="$2" marker="$3"
+  if is_alive "$name" "$marker"; then
+    echo "$port"
+    return
+  fi
+  while port_busy "$port"; do
+    log "port $port (wanted for $name) is in use by another program; trying $((port + 1))"
+    port=$((port + 1))
+  done
+  echo "$port"
+}
+REGISTRY_PORT=$(pick_port registry-anon "${TESTBED_REGISTRY_PORT:-${REGISTRY_PORT:-5001}}" "$TB/registry-anon.yml")
+REGISTRY_AUTH_PORT=$(pick_port registry-auth "${TESTBED_REGISTRY_AUTH_PORT:-${REGISTRY_AUTH_PORT:-5002}}" "$TB/registry-auth.yml")
+[ "$REGISTRY_AUTH_PORT" != "$REGISTRY_PORT" ] || REGISTRY_AUTH_PORT=$(pick_port registry-auth $((REGISTRY_PORT + 1)) "$TB/registry-auth.yml")
+GITHUB_PORT=$(pick_port github-emulator "${TESTBED_GITHUB_PORT:-${GITHUB_PORT:-8787}}" "github-emulator/main.ts")
+printf 'REGISTRY_PORT=%s\nREGISTRY_AUTH_PORT=%s\nGITHUB_PORT=%s\n' "$REGISTRY_PORT" "$REGISTRY_AUTH_PORT" "$GITHUB_PORT" >"$TB/ports"
+
+# start NAME CMD...: start a part in its own session, logging to .testbed/NAME.log
+start() {
+  local name="$1"
+  shift
+  log "starting $name"
+  echo "=== $(date -Is) $*" >>"$TB/$name.log"
+  setsid "$@" >>"$TB/$name.log" 2>&1 </dev/null 9>&- &
+  echo $! >"$TB/$name.pid"
+}
+
+wait_for() { # NAME TIMEOUT MARKER CHECK...
+  local name="$1" timeout="$2" marker="$3" i
+  shift 3
+  for ((i = 0; i < timeout * 5; i++)); do
+    if "$@"; then return 0; fi
+    if ! is_alive "$name" "$marker"; then
+      tail -30 "$TB/$name.log" >&2 || true
+      die "$name exited during startup (log: $TB/$name.log)"
+    fi
+    sleep 0.2
+  done
+  tail -30 "$TB/$name.log" >&2 || true
+  die "$name not healthy after ${timeout}s (log: $TB/$name.log)"
+}
+
+# ------------------------------------------------------------------ registries
+registry_healthy() { # PORT EXPECTED_CODE
+  [ "$(http_code "http://127.0.0.1:$1/v2/")" = "$2" ]
+}
+
+write_registry_config() { # NAME PORT [auth]
+  local name="$1" port="$2" auth="${3:-}"
+  mkdir -p "$TB/$name"
+  {
+    echo "version: 0.1"
+    echo "log:"
+    echo "  level: info"
+    echo "  formatter: text"
+    echo "storage:"
+    echo "  filesystem:"
+    echo "    rootdirectory: $TB/$name"
+    echo "  delete:"
+    echo "    enabled: true"
+    echo "  maintenance:"
+    echo "    uploadpurging:"
+    echo "      enabled: false"
+    echo "http:"
+    echo "  addr: 127.0.0.1:$port"
+    echo "  secret: $TESTBED_REGISTRY_HTTP_SECRET"
+    echo "  headers:"
+    echo "    X-Content-Type-Options: [nosniff]"
+    if [ -n "$auth" ]; then
+      echo "auth:"
+      echo "  htpasswd:"
+      echo "    realm: testbed-registry"
+      echo "    path: $TB/registry-auth.htpasswd"
+    fi
+  } >"$TB/$name.yml.tmp"
+  if ! cmp -s "$TB/$name.yml.tmp" "$TB/$name.yml"; then
+    mv "$TB/$name.yml.tmp" "$TB/$name.yml"
+    return 0 # changed
+  fi
+  rm -f "$TB/$name.yml.tmp"
+  return 1
+}
+
+if ! [ -s "$TB/registry-auth.htpasswd" ] ||
+  ! htpasswd -vb "$TB/registry-auth.htpasswd" "$TESTBED_REGISTRY_USER" "$TESTBED_REGISTRY_PASSWORD" >/dev/null 2>&1; then
+  htpasswd -Bbn "$TESTBED_REGISTRY_USER" "$TESTBED_REGISTRY_PASSWORD" >"$TB/registry-auth.htpasswd"
+  stop_pid registry-auth
+fi
+
+for spec in "registry-anon:$REGISTRY_PORT:200:" "registry-auth:$REGISTRY_AUTH_PORT:401:auth"; do
+  IFS=: read -r name port code auth <<<"$spec"
+  if write_registry_config "$name" "$port" "$auth"; then stop_pid "$name"; fi
+  if is_alive "$name" "$TB/$name.yml" && registry_healthy "$port" "$code"; then
+    continue
+  fi
+  stop_pid "$name"
+  start "$name" /usr/bin/docker-registry serve "$TB/$name.yml"
+done
+
+# ------------------------------------------------------------------ GitHub API emulator
+GIT_ROOT="$TB/git"
+mkdir -p "$GIT_ROOT"
+cat >"$TB/github-emulator.json.tmp" <<EOF
+{
+  "tokens": [
+    { "token": "$TESTBED_GITHUB_TOKEN", "login": "github-actions[bot]", "name": "github-actions[bot]",
+      "email": "41898282+github-actions[bot]@users.noreply.github.com", "repos": { "*": "admin" } },
+    { "token": "$TESTBED_GITHUB_READONLY_TOKEN", "login": "testbed-reader", "repos": { "*": "read" } }
+  ],
+  "repos": [],
+  "rateLimit": 100000
+}
+EOF
+if ! cmp -s "$TB/github-emulator.json.tmp" "$TB/github-emulator.json"; then
+  mv "$TB/github-emulator.json.tmp" "$TB/github-emulator.json" # the emulator re-reads it on change
+else
+  rm -f "$TB/github-emulator.json.tmp"
+fi
+emulator_healthy() { [ "$(http_code "http://127.0.0.1:$GITHUB_PORT/_testbed/health")" = 200 ]; }
+if ! { is_alive github-emulator "github-emulator/main.ts" && emulator_healthy; }; then
+  stop_pid github-emulator
+  start github-emulator "$NODE" "$TB_SCRIPTS/github-emulator/main.ts" --port "$GITHUB_PORT" \
+    --git-root "$GIT_ROOT" --config "$TB/github-emulator.json"
+fi
+
+# ------------------------------------------------------------------ control plane
+KUBECONFIG_FILE="$TB/kubeconfig"
+cluster_healthy() {
+  [ -s "$KUBECONFIG_FILE" ] &&
+    [ "$(kubectl --kubeconfig "$KUBECONFIG_FILE" --request-timeout=5s get --raw=/readyz 2>/dev/null)" = ok ]
+}
+if [ "${TESTBED_SKIP_CLUSTER:-0}" != 1 ]; then
+  command -v kubectl >/dev/null || die "kubectl not found (the test bed checks the cluster with it)"
+  CP_MARKER="--state-dir $TB/controlplane"
+  if is_alive controlplane "$CP_MARKER" && cluster_healthy; then
+    :
+  else
+    stop_pid controlplane
+    BUILD="$TB_SCRIPTS/controlplane/build.sh"
+    [ -f "$BUILD" ] || die "the control plane's build script $BUILD does not exist yet (it is being written); set TESTBED_SKIP_CLUSTER=1 to bring up the rest of the test bed"
+    log "building the control plane (bash test/testbed/controlplane/build.sh; 20+ min when the Go cache is cold)"
+    build_out="$TB/controlplane-build.out"
+    if ! bash "$BUILD" >"$build_out"; then
+      tail -20 "$build_out" >&2 || true
+      die "control plane build failed"
+    fi
+    CP_BIN="$(tail -n1 "$build_out")"
+    [ -x "$CP_BIN" ] || die "control plane build did not print an executable as its last line (got: '$CP_BIN')"
+    rm -f "$KUBECONFIG_FILE"
+    start controlplane "$CP_BIN" --state-dir "$TB/controlplane" --kubeconfig "$KUBECONFIG_FILE" \
+      --registry-auth "127.0.0.1:$REGISTRY_AUTH_PORT=$TESTBED_REGISTRY_USER:$TESTBED_REGISTRY_PASSWORD"
+  fi
+fi
+
+# ------------------------------------------------------------------ wait for health
+wait_for registry-anon 30 "$TB/registry-anon.yml" registry_healthy "$REGISTRY_PORT" 200
+wait_for registry-auth 30 "$TB/registry-auth.yml" registry_healthy "$REGISTRY_AUTH_PORT" 401
+wait_for github-emulator 30 "github-emulator/main.ts" emulator_healthy
+if [ "${TESTBED_SKIP_CLUSTER:-0}" != 1 ]; then
+  wait_for controlplane "${TESTBED_CLUSTER_TIMEOUT:-300}" "$CP_MARKER" cluster_healthy
+fi
+
+# ------------------------------------------------------------------ env for tests and scripts
+{
+  echo "# written by test/testbed/up.sh"
+  if [ "${TESTBED_SKIP_CLUSTER:-0}" != 1 ]; then
+    echo "export KUBECONFIG='$KUBECONFIG_FILE'"
+  else
+    echo "export TESTBED_SKIP_CLUSTER=1"
+  fi
+  echo "export GITHUB_API_URL='http://127.0.0.1:$GITHUB_PORT'"
+  echo "export TESTBED_GITHUB_TOKEN='$TESTBED_GITHUB_TOKEN'"
+  echo "export TESTBED_GITHUB_READONLY_TOKEN='$TESTBED_GITHUB_READONLY_TOKEN'"
+  echo "export REGISTRY='127.0.0.1:$REGISTRY_PORT'"
+  echo "export REGISTRY_AUTH='127.0.0.1:$REGISTRY_AUTH_PORT'"
+  echo "export TESTBED_REGISTRY_USER='$TESTBED_REGISTRY_USER'"
+  echo "export TESTBED_REGISTRY_PASSWORD='$TESTBED_REGISTRY_PASSWORD'"
+  echo "export TESTBED_GIT_ROOT='$GIT_ROOT'"
+} >"$TB/env.tmp"
+mv "$TB/env.tmp" "$TB/env"
+
+T1=$(date +%s%N)
+log "env written to $TB/env"
+echo "testbed up in $(awk "BEGIN { printf \"%.1f\", ($T1 - $T0) / 1e9 }")s"

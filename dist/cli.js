@@ -6,7 +6,7 @@ import {
   helpText,
   parseCliArgs,
   runPipeline
-} from "./chunks/chunk-PIBDZFWU.js";
+} from "./chunks/chunk-EPXMVMYL.js";
 
 // src/host/redactor.ts
 var Redactor = class {

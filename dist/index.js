@@ -12,12 +12,11 @@ import {
   setSecret,
   summary,
   warning
-} from "./chunks/chunk-PIBDZFWU.js";
+} from "./chunks/chunk-EPXMVMYL.js";
 
 // src/host/action-host.ts
 var ActionHost = class {
   setSecret(value) {
-    for (const line of value.split(/\r?\n/)) if (line.trim().length >= 4) setSecret(line.trim());
     setSecret(value);
   }
   debug(message) {

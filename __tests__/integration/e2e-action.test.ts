@@ -60,6 +60,13 @@ async function runAction(inputs: Record<string, string>): Promise<ActionRun> {
   return { code, stdout, outputs, summary }
 }
 
+/** Asserts the status, showing the run's log when it differs. */
+function expectStatus(run: ActionRun, status: string): void {
+  if (run.outputs.status !== status) {
+    throw new Error(`expected status=${status}, got status=${run.outputs.status}; the run printed:\n${run.stdout}`)
+  }
+}
+
 /** A fresh env repo holding the demo app in its own namespace. */
 async function envRepo(namespace: string): Promise<string> {
   const name = `e2e/${namespace}`
@@ -77,7 +84,7 @@ async function envRepo(namespace: string): Promise<string> {
 
 function commonInputs(repo: string, extra: Record<string, string>): Record<string, string> {
   return {
-    image: `${env.registry}/e2e/web`,
+    image: `${env.registry}/demo/web`,
     'registry-insecure': 'true',
     'env-repo': repo,
     'env-path': 'apps/web',
@@ -107,14 +114,14 @@ describe('the bundled action on the test bed', () => {
 
   beforeAll(async () => {
     repo = await envRepo(namespace)
-    goodDigest = await buildImage(`${env.registry}/e2e/web:${goodTag}`)
+    goodDigest = await buildImage(`${env.registry}/demo/web:${goodTag}`)
   })
 
   it('builds with buildah, commits, applies and waits: deployed', async () => {
     const run = await runAction(
       commonInputs(repo, { build: 'true', builder: 'buildah', context: 'demo/app', tag: `built-${namespace.slice(-6)}` })
     )
-    expect(run.outputs.status).toBe('deployed')
+    expectStatus(run, 'deployed')
     expect(run.code).toBe(0)
     expect(run.outputs.digest).toMatch(/^sha256:[0-9a-f]{64}$/)
     expect(run.outputs['previous-image']).toBe(`${env.registry}/demo/web:initial`)
@@ -131,13 +138,13 @@ describe('the bundled action on the test bed', () => {
 
   it('deploys an existing image (build: false), then an unchanged re-run commits and applies nothing', async () => {
     const first = await runAction(commonInputs(repo, { tag: goodTag }))
-    expect(first.outputs.status).toBe('deployed')
+    expectStatus(first, 'deployed')
     expect(first.outputs.digest).toBe(goodDigest)
     const commits = (await gitLog(repo, 'main')).length
     const before = await deploymentField(namespace, '.metadata.resourceVersion')
 
     const again = await runAction(commonInputs(repo, { tag: goodTag }))
-    expect(again.outputs.status).toBe('unchanged')
+    expectStatus(again, 'unchanged')
     expect(again.code).toBe(0)
     expect(again.outputs['env-commit']).toBe('')
     expect((await gitLog(repo, 'main')).length).toBe(commits)
@@ -146,21 +153,21 @@ describe('the bundled action on the test bed', () => {
 
   it('dry run: plans, prints the diff, commits and applies nothing', async () => {
     const tag = `plan-${namespace.slice(-6)}`
-    await buildImage(`${env.registry}/e2e/web:${tag}`)
+    await buildImage(`${env.registry}/demo/web:${tag}`)
     const commits = (await gitLog(repo, 'main')).length
     const run = await runAction(commonInputs(repo, { tag, 'dry-run': 'true' }))
-    expect(run.outputs.status).toBe('planned')
+    expectStatus(run, 'planned')
     expect(run.code).toBe(0)
-    expect(run.stdout).toContain(`+          image: ${env.registry}/e2e/web:${tag}@sha256:`)
+    expect(run.stdout).toContain(`+          image: ${env.registry}/demo/web:${tag}@sha256:`)
     expect((await gitLog(repo, 'main')).length).toBe(commits)
     expect(await deployedImage(namespace)).toContain(goodTag)
   })
 
   it('commit only (apply: false): committed, the cluster untouched', async () => {
     const tag = `commit-${namespace.slice(-6)}`
-    await buildImage(`${env.registry}/e2e/web:${tag}`)
+    await buildImage(`${env.registry}/demo/web:${tag}`)
     const run = await runAction(commonInputs(repo, { tag, apply: 'false', kubeconfig: '' }))
-    expect(run.outputs.status).toBe('committed')
+    expectStatus(run, 'committed')
     expect(run.outputs['env-commit']).toMatch(/^[0-9a-f]{40}$/)
     expect(await gitShow(repo, 'main', 'apps/web/deployment.yaml')).toContain(`:${tag}@`)
     expect(await deployedImage(namespace)).toContain(goodTag)
@@ -170,19 +177,19 @@ describe('the bundled action on the test bed', () => {
 
   it('pull-request mode: proposed, the env branch untouched', async () => {
     const tag = `pr-${namespace.slice(-6)}`
-    await buildImage(`${env.registry}/e2e/web:${tag}`)
+    await buildImage(`${env.registry}/demo/web:${tag}`)
     const head = (await gitLog(repo, 'main'))[0].sha
     const run = await runAction(commonInputs(repo, { tag, 'commit-mode': 'pull-request', kubeconfig: '' }))
-    expect(run.outputs.status).toBe('proposed')
+    expectStatus(run, 'proposed')
     expect(run.outputs['pull-request-url']).toMatch(/\/pull\/\d+$/)
     expect((await gitLog(repo, 'main'))[0].sha).toBe(head)
   })
 
   it('a crashing image fails fast, rolls back the cluster and reverts Git: rolled-back, exit 1', async () => {
     const tag = `crash-${namespace.slice(-6)}`
-    await buildImage(`${env.registry}/e2e/web:${tag}`, 'crashloop')
+    await buildImage(`${env.registry}/demo/web:${tag}`, 'crashloop')
     const run = await runAction(commonInputs(repo, { tag }))
-    expect(run.outputs.status).toBe('rolled-back')
+    expectStatus(run, 'rolled-back')
     expect(run.code).toBe(1)
     expect(run.stdout).toMatch(/deployment\/web: pod web-[a-z0-9-]+ container web: CrashLoopBackOff/)
     expect(run.outputs['revert-commit']).toMatch(/^[0-9a-f]{40}$/)
@@ -203,7 +210,12 @@ describe('the bundled action on the test bed', () => {
         secrets.push(...Buffer.from(match[2], 'base64').toString('utf8').split('\n').filter(line => line.length > 20))
       }
     }
-    const everything = captured.join('\n')
+    // `::add-mask::` lines are how a step hands secrets to the runner, which never shows them.
+    const everything = captured
+      .join('\n')
+      .split('\n')
+      .filter(line => !line.startsWith('::add-mask::'))
+      .join('\n')
     for (const secret of secrets) expect(everything.includes(secret)).toBe(false)
   })
 })

@@ -59,7 +59,7 @@ async function namespace(): Promise<string> {
 /** Applies the objects, then tracks them like the pipeline does. */
 async function applyAndTrack(
   objects: Manifest[],
-  options: { timeoutMs?: number; kubeConfig?: KubeConfig; lines?: string[] } = {}
+  options: { timeoutMs?: number; kubeConfig?: KubeConfig; log?: (line: string) => void } = {}
 ): Promise<RolloutOutcome> {
   const since = new Date()
   const targets: TrackTarget[] = []
@@ -67,7 +67,7 @@ async function applyAndTrack(
   return trackRollout(options.kubeConfig ?? kc, targets, {
     timeoutMs: options.timeoutMs ?? 90_000,
     since,
-    log: line => options.lines?.push(line)
+    log: options.log ?? (() => undefined)
   })
 }
 
@@ -82,7 +82,7 @@ describe('trackRollout on the test bed', () => {
   it('a Deployment rolls out, then rolls out a new image', async () => {
     const ns = await namespace()
     const lines: string[] = []
-    const first = await applyAndTrack([deployment(ns, 'web', images.good)], { lines })
+    const first = await applyAndTrack([deployment(ns, 'web', images.good)], { log: line => lines.push(line) })
     expect(first).toMatchObject({ ok: true, resources: [{ kind: 'Deployment', name: 'web', status: 'ready' }] })
     expect(first.resources[0].message).toBe('2/2 updated, 2/2 available')
     expect(lines.some(l => /^deployment\/web \d\/2 updated, \d\/2 available/.test(l))).toBe(true)
@@ -249,17 +249,28 @@ describe('trackRollout on the test bed', () => {
 
     it('watches cut mid-rollout resume and reach the right verdict', async () => {
       const ns = await namespace()
-      const before = proxy.resets
-      const cutter = setInterval(() => proxy.cut(), 700)
+      let cutter: NodeJS.Timeout | undefined
+      let resetsMidRollout = 0
+      // From the first progress line on (watches open, rollout under way), reset every connection.
+      const log = (line: string): void => {
+        if (cutter || !line.includes('updated')) return
+        cutter = setInterval(() => proxy.cut(), 200)
+        proxy.cut()
+        resetsMidRollout = proxy.resets
+      }
       try {
-        const outcome = await applyAndTrack([deployment(ns, 'web', images.good)], {
-          kubeConfig: kubeConfigVia(kc, proxy.url)
+        const outcome = await applyAndTrack([deployment(ns, 'web', images.good, { replicas: 3 })], {
+          kubeConfig: kubeConfigVia(kc, proxy.url),
+          log
         })
-        expect(outcome).toMatchObject({ ok: true, resources: [{ status: 'ready' }] })
+        expect(outcome).toMatchObject({
+          ok: true,
+          resources: [{ status: 'ready', message: '3/3 updated, 3/3 available' }]
+        })
       } finally {
         clearInterval(cutter)
       }
-      expect(proxy.resets).toBeGreaterThan(before)
+      expect(resetsMidRollout).toBeGreaterThan(0)
     })
 
     it('an apiserver unreachable for seconds mid-rollout: reconnects with backoff and still fails fast', async () => {
@@ -272,7 +283,7 @@ describe('trackRollout on the test bed', () => {
       try {
         const outcome = await applyAndTrack([deployment(ns, 'web', images.crashloop)], {
           kubeConfig: kubeConfigVia(kc, proxy.url),
-          lines
+          log: line => lines.push(line)
         })
         expect(outcome.ok).toBe(false)
         expect(outcome.failure).toMatch(/CrashLoopBackOff/)

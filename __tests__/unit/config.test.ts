@@ -18,6 +18,7 @@ writeFileSync(path.join(workspace, 'Dockerfile'), 'FROM scratch\n')
 mkdirSync(path.join(workspace, 'app'))
 writeFileSync(path.join(workspace, 'app', 'Containerfile'), 'FROM scratch\n')
 
+const KEY_BODY = 'MHcCAQEEIG1MrEzmvl3M9sEpDYmVa0bljTHJYHhn'
 const KUBECONFIG = `apiVersion: v1
 kind: Config
 clusters:
@@ -25,7 +26,7 @@ clusters:
   cluster: {server: 'https://127.0.0.1:6443', certificate-authority-data: Q0FEQVRB}
 users:
 - name: u
-  user: {token: sekret-token-value, client-key-data: ${Buffer.from('-----KEY-----').toString('base64')}}
+  user: {token: sekret-token-value, client-key-data: ${Buffer.from(`-----BEGIN KEY-----\n${KEY_BODY}\n-----END KEY-----\n`).toString('base64')}}
 contexts:
 - name: ctx
   context: {cluster: c, user: u}
@@ -225,9 +226,12 @@ describe('secrets', () => {
   it('lists secret inputs and the credentials inside the kubeconfig', () => {
     const secrets = secretValues({ ...minimal, 'registry-password': 'hunter22', 'github-token': 'ghs_x' })
     expect(secrets).toEqual(
-      expect.arrayContaining(['ghp_secret', 'hunter22', 'ghs_x', 'sekret-token-value', '-----KEY-----'])
+      expect.arrayContaining(['ghp_secret', 'hunter22', 'ghs_x', 'sekret-token-value', KEY_BODY])
     )
     expect(secrets).not.toContain('registry.local:5000/team/api')
+    // the kubeconfig's structure stays readable in logs
+    expect(secrets).not.toContain(KUBECONFIG)
+    expect(secrets.some(secret => secret.includes('current-context'))).toBe(false)
   })
 
   it('finds kubeconfig credentials in base64 input too', () => {

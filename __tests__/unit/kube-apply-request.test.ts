@@ -44,7 +44,10 @@ describe('apiReason', () => {
       'Deployment.apps "web" is invalid: spec.template.spec.containers[0].imagePullPolicy: Unsupported value: "Sometimes"',
       'spec.template.spec.containers[0].imagePullPolicy: Unsupported value: "Sometimes"'
     ],
-    ['.spec.replicaz: field not declared in schema', '.spec.replicaz: field not declared in schema'],
+    [
+      'failed to create typed patch object (app/bad; apps/v1, Kind=Deployment): .spec.replicaz: field not declared in schema',
+      '.spec.replicaz: field not declared in schema'
+    ],
     ['namespaces "nope" not found', 'namespaces "nope" not found']
   ])('%s', (message, reason) => {
     expect(apiReason(new KubeApiError(422, 'Invalid', message, 'PATCH /x'))).toBe(reason)

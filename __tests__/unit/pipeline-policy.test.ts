@@ -90,6 +90,9 @@ function fakeStages(scenario: Scenario) {
     },
     async connectCluster() {
       return {
+        close() {
+          calls.push('close')
+        },
         async validate() {
           calls.push('validate')
           if (scenario.validateError) throw new Error(scenario.validateError)
@@ -142,10 +145,10 @@ async function run(inputs: Record<string, string>, scenario: Scenario = {}) {
 
 describe('pipeline policy', () => {
   it.each<[string, Record<string, string>, Scenario, string, string[]]>([
-    ['success', {}, {}, 'deployed', ['build', 'plan', 'validate', 'commit', 'lock', 'apply', 'wait', 'release']],
+    ['success', {}, {}, 'deployed', ['build', 'plan', 'validate', 'commit', 'lock', 'apply', 'wait', 'release', 'close']],
     ['already at target', {}, { changes: 0 }, 'unchanged', ['build', 'plan']],
-    ['dry run', { 'dry-run': 'true' }, {}, 'planned', ['build', 'plan', 'validate']],
-    ['invalid descriptors never reach Git', {}, { validateError: 'Deployment web: unknown field' }, 'failed', ['build', 'plan', 'validate']],
+    ['dry run', { 'dry-run': 'true' }, {}, 'planned', ['build', 'plan', 'validate', 'close']],
+    ['invalid descriptors never reach Git', {}, { validateError: 'Deployment web: unknown field' }, 'failed', ['build', 'plan', 'validate', 'close']],
     ['commit only', { apply: 'false', kubeconfig: '' }, {}, 'committed', ['build', 'plan', 'commit']],
     ['pull request', { 'commit-mode': 'pull-request', kubeconfig: '' }, {}, 'proposed', ['build', 'plan', 'propose']],
     [
@@ -153,23 +156,23 @@ describe('pipeline policy', () => {
       {},
       { rolloutOk: false },
       'rolled-back',
-      ['build', 'plan', 'validate', 'commit', 'lock', 'apply', 'wait', 'readFiles base', 'rollback', 'revert', 'release']
+      ['build', 'plan', 'validate', 'commit', 'lock', 'apply', 'wait', 'readFiles base', 'rollback', 'revert', 'release', 'close']
     ],
     [
       'failed apply rolls back too',
       {},
       { applyError: 'conflict' },
       'rolled-back',
-      ['build', 'plan', 'validate', 'commit', 'lock', 'apply', 'readFiles base', 'rollback', 'revert', 'release']
+      ['build', 'plan', 'validate', 'commit', 'lock', 'apply', 'readFiles base', 'rollback', 'revert', 'release', 'close']
     ],
     [
       'failed rollback is failed',
       {},
       { rolloutOk: false, rollbackOk: false },
       'failed',
-      ['build', 'plan', 'validate', 'commit', 'lock', 'apply', 'wait', 'readFiles base', 'rollback', 'revert', 'release']
+      ['build', 'plan', 'validate', 'commit', 'lock', 'apply', 'wait', 'readFiles base', 'rollback', 'revert', 'release', 'close']
     ],
-    ['rollback disabled', { rollback: 'false' }, { rolloutOk: false }, 'failed', ['build', 'plan', 'validate', 'commit', 'lock', 'apply', 'wait', 'release']],
+    ['rollback disabled', { rollback: 'false' }, { rolloutOk: false }, 'failed', ['build', 'plan', 'validate', 'commit', 'lock', 'apply', 'wait', 'release', 'close']],
     ['bad input runs nothing', { timeout: 'soon' }, {}, 'failed', []]
   ])('%s', async (_name, inputs, scenario, status, calls) => {
     const outcome = await run(inputs, scenario)

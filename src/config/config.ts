@@ -82,10 +82,10 @@ export function secretValues(raw: RawInputs): string[] {
   const values: string[] = []
   for (const spec of INPUTS) {
     const value = raw[spec.name]?.trim()
-    if (spec.secret && value) {
-      values.push(value)
-      if (spec.name === 'kubeconfig') values.push(...kubeconfigSecrets(value))
-    }
+    if (!spec.secret || !value) continue
+    // A kubeconfig is mostly public structure: mask the credentials inside it, not every line.
+    if (spec.name === 'kubeconfig') values.push(...kubeconfigSecrets(value))
+    else values.push(value)
   }
   return values
 }
@@ -343,7 +343,8 @@ export function decodeKubeconfig(input: string): string | undefined {
 export function kubeconfigSecrets(input: string): string[] {
   const text = decodeKubeconfig(input)
   if (text === undefined) return []
-  const found = new Set<string>([text])
+  // The input itself when it is one line (base64), never the lines of the YAML.
+  const found = new Set<string>(input.includes('\n') ? [] : [input.trim()])
   const walk = (node: unknown): void => {
     if (Array.isArray(node)) node.forEach(walk)
     else if (node && typeof node === 'object') {
@@ -353,7 +354,12 @@ export function kubeconfigSecrets(input: string): string[] {
           /^(token|password|client-key-data|client-key|client-certificate-data)$/.test(key)
         ) {
           found.add(value)
-          if (key.endsWith('-data')) found.add(Buffer.from(value, 'base64').toString('utf8').trim())
+          if (key.endsWith('-data')) {
+            // The decoded PEM, line by line: a runner masks single lines.
+            for (const line of Buffer.from(value, 'base64').toString('utf8').split('\n')) {
+              if (line.length >= 16 && !line.startsWith('-----')) found.add(line.trim())
+            }
+          }
         } else walk(value)
       }
     }

@@ -4,7 +4,6 @@ import { type Host, type RenderedSummary } from './host.js'
 /** The GitHub Actions runner: workflow commands, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY. */
 export class ActionHost implements Host {
   setSecret(value: string): void {
-    for (const line of value.split(/\r?\n/)) if (line.trim().length >= 4) core.setSecret(line.trim())
     core.setSecret(value)
   }
   debug(message: string): void {

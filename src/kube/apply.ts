@@ -85,10 +85,15 @@ export function applyRequest(
   }
 }
 
-/** The apiserver's message for one object, without the `Deployment.apps "web" is invalid: ` preamble. */
+/**
+ * The apiserver's message for one object, without the preamble naming that object again
+ * (`Deployment.apps "web" is invalid: `, `failed to create typed patch object (app/web; …): `).
+ */
 export function apiReason(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error)
-  return message.replace(/^[\w.-]+ "[^"]*" is invalid: /, '')
+  return message
+    .replace(/^[\w.-]+ "[^"]*" is invalid: /, '')
+    .replace(/^failed to create typed patch object \([^)]*\): /, '')
 }
 
 /** `Deployment app/web: <reason>`. */

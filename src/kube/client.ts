@@ -42,6 +42,7 @@ const RETRIED_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIP
  */
 export class KubeClient {
   private readonly base: URL
+  private keepAlive: { agent: https.Agent; cert: unknown; key: unknown } | undefined
 
   constructor(
     private readonly kc: KubeConfig,
@@ -86,6 +87,8 @@ export class KubeClient {
       headers['Content-Length'] = Buffer.byteLength(options.body)
     }
     const transport = url.protocol === 'http:' ? http : https
+    if (transport === https && !this.kc.getCurrentCluster()?.proxyUrl)
+      requestOptions.agent = this.keepAliveAgent(requestOptions)
     return new Promise((resolve, reject) => {
       const req = transport.request(url, requestOptions, res => {
         const chunks: Buffer[] = []
@@ -106,6 +109,31 @@ export class KubeClient {
       req.end(options.body)
     })
   }
+
+  /** Closes idle keep-alive connections. */
+  close(): void {
+    this.keepAlive?.agent.destroy()
+    this.keepAlive = undefined
+  }
+
+  /**
+   * client-node's agent opens a TLS connection per request; a wave of applies reuses a few.
+   * Rebuilt when an exec plugin hands out a new client certificate.
+   */
+  private keepAliveAgent(options: https.RequestOptions): https.Agent {
+    const { cert, key } = options
+    if (!this.keepAlive || !sameBytes(this.keepAlive.cert, cert) || !sameBytes(this.keepAlive.key, key)) {
+      this.keepAlive?.agent.destroy()
+      const { ca, rejectUnauthorized, servername } = options
+      const agent = new https.Agent({ keepAlive: true, maxSockets: 16, ca, cert, key, rejectUnauthorized, servername })
+      this.keepAlive = { agent, cert, key }
+    }
+    return this.keepAlive.agent
+  }
+}
+
+function sameBytes(a: unknown, b: unknown): boolean {
+  return Buffer.isBuffer(a) && Buffer.isBuffer(b) ? a.equals(b) : a === b
 }
 
 interface RawResponse {

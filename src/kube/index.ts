@@ -139,8 +139,9 @@ export class Cluster {
     )
   }
 
-  /** Removes anything written to disk for an exec credential plugin. */
+  /** Closes connections and removes anything written to disk for an exec credential plugin. */
   close(): void {
+    this.client.close()
     this.cleanup()
   }
 }

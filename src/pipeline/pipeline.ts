@@ -1,4 +1,3 @@
-import { hostname } from 'node:os'
 import {
   ConfigError,
   parseConfig,
@@ -10,8 +9,8 @@ import {
 } from '../config/index.js'
 import { type Host } from '../host/host.js'
 import { buildAndResolve, type ImageResult } from '../build/index.js'
-import { EnvRepository, renderCommitMessage, type EnvCommit, type ImageEdit } from '../gitops/index.js'
-import { Cluster, type AppliedObject } from '../kube/index.js'
+import { EnvRepository, renderCommitMessage, type EnvCommit, type EnvPlan, type ImageEdit } from '../gitops/index.js'
+import { ApplyError, Cluster, deployAnnotations, lockHolder, type AppliedObject } from '../kube/index.js'
 import { type RolloutOutcome } from '../kube/rollout/index.js'
 import { DeploymentRecorder } from '../report/deployments.js'
 import { newRunReport, outputsOf, type RunReport } from '../report/run-report.js'
@@ -24,7 +23,7 @@ export interface PipelineResult {
 }
 
 type EnvRepo = Pick<EnvRepository, 'plan' | 'commit' | 'propose' | 'readFiles' | 'revert'>
-type ClusterPort = Pick<Cluster, 'validate' | 'lock' | 'apply' | 'waitForRollout' | 'rollback'>
+type ClusterPort = Pick<Cluster, 'validate' | 'lock' | 'apply' | 'waitForRollout' | 'rollback' | 'close'>
 type DeploymentPort = Pick<DeploymentRecorder, 'id' | 'status'>
 
 /** The stages as the pipeline sees them; replaced by fakes only in the policy's unit tests. */
@@ -98,6 +97,24 @@ async function deploy(config: Config, host: Host, stages: Stages, report: RunRep
 
   // With a kubeconfig the edited descriptors are validated before Git sees them, whatever the mode.
   const cluster = config.kube.kubeconfig ? await stages.connectCluster(config, host) : undefined
+  try {
+    return await validateCommitApply(config, host, report, env, edit, image, plan, cluster)
+  } finally {
+    cluster?.close()
+  }
+}
+
+async function validateCommitApply(
+  config: Config,
+  host: Host,
+  report: RunReport,
+  env: EnvRepo,
+  edit: ImageEdit,
+  image: ImageResult,
+  plan: EnvPlan,
+  cluster: ClusterPort | undefined
+): Promise<DeployStatus> {
+  const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn)
   if (cluster) {
     await stage('Validate descriptors (server-side dry run)', () => cluster.validate(plan.files))
   }
@@ -138,10 +155,9 @@ async function applyAndWait(
   report: RunReport
 ): Promise<DeployStatus> {
   const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn)
-  const holder = config.context.runUrl ?? `${hostname()}/pid ${process.pid}`
   const lock = await cluster.lock(
     `${config.kube.namespace ?? ''}:${config.env.owner}/${config.env.repo}:${config.env.paths.join(',')}`,
-    holder,
+    lockHolder(config),
     config.kube.timeoutMs
   )
   try {
@@ -149,13 +165,16 @@ async function applyAndWait(
     let outcome: RolloutOutcome | undefined
     try {
       const since = new Date()
-      applied = await stage('Apply (server-side)', () => cluster.apply(commit.files, annotationsFor(config, commit)))
+      const annotations = deployAnnotations({ envCommit: commit.sha, ...config.context })
+      applied = await stage('Apply (server-side)', () => cluster.apply(commit.files, annotations))
       outcome = await stage('Wait on rollout', () => cluster.waitForRollout(applied, config.kube.timeoutMs, since))
       report.resources = outcome.resources
       report.rolloutSeconds = outcome.seconds
       if (outcome.ok) return 'deployed'
       report.failure = outcome.failure ?? 'rollout failed'
     } catch (error) {
+      // A partial apply still needs rolling back: ApplyError says what reached the cluster.
+      if (error instanceof ApplyError) applied = error.applied
       report.failure = errorMessage(error)
     }
     host.error(report.failure)
@@ -176,15 +195,6 @@ async function applyAndWait(
   } finally {
     await lock.release()
   }
-}
-
-function annotationsFor(config: Config, commit: EnvCommit): Record<string, string> {
-  const annotations: Record<string, string> = { 'gitops-push-deploy/env-commit': commit.sha }
-  if (config.context.repository && config.context.sha) {
-    annotations['gitops-push-deploy/source'] = `${config.context.repository}@${config.context.sha}`
-  }
-  if (config.context.runUrl) annotations['gitops-push-deploy/run-url'] = config.context.runUrl
-  return annotations
 }
 
 async function timed<T>(host: Host, report: RunReport, name: string, fn: () => Promise<T>): Promise<T> {

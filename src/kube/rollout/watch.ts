@@ -63,7 +63,11 @@ export async function streamWatch(
         const status = event.object
         finish(new KubeApiError(status.code ?? 0, status.reason ?? 'WatchError', status.message ?? '', request))
       })
-      res.on('error', error => finish(new KubeApiError(0, 'ConnectionFailed', error.message, request)))
+      // readline re-emits the response's errors: both need a listener.
+      const connectionFailed = (error: Error): void =>
+        finish(new KubeApiError(0, 'ConnectionFailed', error.message, request))
+      res.on('error', connectionFailed)
+      lines.on('error', connectionFailed)
       // A response cut short (connection reset) is an error; a complete one is the server's timeout.
       res.on('close', () =>
         finish(res.complete ? undefined : new KubeApiError(0, 'ConnectionFailed', 'watch connection lost', request))

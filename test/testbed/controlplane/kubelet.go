@@ -242,6 +242,9 @@ func (k *kubeletSim) Start(ctx context.Context) error {
 		b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: k.client.CoreV1().Events("")})
 		k.bcasters = append(k.bcasters, b)
 		k.recorders[name] = b.NewRecorder(scheme.Scheme, v1.EventSource{Component: "kubelet", Host: name})
+	}
+	// The recorders map is read-only from here on.
+	for _, name := range k.nodeNames {
 		go k.heartbeat(ctx, name)
 
 		nodeName := name
@@ -399,6 +402,8 @@ type podWorker struct {
 	rec    record.EventRecorder
 	node   string
 
+	base *v1.Pod // the pod as first seen; its spec drives the simulation
+
 	mu     sync.Mutex
 	pod    *v1.Pod // latest object from the informer
 	status v1.PodStatus
@@ -415,6 +420,7 @@ func (k *kubeletSim) newPodWorker(parent context.Context, pod *v1.Pod) *podWorke
 		dirty:  make(chan struct{}, 1),
 		rec:    k.recorders[pod.Spec.NodeName],
 		node:   pod.Spec.NodeName,
+		base:   pod.DeepCopy(),
 		pod:    pod.DeepCopy(),
 	}
 }
@@ -444,7 +450,7 @@ func (w *podWorker) event(c *v1.Container, init bool, typ, reason, format string
 }
 
 func (w *podWorker) podDesc() string {
-	return fmt.Sprintf("%s_%s(%s)", w.pod.Name, w.pod.Namespace, w.pod.UID)
+	return fmt.Sprintf("%s_%s(%s)", w.base.Name, w.base.Namespace, w.base.UID)
 }
 
 func (w *podWorker) markDirty() {
@@ -490,7 +496,7 @@ func isSidecar(c *v1.Container) bool {
 
 func (w *podWorker) run() {
 	defer close(w.done)
-	pod := w.pod
+	pod := w.base
 	now := metav1.Now()
 	podIP := w.k.allocateIP(w.node)
 	if pod.Spec.HostNetwork {
@@ -631,7 +637,7 @@ func (w *podWorker) initDone() bool {
 }
 
 func (w *podWorker) initDoneLocked() bool {
-	for i, c := range w.pod.Spec.InitContainers {
+	for i, c := range w.base.Spec.InitContainers {
 		if i >= len(w.status.InitContainerStatuses) {
 			return false
 		}
@@ -753,7 +759,7 @@ func (w *podWorker) runContainer(c *v1.Container, init bool, idx int, keepRunnin
 	// restartPolicy=Always pod, or a sidecar). Otherwise the container runs
 	// to completion and is only restarted after failures, if the pod's
 	// restartPolicy allows it.
-	restartOnFailure := keepRunning || w.pod.Spec.RestartPolicy != v1.RestartPolicyNever
+	restartOnFailure := keepRunning || w.base.Spec.RestartPolicy != v1.RestartPolicyNever
 	backoff := w.k.cfg.backoffBase
 	for {
 		info := w.pullImage(c, init, idx)

@@ -277,6 +277,8 @@ func run() error {
 	if err := writeKubeconfig(kubeconfigFile, pp.Server, p, true); err != nil {
 		return err
 	}
+	// The kubeconfig exists only while the cluster is up.
+	defer os.Remove(kubeconfigFile)
 	startupCancel()
 	logf("ready after %s: kubeconfig %s, server %s, %d node(s)", time.Since(start).Round(time.Millisecond), kubeconfigFile, pp.Server, *nodes)
 

@@ -6,7 +6,7 @@ import {
   helpText,
   parseCliArgs,
   runPipeline
-} from "./chunks/chunk-EPXMVMYL.js";
+} from "./chunks/chunk-GV77VHNA.js";
 
 // src/host/redactor.ts
 var Redactor = class {

@@ -12,7 +12,7 @@ import {
   setSecret,
   summary,
   warning
-} from "./chunks/chunk-EPXMVMYL.js";
+} from "./chunks/chunk-GV77VHNA.js";
 
 // src/host/action-host.ts
 var ActionHost = class {

@@ -42,14 +42,22 @@ for (const file of readdirSync(path.join(envDir, 'apps/web'))) {
 run('bash', ['test/testbed/repo.sh', 'demo/environments', envDir])
 
 const common = [
-  '--image', `${testbed.REGISTRY}/demo/web`,
-  '--context', 'demo/app',
-  '--builder', 'buildah',
-  '--registry-insecure', 'true',
-  '--env-repo', 'demo/environments',
-  '--env-path', 'apps/web',
-  '--github-api-url', testbed.GITHUB_API_URL,
-  '--timeout', '2m'
+  '--image',
+  `${testbed.REGISTRY}/demo/web`,
+  '--context',
+  'demo/app',
+  '--builder',
+  'buildah',
+  '--registry-insecure',
+  'true',
+  '--env-repo',
+  'demo/environments',
+  '--env-path',
+  'apps/web',
+  '--github-api-url',
+  testbed.GITHUB_API_URL,
+  '--timeout',
+  '2m'
 ]
 const secrets = {
   ...process.env,
@@ -72,8 +80,10 @@ function deploy(title, extra) {
 const stamp = Date.now().toString(36)
 const first = deploy('3/4 Deploying a good image: expect status=deployed', ['--tag', `v1-${stamp}`])
 const second = deploy('4/4 Deploying an image that crashes: expect a fast failure, rollback and a revert commit', [
-  '--tag', `v2-${stamp}`,
-  '--labels', 'testbed.behavior=crashloop'
+  '--tag',
+  `v2-${stamp}`,
+  '--labels',
+  'testbed.behavior=crashloop'
 ])
 
 console.log(`demo: first run status=${first}`)

@@ -5,7 +5,16 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { buildImage, createRepo, gitLog, gitShow, kubectl, REPO_ROOT, testbedEnv, uniqueName } from '../../test/helpers/testbed.js'
+import {
+  buildImage,
+  createRepo,
+  gitLog,
+  gitShow,
+  kubectl,
+  REPO_ROOT,
+  testbedEnv,
+  uniqueName
+} from '../../test/helpers/testbed.js'
 
 const env = testbedEnv()
 const kubeconfig = readFileSync(env.kubeconfig ?? '', 'utf8')
@@ -33,7 +42,9 @@ async function runAction(inputs: Record<string, string>): Promise<ActionRun> {
   const summaryFile = path.join(dir, 'summary')
   writeFileSync(outputFile, '')
   writeFileSync(summaryFile, '')
-  const inputEnv = Object.fromEntries(Object.entries(inputs).map(([name, value]) => [`INPUT_${name.toUpperCase()}`, value]))
+  const inputEnv = Object.fromEntries(
+    Object.entries(inputs).map(([name, value]) => [`INPUT_${name.toUpperCase()}`, value])
+  )
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/index.js')], {
     cwd: REPO_ROOT,
     env: {
@@ -119,7 +130,12 @@ describe('the bundled action on the test bed', () => {
 
   it('builds with buildah, commits, applies and waits: deployed', async () => {
     const run = await runAction(
-      commonInputs(repo, { build: 'true', builder: 'buildah', context: 'demo/app', tag: `built-${namespace.slice(-6)}` })
+      commonInputs(repo, {
+        build: 'true',
+        builder: 'buildah',
+        context: 'demo/app',
+        tag: `built-${namespace.slice(-6)}`
+      })
     )
     expectStatus(run, 'deployed')
     expect(run.code).toBe(0)
@@ -130,7 +146,9 @@ describe('the bundled action on the test bed', () => {
     expect(log[0].sha).toBe(run.outputs['env-commit'])
     const resources = JSON.parse(run.outputs.resources) as Array<{ kind: string; status: string }>
     expect(resources.find(r => r.kind === 'Deployment')?.status).toBe('ready')
-    expect(resources.map(r => r.kind)).toEqual(expect.arrayContaining(['Namespace', 'ConfigMap', 'Service', 'Deployment']))
+    expect(resources.map(r => r.kind)).toEqual(
+      expect.arrayContaining(['Namespace', 'ConfigMap', 'Service', 'Deployment'])
+    )
     expect(Number(run.outputs['rollout-seconds'])).toBeGreaterThan(0)
     expect(run.summary).toContain('Deployed')
     expect(run.summary).toContain(run.outputs.image)
@@ -207,7 +225,12 @@ describe('the bundled action on the test bed', () => {
     for (const match of kubeconfig.matchAll(/(client-key-data|token|password): *(\S+)/g)) {
       secrets.push(match[2])
       if (match[1] === 'client-key-data') {
-        secrets.push(...Buffer.from(match[2], 'base64').toString('utf8').split('\n').filter(line => line.length > 20))
+        secrets.push(
+          ...Buffer.from(match[2], 'base64')
+            .toString('utf8')
+            .split('\n')
+            .filter(line => line.length > 20)
+        )
       }
     }
     // `::add-mask::` lines are how a step hands secrets to the runner, which never shows them.

@@ -225,9 +225,7 @@ describe('parseConfig invalid values name the input', () => {
 describe('secrets', () => {
   it('lists secret inputs and the credentials inside the kubeconfig', () => {
     const secrets = secretValues({ ...minimal, 'registry-password': 'hunter22', 'github-token': 'ghs_x' })
-    expect(secrets).toEqual(
-      expect.arrayContaining(['ghp_secret', 'hunter22', 'ghs_x', 'sekret-token-value', KEY_BODY])
-    )
+    expect(secrets).toEqual(expect.arrayContaining(['ghp_secret', 'hunter22', 'ghs_x', 'sekret-token-value', KEY_BODY]))
     expect(secrets).not.toContain('registry.local:5000/team/api')
     // the kubeconfig's structure stays readable in logs
     expect(secrets).not.toContain(KUBECONFIG)

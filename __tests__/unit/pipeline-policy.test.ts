@@ -72,7 +72,14 @@ function fakeStages(scenario: Scenario) {
         },
         async commit() {
           calls.push('commit')
-          return { sha: 'c0ffee', url: 'https://github.com/acme/env/commit/c0ffee', parentSha: 'base', files, changes: [], previousImage: 'registry.local:5000/team/web:v1' }
+          return {
+            sha: 'c0ffee',
+            url: 'https://github.com/acme/env/commit/c0ffee',
+            parentSha: 'base',
+            files,
+            changes: [],
+            previousImage: 'registry.local:5000/team/web:v1'
+          }
         },
         async propose() {
           calls.push('propose')
@@ -109,7 +116,16 @@ function fakeStages(scenario: Scenario) {
         async apply(applyFiles: unknown) {
           calls.push(applyFiles === files ? 'apply' : 'apply ?')
           if (scenario.applyError) throw new Error(scenario.applyError)
-          return [{ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'web', name: 'web', resourceVersion: '1', created: false }]
+          return [
+            {
+              apiVersion: 'apps/v1',
+              kind: 'Deployment',
+              namespace: 'web',
+              name: 'web',
+              resourceVersion: '1',
+              created: false
+            }
+          ]
         },
         async waitForRollout() {
           calls.push('wait')
@@ -117,14 +133,29 @@ function fakeStages(scenario: Scenario) {
           return {
             ok,
             seconds: 3.25,
-            resources: [{ kind: 'Deployment', namespace: 'web', name: 'web', status: ok ? 'ready' : 'failed', message: ok ? '3/3' : 'ImagePullBackOff' }],
+            resources: [
+              {
+                kind: 'Deployment',
+                namespace: 'web',
+                name: 'web',
+                status: ok ? 'ready' : 'failed',
+                message: ok ? '3/3' : 'ImagePullBackOff'
+              }
+            ],
             failure: ok ? undefined : 'deployment/web: pod web-1 container web: ImagePullBackOff: not found'
           }
         },
         async rollback(rollbackFiles: unknown) {
           calls.push(rollbackFiles === previousFiles ? 'rollback' : 'rollback ?')
           const ok = scenario.rollbackOk ?? true
-          return { ok, seconds: 2, resources: [{ kind: 'Deployment', namespace: 'web', name: 'web', status: ok ? 'ready' : 'failed', message: '' }], failure: ok ? undefined : 'still failing' }
+          return {
+            ok,
+            seconds: 2,
+            resources: [
+              { kind: 'Deployment', namespace: 'web', name: 'web', status: ok ? 'ready' : 'failed', message: '' }
+            ],
+            failure: ok ? undefined : 'still failing'
+          }
         }
       } as never
     },
@@ -145,10 +176,22 @@ async function run(inputs: Record<string, string>, scenario: Scenario = {}) {
 
 describe('pipeline policy', () => {
   it.each<[string, Record<string, string>, Scenario, string, string[]]>([
-    ['success', {}, {}, 'deployed', ['build', 'plan', 'validate', 'commit', 'lock', 'apply', 'wait', 'release', 'close']],
+    [
+      'success',
+      {},
+      {},
+      'deployed',
+      ['build', 'plan', 'validate', 'commit', 'lock', 'apply', 'wait', 'release', 'close']
+    ],
     ['already at target', {}, { changes: 0 }, 'unchanged', ['build', 'plan']],
     ['dry run', { 'dry-run': 'true' }, {}, 'planned', ['build', 'plan', 'validate', 'close']],
-    ['invalid descriptors never reach Git', {}, { validateError: 'Deployment web: unknown field' }, 'failed', ['build', 'plan', 'validate', 'close']],
+    [
+      'invalid descriptors never reach Git',
+      {},
+      { validateError: 'Deployment web: unknown field' },
+      'failed',
+      ['build', 'plan', 'validate', 'close']
+    ],
     ['commit only', { apply: 'false', kubeconfig: '' }, {}, 'committed', ['build', 'plan', 'commit']],
     ['pull request', { 'commit-mode': 'pull-request', kubeconfig: '' }, {}, 'proposed', ['build', 'plan', 'propose']],
     [
@@ -156,23 +199,67 @@ describe('pipeline policy', () => {
       {},
       { rolloutOk: false },
       'rolled-back',
-      ['build', 'plan', 'validate', 'commit', 'lock', 'apply', 'wait', 'readFiles base', 'rollback', 'revert', 'release', 'close']
+      [
+        'build',
+        'plan',
+        'validate',
+        'commit',
+        'lock',
+        'apply',
+        'wait',
+        'readFiles base',
+        'rollback',
+        'revert',
+        'release',
+        'close'
+      ]
     ],
     [
       'failed apply rolls back too',
       {},
       { applyError: 'conflict' },
       'rolled-back',
-      ['build', 'plan', 'validate', 'commit', 'lock', 'apply', 'readFiles base', 'rollback', 'revert', 'release', 'close']
+      [
+        'build',
+        'plan',
+        'validate',
+        'commit',
+        'lock',
+        'apply',
+        'readFiles base',
+        'rollback',
+        'revert',
+        'release',
+        'close'
+      ]
     ],
     [
       'failed rollback is failed',
       {},
       { rolloutOk: false, rollbackOk: false },
       'failed',
-      ['build', 'plan', 'validate', 'commit', 'lock', 'apply', 'wait', 'readFiles base', 'rollback', 'revert', 'release', 'close']
+      [
+        'build',
+        'plan',
+        'validate',
+        'commit',
+        'lock',
+        'apply',
+        'wait',
+        'readFiles base',
+        'rollback',
+        'revert',
+        'release',
+        'close'
+      ]
     ],
-    ['rollback disabled', { rollback: 'false' }, { rolloutOk: false }, 'failed', ['build', 'plan', 'validate', 'commit', 'lock', 'apply', 'wait', 'release', 'close']],
+    [
+      'rollback disabled',
+      { rollback: 'false' },
+      { rolloutOk: false },
+      'failed',
+      ['build', 'plan', 'validate', 'commit', 'lock', 'apply', 'wait', 'release', 'close']
+    ],
     ['bad input runs nothing', { timeout: 'soon' }, {}, 'failed', []]
   ])('%s', async (_name, inputs, scenario, status, calls) => {
     const outcome = await run(inputs, scenario)
@@ -185,7 +272,19 @@ describe('pipeline policy', () => {
     for (const scenario of [{}, { rolloutOk: false }]) {
       const { outputs } = await run({}, scenario)
       expect(Object.keys(outputs).sort()).toEqual(
-        ['status', 'image', 'digest', 'previous-image', 'env-commit', 'env-commit-url', 'revert-commit', 'pull-request-url', 'resources', 'rollout-seconds', 'deployment-id'].sort()
+        [
+          'status',
+          'image',
+          'digest',
+          'previous-image',
+          'env-commit',
+          'env-commit-url',
+          'revert-commit',
+          'pull-request-url',
+          'resources',
+          'rollout-seconds',
+          'deployment-id'
+        ].sort()
       )
     }
   })
@@ -200,15 +299,21 @@ describe('pipeline policy', () => {
       'revert-commit': 'rev',
       'rollout-seconds': '3.3'
     })
-    expect(JSON.parse(outputs.resources)).toEqual([{ kind: 'Deployment', namespace: 'web', name: 'web', status: 'failed', message: 'ImagePullBackOff' }])
+    expect(JSON.parse(outputs.resources)).toEqual([
+      { kind: 'Deployment', namespace: 'web', name: 'web', status: 'failed', message: 'ImagePullBackOff' }
+    ])
     expect(log).toContain('Rolled back after a failed rollout')
     expect(log).toContain('ImagePullBackOff: not found')
     expect(log).toContain('Rollback: succeeded')
   })
 
   it('never prints a secret', async () => {
-    const { log, outputs } = await run({ 'registry-username': 'u', 'registry-password': 'registry-pass-secret' }, { rolloutOk: false })
+    const { log, outputs } = await run(
+      { 'registry-username': 'u', 'registry-password': 'registry-pass-secret' },
+      { rolloutOk: false }
+    )
     const everything = log + JSON.stringify(outputs)
-    for (const secret of ['kube-token-secret', 'env-token-secret', 'registry-pass-secret']) expect(everything).not.toContain(secret)
+    for (const secret of ['kube-token-secret', 'env-token-secret', 'registry-pass-secret'])
+      expect(everything).not.toContain(secret)
   })
 })

@@ -38,7 +38,11 @@ export const INPUTS: readonly InputSpec[] = [
     description: 'Build and push; `false` deploys an image that must already exist in the registry.'
   },
   { name: 'context', default: '.', description: 'Build context.' },
-  { name: 'dockerfile', defaultText: '`<context>/Dockerfile`', description: 'Path of the Dockerfile, relative to the workspace.' },
+  {
+    name: 'dockerfile',
+    defaultText: '`<context>/Dockerfile`',
+    description: 'Path of the Dockerfile, relative to the workspace.'
+  },
   { name: 'build-args', description: 'Build arguments, one `KEY=VALUE` per line.' },
   { name: 'target', description: 'Build stage to stop at.' },
   { name: 'platforms', description: 'Target platforms, comma or newline separated, e.g. `linux/amd64,linux/arm64`.' },

@@ -207,7 +207,8 @@ async function timed<T>(host: Host, report: RunReport, name: string, fn: () => P
 }
 
 async function finish(host: Host, report: RunReport, deployment: DeploymentPort | undefined): Promise<void> {
-  for (const [name, value] of Object.entries(outputsOf(report))) host.setOutput(name as keyof ReturnType<typeof outputsOf>, value)
+  for (const [name, value] of Object.entries(outputsOf(report)))
+    host.setOutput(name as keyof ReturnType<typeof outputsOf>, value)
   if (deployment) {
     const ok = ['deployed', 'committed', 'unchanged', 'proposed'].includes(report.status)
     await deployment.status(ok ? 'success' : 'failure', ok ? `${report.status} ${report.image ?? ''}` : report.status)

@@ -24,7 +24,9 @@ export class DeploymentRecorder {
     if (!environment) return undefined
     const [owner, repo] = (config.context.repository ?? '').split('/')
     if (!owner || !repo || !config.githubToken) {
-      host.warning('environment is set but the source repository or github-token is unknown: no GitHub Deployment recorded')
+      host.warning(
+        'environment is set but the source repository or github-token is unknown: no GitHub Deployment recorded'
+      )
       return undefined
     }
     const octokit = getOctokit(config.githubToken, { baseUrl: config.githubApiUrl })
@@ -41,7 +43,9 @@ export class DeploymentRecorder {
       })
       // 202 means GitHub merged the default branch into ref instead of creating a deployment.
       if (response.status === 202 || !('id' in response.data)) {
-        host.warning(`GitHub answered the deployment request with "${(response.data as { message?: string }).message ?? 'accepted'}": no Deployment recorded`)
+        host.warning(
+          `GitHub answered the deployment request with "${(response.data as { message?: string }).message ?? 'accepted'}": no Deployment recorded`
+        )
         return undefined
       }
       const recorder = new DeploymentRecorder(octokit, owner, repo, config, host, response.data.id)

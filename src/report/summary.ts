@@ -43,7 +43,8 @@ export function renderSummary(report: RunReport): RenderedSummary {
   const facts: Array<[string, string]> = []
   if (report.image) facts.push(['Image', `\`${report.previousImage || '(none)'}\` → \`${report.image}\``])
   if (report.envCommit) facts.push(['Env commit', link(report.envCommit.sha.slice(0, 7), report.envCommit.url)])
-  if (report.revertCommit) facts.push(['Revert commit', link(report.revertCommit.sha.slice(0, 7), report.revertCommit.url)])
+  if (report.revertCommit)
+    facts.push(['Revert commit', link(report.revertCommit.sha.slice(0, 7), report.revertCommit.url)])
   if (report.pullRequestUrl) facts.push(['Pull request', link(report.pullRequestUrl, report.pullRequestUrl)])
   if (report.rolloutSeconds !== undefined) facts.push(['Rollout', `${report.rolloutSeconds.toFixed(1)} s`])
   if (report.deploymentId !== undefined) facts.push(['GitHub Deployment', String(report.deploymentId)])
@@ -51,20 +52,26 @@ export function renderSummary(report: RunReport): RenderedSummary {
   md.push('', ...resourceTable(report.resources))
   if (report.failure) md.push('', '### Failure', ...fence(report.failure))
   if (report.rollback) {
-    md.push('', `### Rollback: ${report.rollback.ok ? 'succeeded' : 'FAILED'} (${report.rollback.seconds.toFixed(1)} s)`)
+    md.push(
+      '',
+      `### Rollback: ${report.rollback.ok ? 'succeeded' : 'FAILED'} (${report.rollback.seconds.toFixed(1)} s)`
+    )
     md.push('', ...resourceTable(report.rollback.resources))
     if (report.rollback.failure) md.push(...fence(report.rollback.failure))
   }
   if (report.diff) md.push('', '<details><summary>Env-repo diff</summary>', ...fence(report.diff, 'diff'), '</details>')
 
   const text: string[] = [`GitOps Push Deploy: ${HEADLINE[report.status]}`]
-  for (const [name, value] of facts) text.push(`  ${name}: ${value.replace(/\[([^\]]*)\]\(([^)]*)\)/g, '$1 ($2)').replace(/`/g, '')}`)
+  for (const [name, value] of facts)
+    text.push(`  ${name}: ${value.replace(/\[([^\]]*)\]\(([^)]*)\)/g, '$1 ($2)').replace(/`/g, '')}`)
   const rows = (title: string, list: ResourceRow[]): void => {
     if (list.length === 0) return
     text.push(`  ${title}:`)
     for (const row of list) {
       const seconds = row.seconds === undefined ? '' : ` ${row.seconds.toFixed(1)}s`
-      text.push(`    ${row.kind}/${row.namespace ? `${row.namespace}/` : ''}${row.name}: ${row.status}${seconds}${row.message ? ` — ${row.message}` : ''}`)
+      text.push(
+        `    ${row.kind}/${row.namespace ? `${row.namespace}/` : ''}${row.name}: ${row.status}${seconds}${row.message ? ` — ${row.message}` : ''}`
+      )
     }
   }
   rows('Resources', report.resources)
@@ -74,6 +81,13 @@ export function renderSummary(report: RunReport): RenderedSummary {
     rows('Rollback resources', report.rollback.resources)
     if (report.rollback.failure) text.push(...report.rollback.failure.split('\n').map(line => `    ${line}`))
   }
-  if (report.diff) text.push('  Env-repo diff:', ...report.diff.trimEnd().split('\n').map(line => `    ${line}`))
+  if (report.diff)
+    text.push(
+      '  Env-repo diff:',
+      ...report.diff
+        .trimEnd()
+        .split('\n')
+        .map(line => `    ${line}`)
+    )
   return { markdown: `${md.join('\n')}\n`, text: text.join('\n') }
 }

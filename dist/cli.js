@@ -6,7 +6,7 @@ import {
   helpText,
   parseCliArgs,
   runPipeline
-} from "./chunks/chunk-GV77VHNA.js";
+} from "./chunks/chunk-7SYV5SCJ.js";
 
 // src/host/redactor.ts
 var Redactor = class {

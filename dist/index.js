@@ -12,7 +12,7 @@ import {
   setSecret,
   summary,
   warning
-} from "./chunks/chunk-GV77VHNA.js";
+} from "./chunks/chunk-7SYV5SCJ.js";
 
 // src/host/action-host.ts
 var ActionHost = class {

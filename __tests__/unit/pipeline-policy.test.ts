@@ -183,7 +183,7 @@ describe('pipeline policy', () => {
       'deployed',
       ['build', 'plan', 'validate', 'commit', 'lock', 'apply', 'wait', 'release', 'close']
     ],
-    ['already at target', {}, { changes: 0 }, 'unchanged', ['build', 'plan']],
+    ['already at target', {}, { changes: 0 }, 'unchanged', ['build', 'plan', 'close']],
     ['dry run', { 'dry-run': 'true' }, {}, 'planned', ['build', 'plan', 'validate', 'close']],
     [
       'invalid descriptors never reach Git',

@@ -71,36 +71,58 @@ export async function runPipeline(
 
 async function deploy(config: Config, host: Host, stages: Stages, report: RunReport): Promise<DeployStatus> {
   const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn)
-
-  const image = await stage(config.build.enabled ? 'Build and push image' : 'Resolve image', () =>
-    stages.build(config, host)
-  )
-  report.image = image.reference
-  report.digest = image.digest
-
-  const env = await stages.openEnvRepo(config, host)
-  const edit: ImageEdit = {
-    repository: config.repository,
-    image: config.image,
-    tag: image.tag,
-    digest: image.digest,
-    pin: config.env.pin
-  }
-  const plan = await stage('Edit environment repository (in memory)', () => env.plan(edit))
-  report.previousImage = plan.previousImage
-  report.diff = plan.diff
-  if (plan.diff) host.info(plan.diff)
-  if (plan.changes.length === 0) {
-    host.info(`${config.env.owner}/${config.env.repo} already holds ${image.reference}: nothing to commit or apply`)
-    return 'unchanged'
-  }
-
-  // With a kubeconfig the edited descriptors are validated before Git sees them, whatever the mode.
-  const cluster = config.kube.kubeconfig ? await stages.connectCluster(config, host) : undefined
+  // Connecting to GitHub and the cluster depends on nothing the build makes: overlap them
+  // with the build. Failures surface where the connection is first needed.
+  const envConnection = settled(stages.openEnvRepo(config, host))
+  const clusterConnection = config.kube.kubeconfig ? settled(stages.connectCluster(config, host)) : undefined
   try {
+    const image = await stage(config.build.enabled ? 'Build and push image' : 'Resolve image', () =>
+      stages.build(config, host)
+    )
+    report.image = image.reference
+    report.digest = image.digest
+
+    const env = await envConnection.get()
+    const edit: ImageEdit = {
+      repository: config.repository,
+      image: config.image,
+      tag: image.tag,
+      digest: image.digest,
+      pin: config.env.pin
+    }
+    const plan = await stage('Edit environment repository (in memory)', () => env.plan(edit))
+    report.previousImage = plan.previousImage
+    report.diff = plan.diff
+    if (plan.diff) host.info(plan.diff)
+    if (plan.changes.length === 0) {
+      host.info(`${config.env.owner}/${config.env.repo} already holds ${image.reference}: nothing to commit or apply`)
+      return 'unchanged'
+    }
+
+    // With a kubeconfig the edited descriptors are validated before Git sees them, whatever the mode.
+    const cluster = await clusterConnection?.get()
     return await validateCommitApply(config, host, report, env, edit, image, plan, cluster)
   } finally {
-    cluster?.close()
+    await clusterConnection?.ifConnected(cluster => cluster.close())
+  }
+}
+
+/** A promise started early and awaited later, whose rejection is not "unhandled" meanwhile. */
+function settled<T>(promise: Promise<T>): { get(): Promise<T>; ifConnected(fn: (value: T) => void): Promise<void> } {
+  const outcome = promise.then(
+    value => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error })
+  )
+  return {
+    async get() {
+      const result = await outcome
+      if (!result.ok) throw result.error
+      return result.value
+    },
+    async ifConnected(fn) {
+      const result = await outcome
+      if (result.ok) fn(result.value)
+    }
   }
 }
 

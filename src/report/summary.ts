@@ -59,6 +59,9 @@ export function renderSummary(report: RunReport): RenderedSummary {
     md.push('', ...resourceTable(report.rollback.resources))
     if (report.rollback.failure) md.push(...fence(report.rollback.failure))
   }
+  if (report.timings.length > 0) {
+    md.push('', `<sub>${report.timings.map(([name, seconds]) => `${name}: ${seconds.toFixed(2)} s`).join(' · ')}</sub>`)
+  }
   if (report.diff) md.push('', '<details><summary>Env-repo diff</summary>', ...fence(report.diff, 'diff'), '</details>')
 
   const text: string[] = [`GitOps Push Deploy: ${HEADLINE[report.status]}`]
@@ -80,6 +83,9 @@ export function renderSummary(report: RunReport): RenderedSummary {
     text.push(`  Rollback: ${report.rollback.ok ? 'succeeded' : 'FAILED'} (${report.rollback.seconds.toFixed(1)} s)`)
     rows('Rollback resources', report.rollback.resources)
     if (report.rollback.failure) text.push(...report.rollback.failure.split('\n').map(line => `    ${line}`))
+  }
+  if (report.timings.length > 0) {
+    text.push(`  Timings: ${report.timings.map(([name, seconds]) => `${name} ${seconds.toFixed(2)}s`).join(', ')}`)
   }
   if (report.diff)
     text.push(

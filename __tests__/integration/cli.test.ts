@@ -1,0 +1,128 @@
+// The CLI (dist/cli.js) as a user runs it outside Actions: the acceptance runs of the
+// build stage and the env-repo stage.
+import { describe, expect, it } from '@jest/globals'
+import { spawn } from 'node:child_process'
+import path from 'node:path'
+import {
+  buildImage,
+  createRepo,
+  gitDir,
+  gitLog,
+  registryDigest,
+  REPO_ROOT,
+  testbedEnv,
+  uniqueName
+} from '../../test/helpers/testbed.js'
+import { execFileSync } from 'node:child_process'
+
+const env = testbedEnv()
+
+async function cli(args: string[]): Promise<{ code: number; outputs: Record<string, string>; stderr: string }> {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/cli.js'), ...args], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME }
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', chunk => (stdout += chunk))
+  child.stderr.on('data', chunk => (stderr += chunk))
+  const code = await new Promise<number>(resolve => child.on('close', status => resolve(status ?? -1)))
+  const outputs = Object.fromEntries(
+    stdout
+      .split('\n')
+      .filter(line => /^[a-z-]+=/.test(line))
+      .map(line => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)])
+  )
+  return { code, outputs, stderr }
+}
+
+describe('gitops-push-deploy CLI', () => {
+  it('builds with buildah and prints the digest the registry serves', async () => {
+    const tag = uniqueName('v1')
+    const run = await cli([
+      '--image',
+      `${env.registry}/demo/app`,
+      '--tag',
+      tag,
+      '--context',
+      'demo/app',
+      '--builder',
+      'buildah',
+      '--registry-insecure',
+      'true',
+      '--env-repo',
+      'nobody/none',
+      '--env-path',
+      'apps',
+      '--env-token',
+      'unused',
+      '--github-api-url',
+      'http://127.0.0.1:9',
+      '--apply',
+      'false'
+    ])
+    // The env repo does not exist, so the run fails after the build: the digest is still reported.
+    expect(run.outputs.digest).toMatch(/^sha256:[0-9a-f]{64}$/)
+    expect(run.outputs.digest).toBe(await registryDigest(`${env.registry}/demo/app:${tag}`))
+    expect(run.code).toBe(1)
+  })
+
+  it('--build false --apply false makes exactly one commit that changes only the image references', async () => {
+    const repo = `cli/${uniqueName('env')}`
+    const manifest = [
+      '# web front end',
+      'apiVersion: apps/v1',
+      'kind: Deployment',
+      'metadata: {name: web}',
+      'spec:',
+      '  template:',
+      '    spec:',
+      '      containers:',
+      '        - name: web',
+      `          image: "${env.registry}/demo/cli:old" # keep me`,
+      '        - name: sidecar',
+      '          image: docker.io/library/nginx:1.25',
+      ''
+    ].join('\n')
+    await createRepo(repo, { 'apps/web.yaml': manifest, 'README.md': 'env\n' })
+    const tag = uniqueName('v2')
+    const digest = await buildImage(`${env.registry}/demo/cli:${tag}`)
+    const before = await gitLog(repo, 'main')
+
+    const run = await cli([
+      '--build',
+      'false',
+      '--apply',
+      'false',
+      '--image',
+      `${env.registry}/demo/cli`,
+      '--tag',
+      tag,
+      '--registry-insecure',
+      'true',
+      '--env-repo',
+      repo,
+      '--env-path',
+      'apps',
+      '--env-token',
+      env.githubToken,
+      '--github-api-url',
+      env.githubApiUrl
+    ])
+    expect(run.outputs.status).toBe('committed')
+    expect(run.code).toBe(0)
+    expect(run.outputs['previous-image']).toBe(`${env.registry}/demo/cli:old`)
+    const after = await gitLog(repo, 'main')
+    expect(after).toHaveLength(before.length + 1)
+    expect(after[0].sha).toBe(run.outputs['env-commit'])
+    const diff = execFileSync('git', ['--git-dir', gitDir(repo), 'diff', '-U0', `${after[0].sha}^`, after[0].sha], {
+      encoding: 'utf8'
+    })
+    const changed = diff.split('\n').filter(line => /^[-+][^-+]/.test(line))
+    expect(changed).toEqual([
+      `-          image: "${env.registry}/demo/cli:old" # keep me`,
+      `+          image: "${env.registry}/demo/cli:${tag}@${digest}" # keep me`
+    ])
+    expect(run.stderr).not.toContain(env.githubToken)
+  })
+})

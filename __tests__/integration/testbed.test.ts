@@ -15,6 +15,7 @@ import {
   injectFaults,
   kubectl,
   pendingFaults,
+  registerRepo,
   registryDigest,
   setLatency,
   testbedEnv,
@@ -198,6 +199,18 @@ describe('GitHub API emulator over real git', () => {
       log_url: 'https://ci.example/run/1',
       environment_url: 'https://web.example'
     })
+
+    // an application repository registered without git storage takes deployments too
+    const app = `testbed/${uniqueName('app')}`
+    expect((await githubRequest('GET', `/repos/${app}`)).status).toBe(404)
+    await registerRepo(app)
+    const sha = '0123456789abcdef0123456789abcdef01234567'
+    const appDep = await githubRequest<{ id: number; sha: string }>('POST', `/repos/${app}/deployments`, {
+      body: { ref: sha, environment: 'production', auto_merge: false, required_contexts: [] }
+    })
+    expect(appDep.status).toBe(201)
+    expect(appDep.body.sha).toBe(sha)
+    expect((await githubRequest('GET', `/repos/${app}/git/ref/heads/main`)).status).toBe(409)
   })
 
   it('answers 401, 403 and 404 like GitHub', async () => {
@@ -241,6 +254,8 @@ describe('GitHub API emulator over real git', () => {
 
   it('injects 5xx faults on matching requests and logs every request', async () => {
     await clearRequests()
+    const before = await emulatorRequests()
+    const since = before.length ? before[before.length - 1].id : 0
     await injectFaults({
       count: 2,
       kind: '5xx',
@@ -253,7 +268,8 @@ describe('GitHub API emulator over real git', () => {
     for (let i = 0; i < 3; i++) statuses.push((await githubRequest('GET', `/repos/${repo}/git/ref/heads/main`)).status)
     expect(statuses).toEqual([503, 503, 200])
     expect(await pendingFaults()).toHaveLength(0)
-    const log = await emulatorRequests()
+    // only this test's requests (another test run may share the emulator)
+    const log = (await emulatorRequests(since)).filter(r => r.path.startsWith(`/repos/${repo}`))
     expect(log.map(r => [r.method, r.path, r.status])).toEqual([
       ['GET', `/repos/${repo}`, 200],
       ['GET', `/repos/${repo}/git/ref/heads/main`, 503],
@@ -266,8 +282,8 @@ describe('GitHub API emulator over real git', () => {
 
   it('injects primary and secondary rate limits with Retry-After, and latency', async () => {
     await injectFaults([
-      { count: 1, kind: '429', retryAfter: 2 },
-      { count: 1, kind: 'secondary-rate-limit', retryAfter: 3 }
+      { count: 1, kind: '429', retryAfter: 2, match: { pathRegex: `^/repos/${repo}$` } },
+      { count: 1, kind: 'secondary-rate-limit', retryAfter: 3, match: { pathRegex: `^/repos/${repo}$` } }
     ])
     const primary = await githubRequest<ErrorBody>('GET', `/repos/${repo}`)
     expect(primary.status).toBe(429)

@@ -1,16 +1,14 @@
 // The command lines of each builder, as pure functions of the request. Nothing here runs anything.
+import { type BuildConfig } from '../config/config.js'
 import { type RunContext } from '../config/context.js'
 import { DOCKER_HUB } from '../image/reference.js'
 
 export type BuilderName = 'docker' | 'buildah' | 'podman'
 
-export interface BuildRequest {
-  context: string
-  dockerfile: string
-  buildArgs: Array<[string, string]>
-  target?: string
-  platforms: string[]
-  labels: Array<[string, string]>
+export type BuildRequest = Pick<
+  BuildConfig,
+  'context' | 'dockerfile' | 'buildArgs' | 'target' | 'platforms' | 'labels'
+> & {
   /** Fully qualified reference to push, `registry/path:tag` (no short-name resolution). */
   reference: string
   insecure: boolean

@@ -4,6 +4,7 @@
 // Requests: open = GET repo + GET ref; each attempt = GET ref + GET tree (recursive) + the blobs
 // not read before (cached by sha) + POST trees + POST commits + PATCH ref, whatever the number
 // of files changed.
+import { mapLimit } from '../lib/concurrency.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Config } from '../config/config.js'
 import { type Host } from '../host/host.js'
@@ -226,7 +227,7 @@ export class EnvRepository {
   private async snapshot(sha: string): Promise<Snapshot> {
     const tree = await this.github.tree(sha)
     const entries = descriptorFiles(tree.files, this.paths, this.where(sha))
-    const texts = await mapLimited(entries, 8, entry => this.text(entry))
+    const texts = await mapLimit(entries, 8, entry => this.text(entry))
     const files: EnvFile[] = []
     const kept: TreeFile[] = []
     entries.forEach((entry, i) => {
@@ -255,17 +256,4 @@ export class EnvRepository {
     }
     return text
   }
-}
-
-async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length)
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++
-      results[i] = await fn(items[i])
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-  return results
 }

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { isNotFound, KubeApiError, type KubeClient } from './client.js'
 import { type ApiResource, type Discovery, objectPath, resourceFromCrd } from './discovery.js'
 import { ManifestError, readManifests } from './manifests.js'
-import { mapLimit } from './parallel.js'
+import { mapLimit } from '../lib/concurrency.js'
 import {
   desiredObject,
   duplicateProblems,

@@ -117,6 +117,14 @@ export async function createRepoFromDir(ownerName: string, dir: string): Promise
   return admin<CreatedRepo>('POST', '/repos', { ...splitName(ownerName), dir: path.resolve(dir) })
 }
 
+/**
+ * Register a repository without git storage (repository metadata and deployments only), e.g. the
+ * application repository the action reports deployments to.
+ */
+export async function registerRepo(ownerName: string): Promise<void> {
+  await admin('POST', '/repos', { ...splitName(ownerName), virtual: true })
+}
+
 export async function deleteRepo(ownerName: string): Promise<void> {
   const { owner, name } = splitName(ownerName)
   await admin('DELETE', `/repos/${owner}/${name}`)

@@ -1,5 +1,6 @@
 // The emulator's HTTP server: authentication, permissions, rate-limit headers, request log,
 // fault injection, the /_testbed admin endpoints, and dispatch to the GitHub-shaped routes.
+import { readFileSync, writeFileSync } from 'node:fs'
 import { stat, rm, mkdir } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -366,7 +367,7 @@ export class Emulator implements Services {
     if (perm === 'none') throw notFound()
     const repo = new GitRepo(join(this.gitRoot, owner, `${name}.git`))
     const hasGit = await repo.exists()
-    const virtual = (this.config.current.repos ?? []).some(r => r.toLowerCase() === full.toLowerCase())
+    const virtual = this.isVirtual(owner, name)
     if (!hasGit && !virtual) throw notFound()
 
     let route: Route | undefined
@@ -507,6 +508,33 @@ export class Emulator implements Services {
 
   // ---------------------------------------------------------------- repositories
 
+  private virtualFile(): string {
+    return join(this.gitRoot, '.testbed-virtual-repos.json')
+  }
+
+  /** Repositories registered at run time without git storage (kept across restarts). */
+  private virtualRepos(): string[] {
+    try {
+      return JSON.parse(readFileSync(this.virtualFile(), 'utf8')) as string[]
+    } catch {
+      return []
+    }
+  }
+
+  /** Configured ("owner/name" or "owner/*") or registered repositories that exist without git storage. */
+  isVirtual(owner: string, name: string): boolean {
+    const full = `${owner}/${name}`.toLowerCase()
+    const patterns = [...(this.config.current.repos ?? []), ...this.virtualRepos()].map(r => r.toLowerCase())
+    return patterns.some(p => p === full || p === `${owner.toLowerCase()}/*`)
+  }
+
+  private setVirtual(owner: string, name: string, on: boolean): void {
+    const full = `${owner}/${name}`
+    const list = this.virtualRepos().filter(r => r.toLowerCase() !== full.toLowerCase())
+    if (on) list.push(full)
+    writeFileSync(this.virtualFile(), JSON.stringify(list, null, 1))
+  }
+
   async resetRepo(opts: {
     owner: string
     name: string
@@ -514,10 +542,21 @@ export class Emulator implements Services {
     files?: Record<string, string>
     defaultBranch?: string
     message?: string
+    virtual?: boolean
   }): Promise<Record<string, unknown>> {
     const { owner, name } = opts
     if (typeof owner !== 'string' || typeof name !== 'string' || !validName(owner) || !validName(name)) {
       throw new HttpError(400, 'owner and name must be valid GitHub names')
+    }
+    if (opts.virtual) {
+      // metadata and deployments only, no git storage
+      return this.withRepoLock(`${owner}/${name}`, async () => {
+        await rm(join(this.gitRoot, owner, `${name}.git`), { recursive: true, force: true })
+        this.state.reset(owner, name)
+        await mkdir(this.gitRoot, { recursive: true })
+        this.setVirtual(owner, name, true)
+        return { full_name: `${owner}/${name}`, virtual: true }
+      })
     }
     const branch = opts.defaultBranch ?? 'main'
     const full = `${owner}/${name}`
@@ -525,6 +564,7 @@ export class Emulator implements Services {
       const gitDir = join(this.gitRoot, owner, `${name}.git`)
       await rm(gitDir, { recursive: true, force: true })
       this.state.reset(owner, name)
+      if (this.virtualRepos().some(r => r.toLowerCase() === full.toLowerCase())) this.setVirtual(owner, name, false)
       const repo = await GitRepo.init(gitDir, branch)
       if (opts.dir) {
         const st = await stat(opts.dir).catch(() => null)
@@ -604,6 +644,7 @@ export class Emulator implements Services {
             files?: Record<string, string>
             defaultBranch?: string
             message?: string
+            virtual?: boolean
           }
         )
         return { status: 201, body: created }
@@ -651,6 +692,7 @@ export class Emulator implements Services {
       await this.withRepoLock(`${owner}/${name}`, async () => {
         await rm(join(this.gitRoot, owner, `${name}.git`), { recursive: true, force: true })
         this.state.reset(owner, name)
+        if (this.virtualRepos().length) this.setVirtual(owner, name, false)
       })
       return { status: 204 }
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { mapLimit } from '../../src/kube/parallel.js'
+import { mapLimit } from '../../src/lib/concurrency.js'
 
 describe('mapLimit', () => {
   it('keeps at most `limit` calls in flight and the results in input order', async () => {

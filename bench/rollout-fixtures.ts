@@ -4,9 +4,10 @@ import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import net from 'node:net'
 import { promisify } from 'node:util'
-import { KubeConfig, Watch } from '@kubernetes/client-node'
+import { KubeConfig } from '@kubernetes/client-node'
 import { KubeClient } from '../src/kube/client.js'
 import { type LiveObject } from '../src/kube/rollout/objects.js'
+import { streamWatch, type WatchEvent } from '../src/kube/rollout/watch.js'
 
 export type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } } & Record<
   string,
@@ -210,7 +211,9 @@ export class ApiserverProxy {
 
   cut(): void {
     for (const socket of this.sockets) {
-      socket.resetAndDestroy()
+      // resetAndDestroy() would keep a still-connecting socket alive until it connects.
+      if (socket.connecting) socket.destroy()
+      else socket.resetAndDestroy()
       this.resets++
     }
   }
@@ -225,41 +228,29 @@ export class ApiserverProxy {
 }
 
 /**
- * Resolves with the time a watch (client-node's, independent of the tracker's) first sees an
- * object of `path` matching `predicate`.
+ * Resolves with the time a separate watch first sees an object of `path` matching
+ * `predicate` (NaN if stopped before).
  */
 export function firstSeen(
   kc: KubeConfig,
   path: string,
   predicate: (object: LiveObject) => boolean
 ): { at: Promise<number>; stop: () => void } {
-  let stopped = false
-  let controller: AbortController | undefined
-  const at = new Promise<number>(resolve => {
-    const start = (): void => {
-      if (stopped) return
-      void new Watch(kc)
-        .watch(
-          path,
-          {},
-          (_type, object: LiveObject) => {
-            if (predicate(object)) {
-              resolve(Date.now())
-              stop()
-            }
-          },
-          () => setTimeout(start, 100)
-        )
-        .then(c => {
-          controller = c
-          if (stopped) c.abort()
-        })
+  const stopped = new AbortController()
+  const url = new URL((kc.getCurrentCluster()?.server ?? '') + path)
+  url.searchParams.set('watch', 'true')
+  const at = (async () => {
+    let seenAt = NaN
+    const onEvent = (event: WatchEvent): void => {
+      if (!Number.isNaN(seenAt) || !predicate(event.object)) return
+      seenAt = Date.now()
+      stopped.abort()
     }
-    start()
-  })
-  const stop = (): void => {
-    stopped = true
-    controller?.abort()
-  }
-  return { at, stop }
+    while (!stopped.signal.aborted) {
+      // Each new watch starts with the current state (ADDED events), so nothing is missed.
+      await streamWatch(kc, url, { onOpen: () => undefined, onEvent }, stopped.signal, 60_000).catch(() => undefined)
+    }
+    return seenAt
+  })()
+  return { at, stop: () => stopped.abort() }
 }

@@ -6,7 +6,7 @@ import {
   helpText,
   parseCliArgs,
   runPipeline
-} from "./chunks/chunk-7SYV5SCJ.js";
+} from "./chunks/chunk-VXYTXC5I.js";
 
 // src/host/redactor.ts
 var Redactor = class {

@@ -12,7 +12,7 @@ import {
   setSecret,
   summary,
   warning
-} from "./chunks/chunk-7SYV5SCJ.js";
+} from "./chunks/chunk-VXYTXC5I.js";
 
 // src/host/action-host.ts
 var ActionHost = class {

@@ -1,6 +1,7 @@
 // `npm test`: unit tests in parallel, then integration tests one file at a time on the
 // local test bed (jest's global setup starts it when it is not running). Ends with one
-// plain `N passed, N failed` line over both.
+// plain `N passed, N failed` line over both. Integration runs end with --forceExit: watches
+// and keep-alive sockets to the test bed must not keep jest alive after the last test.
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -10,7 +11,7 @@ const extra = process.argv.slice(2)
 const dir = mkdtempSync(path.join(tmpdir(), 'jest-results-'))
 const runs = [
   ['unit', []],
-  ['integration', ['--runInBand']]
+  ['integration', ['--runInBand', '--forceExit']]
 ]
 let passed = 0
 let failed = 0

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { type KubeConfig } from '@kubernetes/client-node'
 import { type KubeClient } from '../../src/kube/client.js'
 import { trackRollout, type RolloutOutcome, type TrackTarget } from '../../src/kube/rollout/index.js'
@@ -276,10 +277,13 @@ describe('trackRollout on the test bed', () => {
     it('an apiserver unreachable for seconds mid-rollout: reconnects with backoff and still fails fast', async () => {
       const ns = await namespace()
       const lines: string[] = []
-      const outage = setTimeout(async () => {
+      // Down 0.5 s into the rollout, back 4 s later; awaited, so the proxy is up again when the test ends.
+      const outage = (async () => {
+        await sleep(500)
         await proxy.down()
-        setTimeout(() => void proxy.up(), 4_000)
-      }, 500)
+        await sleep(4_000)
+        await proxy.up()
+      })()
       try {
         const outcome = await applyAndTrack([deployment(ns, 'web', images.crashloop)], {
           kubeConfig: kubeConfigVia(kc, proxy.url),
@@ -288,7 +292,7 @@ describe('trackRollout on the test bed', () => {
         expect(outcome.ok).toBe(false)
         expect(outcome.failure).toMatch(/CrashLoopBackOff/)
       } finally {
-        clearTimeout(outage)
+        await outage
       }
       expect(lines.some(l => /retrying$/.test(l))).toBe(true)
     })

@@ -159,7 +159,7 @@ export class RolloutTracker {
   }
 
   private watch<T extends LiveObject>(source: { path: string; fieldSelector?: string }): CollectionWatch<T> {
-    const watch = new CollectionWatch<T>(this.kc, this.client, source, () => this.queueEvaluation(), {
+    const watch = new CollectionWatch<T>(this.kc, source, () => this.queueEvaluation(), {
       watchTimeoutSeconds: WATCH_TIMEOUT_SECONDS,
       onTrouble: message => this.options.log(message)
     })

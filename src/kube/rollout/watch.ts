@@ -5,7 +5,7 @@ import https from 'node:https'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type KubeConfig } from '@kubernetes/client-node'
-import { KubeApiError, type KubeClient } from '../client.js'
+import { KubeApiError } from '../client.js'
 import { type LiveObject } from './objects.js'
 
 export interface WatchEvent {
@@ -13,17 +13,20 @@ export interface WatchEvent {
   object: LiveObject & { code?: number; reason?: string; message?: string }
 }
 
+type Finish = (error?: KubeApiError) => void
+
 /**
- * One watch request, streamed with the kubeconfig's TLS options and credentials. Resolves
- * when the server ends it (its timeoutSeconds) or `signal` aborts; rejects on connection
- * errors, non-200 answers and ERROR events (410 Gone among them) as KubeApiError.
+ * One GET with the kubeconfig's TLS options and credentials (client-node's applyToHTTPSOptions
+ * refreshes exec/OIDC tokens). Settles once: when `consume` calls finish, on connection errors
+ * and non-200 answers (as KubeApiError), or quietly when `signal` aborts. The idle timeout
+ * catches a dead peer that never closes the socket.
  */
-export async function streamWatch(
+async function get(
   kc: KubeConfig,
   url: URL,
-  handlers: { onOpen: () => void; onEvent: (event: WatchEvent) => void },
   signal: AbortSignal,
-  idleTimeoutMs: number
+  idleTimeoutMs: number,
+  consume: (res: http.IncomingMessage, finish: Finish, fail: (error: Error) => void) => void
 ): Promise<void> {
   const options: https.RequestOptions = { method: 'GET', headers: { Accept: 'application/json' } }
   await kc.applyToHTTPSOptions(options)
@@ -32,52 +35,88 @@ export async function streamWatch(
     if (signal.aborted) return resolve()
     const transport = url.protocol === 'http:' ? http : https
     let req: http.ClientRequest | undefined = undefined
-    const abort = (): void => {
-      req?.destroy()
-      finish()
-    }
-    const finish = (error?: KubeApiError): void => {
+    const abort = (): void => finish()
+    const finish: Finish = error => {
       signal.removeEventListener('abort', abort)
       req?.destroy()
       if (error && !signal.aborted) reject(error)
       else resolve()
     }
+    const fail = (error: Error): void =>
+      finish(error instanceof KubeApiError ? error : new KubeApiError(0, 'ConnectionFailed', error.message, request))
     req = transport.request(url, options, res => {
-      if (res.statusCode !== 200) {
-        const chunks: Buffer[] = []
-        res.on('data', (chunk: Buffer) => chunks.push(chunk))
-        res.on('end', () => finish(statusError(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), request)))
-        return
-      }
-      handlers.onOpen()
-      const lines = createInterface({ input: res, crlfDelay: Infinity })
-      lines.on('line', line => {
-        if (!line.trim()) return
-        let event: WatchEvent
-        try {
-          event = JSON.parse(line) as WatchEvent
-        } catch {
-          return finish(new KubeApiError(0, 'BadWatchEvent', `unreadable watch event: ${line.slice(0, 200)}`, request))
-        }
-        if (event.type !== 'ERROR') return handlers.onEvent(event)
-        const status = event.object
-        finish(new KubeApiError(status.code ?? 0, status.reason ?? 'WatchError', status.message ?? '', request))
-      })
-      // readline re-emits the response's errors: both need a listener.
-      const connectionFailed = (error: Error): void =>
-        finish(new KubeApiError(0, 'ConnectionFailed', error.message, request))
-      res.on('error', connectionFailed)
-      lines.on('error', connectionFailed)
-      // A response cut short (connection reset) is an error; a complete one is the server's timeout.
-      res.on('close', () =>
-        finish(res.complete ? undefined : new KubeApiError(0, 'ConnectionFailed', 'watch connection lost', request))
-      )
+      res.on('error', fail)
+      if (res.statusCode === 200) return consume(res, finish, fail)
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('end', () => finish(statusError(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), request)))
     })
-    // A dead peer that never closes the socket (no FIN) would otherwise stall the watch forever.
-    req.setTimeout(idleTimeoutMs, () => finish(new KubeApiError(0, 'Timeout', 'watch idle timeout', request)))
-    req.on('error', error => finish(new KubeApiError(0, 'ConnectionFailed', error.message, request)))
+    req.setTimeout(idleTimeoutMs, () =>
+      fail(new KubeApiError(0, 'Timeout', `no answer in ${idleTimeoutMs} ms`, request))
+    )
+    req.on('error', fail)
     signal.addEventListener('abort', abort, { once: true })
     req.end()
+  })
+}
+
+/** A LIST: the collection's items and resourceVersion; undefined when `signal` aborted first. */
+export async function listCollection<T>(
+  kc: KubeConfig,
+  url: URL,
+  signal: AbortSignal,
+  timeoutMs: number
+): Promise<{ metadata: { resourceVersion: string }; items: T[] } | undefined> {
+  let list: { metadata: { resourceVersion: string }; items: T[] } | undefined
+  await get(kc, url, signal, timeoutMs, (res, finish, fail) => {
+    const chunks: Buffer[] = []
+    res.on('data', (chunk: Buffer) => chunks.push(chunk))
+    res.on('end', () => {
+      try {
+        list = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof list
+        finish()
+      } catch (error) {
+        fail(error as Error)
+      }
+    })
+  })
+  return list
+}
+
+/**
+ * One watch request, streamed. Resolves when the server ends it (its timeoutSeconds) or
+ * `signal` aborts; rejects on connection errors, non-200 answers and ERROR events (410 Gone
+ * among them) as KubeApiError.
+ */
+export async function streamWatch(
+  kc: KubeConfig,
+  url: URL,
+  handlers: { onOpen: () => void; onEvent: (event: WatchEvent) => void },
+  signal: AbortSignal,
+  idleTimeoutMs: number
+): Promise<void> {
+  const request = `GET ${url.pathname}`
+  await get(kc, url, signal, idleTimeoutMs, (res, finish, fail) => {
+    handlers.onOpen()
+    const lines = createInterface({ input: res, crlfDelay: Infinity })
+    // readline re-emits the response's errors: it needs a listener too.
+    lines.on('error', fail)
+    lines.on('line', line => {
+      if (!line.trim()) return
+      let event: WatchEvent
+      try {
+        event = JSON.parse(line) as WatchEvent
+      } catch {
+        return finish(new KubeApiError(0, 'BadWatchEvent', `unreadable watch event: ${line.slice(0, 200)}`, request))
+      }
+      if (event.type !== 'ERROR') return handlers.onEvent(event)
+      const status = event.object
+      finish(new KubeApiError(status.code ?? 0, status.reason ?? 'WatchError', status.message ?? '', request))
+    })
+    // A response cut short (connection reset) is an error; a complete one is the server's timeout.
+    res.on('close', () =>
+      finish(res.complete ? undefined : new KubeApiError(0, 'ConnectionFailed', 'watch connection lost', request))
+    )
   })
 }
 
@@ -110,7 +149,8 @@ export interface CollectionWatchOptions {
 }
 
 const BACKOFF_START_MS = 250
-const BACKOFF_MAX_MS = 5_000
+const BACKOFF_MAX_MS = 2_000
+const LIST_TIMEOUT_MS = 60_000
 
 /**
  * A live copy of one collection (by uid): LIST, then WATCH from its resourceVersion; resume from
@@ -124,7 +164,6 @@ export class CollectionWatch<T extends LiveObject = LiveObject> {
 
   constructor(
     private readonly kc: KubeConfig,
-    private readonly client: KubeClient,
     private readonly source: CollectionSource,
     private readonly onChange: () => void,
     private readonly options: CollectionWatchOptions
@@ -135,14 +174,14 @@ export class CollectionWatch<T extends LiveObject = LiveObject> {
     let failures = 0
     while (!signal.aborted) {
       try {
-        if (this.resourceVersion === undefined) await this.list()
+        if (this.resourceVersion === undefined) await this.list(signal)
         const onOpen = (): void => {
           if (failures > 0) this.options.onTrouble(`watch ${this.describe()} resumed`)
           failures = 0
         }
         await streamWatch(
           this.kc,
-          this.watchUrl(),
+          this.url(true),
           { onOpen, onEvent: e => this.apply(e) },
           signal,
           this.idleTimeoutMs()
@@ -163,16 +202,12 @@ export class CollectionWatch<T extends LiveObject = LiveObject> {
     }
   }
 
-  private async list(): Promise<void> {
-    const query = { fieldSelector: this.source.fieldSelector }
-    const { body } = await this.client.request<{ metadata: { resourceVersion: string }; items: T[] }>(
-      'GET',
-      this.source.path,
-      { query }
-    )
+  private async list(signal: AbortSignal): Promise<void> {
+    const list = await listCollection<T>(this.kc, this.url(false), signal, LIST_TIMEOUT_MS)
+    if (!list) return
     this.objects.clear()
-    for (const item of body.items) this.objects.set(item.metadata.uid, item)
-    this.resourceVersion = body.metadata.resourceVersion
+    for (const item of list.items) this.objects.set(item.metadata.uid, item)
+    this.resourceVersion = list.metadata.resourceVersion
     this.synced = true
     this.onChange()
   }
@@ -186,14 +221,16 @@ export class CollectionWatch<T extends LiveObject = LiveObject> {
     this.onChange()
   }
 
-  private watchUrl(): URL {
+  private url(watch: boolean): URL {
     const server = this.kc.getCurrentCluster()?.server ?? ''
     const url = new URL(server.replace(/\/+$/, '') + this.source.path)
-    url.searchParams.set('watch', 'true')
-    url.searchParams.set('allowWatchBookmarks', 'true')
-    url.searchParams.set('resourceVersion', this.resourceVersion ?? '')
-    url.searchParams.set('timeoutSeconds', String(this.options.watchTimeoutSeconds))
     if (this.source.fieldSelector) url.searchParams.set('fieldSelector', this.source.fieldSelector)
+    if (watch) {
+      url.searchParams.set('watch', 'true')
+      url.searchParams.set('allowWatchBookmarks', 'true')
+      url.searchParams.set('resourceVersion', this.resourceVersion ?? '')
+      url.searchParams.set('timeoutSeconds', String(this.options.watchTimeoutSeconds))
+    }
     return url
   }
 

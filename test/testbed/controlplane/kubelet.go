@@ -542,7 +542,11 @@ func (w *podWorker) run() {
 			case <-w.ctx.Done():
 				return
 			case <-w.dirty:
-				w.push(w.ctx)
+				// Not cancelled with the worker: an aborted request only
+				// produces apiserver error logs.
+				ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), 15*time.Second)
+				w.push(ctx)
+				cancel()
 			}
 		}
 	}()

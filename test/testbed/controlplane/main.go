@@ -225,8 +225,12 @@ func run() error {
 	go func() {
 		select {
 		case s := <-sigCh:
-			logf("received %v during startup, stopping", s)
-			cancel()
+			// The apiserver treats a stop before its post-start hooks
+			// finished as fatal; nothing here needs a graceful shutdown
+			// yet (etcd data is wiped on the next start), so just exit.
+			logf("received %v during startup, exiting", s)
+			_ = os.Remove(pidFile)
+			os.Exit(0)
 		case <-startupCtx.Done():
 		}
 	}()

@@ -6,7 +6,7 @@ import {
   helpText,
   parseCliArgs,
   runPipeline
-} from "./chunks/chunk-VXYTXC5I.js";
+} from "./chunks/chunk-S64ZMLTB.js";
 
 // src/host/redactor.ts
 var Redactor = class {

@@ -12,7 +12,7 @@ import {
   setSecret,
   summary,
   warning
-} from "./chunks/chunk-VXYTXC5I.js";
+} from "./chunks/chunk-S64ZMLTB.js";
 
 // src/host/action-host.ts
 var ActionHost = class {

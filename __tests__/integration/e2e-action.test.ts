@@ -9,8 +9,10 @@ import {
   buildImage,
   createRepo,
   gitLog,
+  githubRequest,
   gitShow,
   kubectl,
+  registerRepo,
   REPO_ROOT,
   testbedEnv,
   uniqueName
@@ -123,7 +125,25 @@ describe('the bundled action on the test bed', () => {
   let goodDigest = ''
   const goodTag = `good-${namespace.slice(-6)}`
 
+  // GitHub Deployments are recorded on the source repository (GITHUB_REPOSITORY of the run).
+  const deploymentInputs = {
+    environment: 'e2e',
+    'environment-url': 'https://web.e2e.example',
+    'github-token': env.githubToken
+  }
+
+  /** States of a Deployment's statuses, oldest first. */
+  async function deploymentStates(id: string): Promise<string[]> {
+    expect(id).toMatch(/^\d+$/)
+    const response = await githubRequest<Array<{ state: string; id: number }>>(
+      'GET',
+      `/repos/acme/web/deployments/${id}/statuses`
+    )
+    return [...response.body].sort((a, b) => a.id - b.id).map(status => status.state)
+  }
+
   beforeAll(async () => {
+    await registerRepo('acme/web')
     repo = await envRepo(namespace)
     goodDigest = await buildImage(`${env.registry}/demo/web:${goodTag}`)
   })
@@ -134,7 +154,8 @@ describe('the bundled action on the test bed', () => {
         build: 'true',
         builder: 'buildah',
         context: 'demo/app',
-        tag: `built-${namespace.slice(-6)}`
+        tag: `built-${namespace.slice(-6)}`,
+        ...deploymentInputs
       })
     )
     expectStatus(run, 'deployed')
@@ -150,6 +171,7 @@ describe('the bundled action on the test bed', () => {
       expect.arrayContaining(['Namespace', 'ConfigMap', 'Service', 'Deployment'])
     )
     expect(Number(run.outputs['rollout-seconds'])).toBeGreaterThan(0)
+    expect(await deploymentStates(run.outputs['deployment-id'])).toEqual(['in_progress', 'success'])
     expect(run.summary).toContain('Deployed')
     expect(run.summary).toContain(run.outputs.image)
   })
@@ -206,8 +228,9 @@ describe('the bundled action on the test bed', () => {
   it('a crashing image fails fast, rolls back the cluster and reverts Git: rolled-back, exit 1', async () => {
     const tag = `crash-${namespace.slice(-6)}`
     await buildImage(`${env.registry}/demo/web:${tag}`, 'crashloop')
-    const run = await runAction(commonInputs(repo, { tag }))
+    const run = await runAction(commonInputs(repo, { tag, ...deploymentInputs }))
     expectStatus(run, 'rolled-back')
+    expect(await deploymentStates(run.outputs['deployment-id'])).toEqual(['in_progress', 'failure'])
     expect(run.code).toBe(1)
     expect(run.stdout).toMatch(/deployment\/web: pod web-[a-z0-9-]+ container web: CrashLoopBackOff/)
     expect(run.outputs['revert-commit']).toMatch(/^[0-9a-f]{40}$/)

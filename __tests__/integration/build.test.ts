@@ -1,5 +1,6 @@
 // Stage 1 against real buildah and the test bed's registries (anonymous $REGISTRY, htpasswd
 // $REGISTRY_AUTH), plus a local token-service registry for the Bearer flow.
+import { RecordingHost } from '../../test/helpers/recording-host.js'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { createHash } from 'node:crypto'
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
@@ -11,29 +12,11 @@ import { detectBuilder } from '../../src/build/builder.js'
 import { buildAndResolve } from '../../src/build/index.js'
 import { MANIFEST_MEDIA_TYPES, RegistryClient } from '../../src/build/registry.js'
 import { parseConfig, type RawInputs, type RunContext } from '../../src/config/index.js'
-import { type Host } from '../../src/host/host.js'
 
 function testbedEnv(name: string): string {
   const value = process.env[name]
   if (!value) throw new Error(`${name} is not set: start the test bed (npm run testbed:up) so .testbed/env exists`)
   return value.replace(/^https?:\/\//, '').replace(/\/+$/, '')
-}
-
-/** Records everything the stage says, unredacted, so a leaked secret would show. */
-function recordingHost(): Host & { messages: string[] } {
-  const messages: string[] = []
-  const say = (message: string): void => void messages.push(message)
-  return {
-    messages,
-    setSecret: () => undefined,
-    debug: say,
-    info: say,
-    warning: say,
-    error: say,
-    group: (_name, fn) => fn(),
-    setOutput: () => undefined,
-    writeSummary: async () => undefined
-  }
 }
 
 const workspace = mkdtempSync(path.join(tmpdir(), 'build-it-'))
@@ -100,11 +83,11 @@ describe('build and resolve with buildah', () => {
   })
 
   it('auto picks buildah on a machine whose docker CLI has no daemon', async () => {
-    await expect(detectBuilder(recordingHost())).resolves.toBe('buildah')
+    await expect(detectBuilder(new RecordingHost())).resolves.toBe('buildah')
   })
 
   it('builds, pushes and pins the digest the registry reports, with OCI labels', async () => {
-    const host = recordingHost()
+    const host = new RecordingHost()
     const image = `${registry}/build-it/app`
     const result = await buildAndResolve(config({ image, tag: `a-${run}`, 'build-args': 'NOTE=x y' }), host)
 
@@ -119,15 +102,15 @@ describe('build and resolve with buildah', () => {
       'org.opencontainers.image.source': 'https://github.com/acme/app',
       'org.opencontainers.image.revision': context.sha
     })
-    expect(host.messages).toContainEqual(expect.stringMatching(/^builder: buildah; /))
+    expect(host.lines).toContainEqual(expect.stringMatching(/^builder: buildah; /))
   })
 
   it('with build: false resolves the existing image to the same digest', async () => {
     const image = `${registry}/build-it/app`
-    const built = await buildAndResolve(config({ image, tag: `b-${run}`, pin: 'digest' }), recordingHost())
+    const built = await buildAndResolve(config({ image, tag: `b-${run}`, pin: 'digest' }), new RecordingHost())
     const resolved = await buildAndResolve(
       config({ image, tag: `b-${run}`, build: 'false', pin: 'digest' }),
-      recordingHost()
+      new RecordingHost()
     )
     expect(resolved.digest).toBe(built.digest)
     expect(resolved.reference).toBe(`${image}@${built.digest}`)
@@ -135,13 +118,13 @@ describe('build and resolve with buildah', () => {
 
   it('with build: false fails on a missing image', async () => {
     const image = `${registry}/build-it/missing`
-    await expect(buildAndResolve(config({ image, tag: 'nope', build: 'false' }), recordingHost())).rejects.toThrow(
+    await expect(buildAndResolve(config({ image, tag: 'nope', build: 'false' }), new RecordingHost())).rejects.toThrow(
       `image ${image}:nope not found in ${registry}`
     )
   })
 
   it('pushes to an htpasswd registry through a temporary auth file, password never shown', async () => {
-    const host = recordingHost()
+    const host = new RecordingHost()
     const image = `${registryAuth}/build-it/private`
     const before = readdirSync(tmpdir()).filter(name => name.startsWith('gitops-push-deploy-build-'))
     const result = await buildAndResolve(
@@ -149,8 +132,8 @@ describe('build and resolve with buildah', () => {
       host
     )
     expect(result.digest).toBe(await registryDigest(registryAuth, 'build-it/private', `c-${run}`, user, password))
-    expect(host.messages.join('\n')).not.toContain(password)
-    expect(host.messages).toContainEqual(expect.stringContaining('--password-stdin'))
+    expect(host.lines.join('\n')).not.toContain(password)
+    expect(host.lines).toContainEqual(expect.stringContaining('--password-stdin'))
     const after = readdirSync(tmpdir()).filter(name => name.startsWith('gitops-push-deploy-build-'))
     expect(after).toEqual(before)
   })
@@ -163,19 +146,19 @@ describe('build and resolve with buildah', () => {
       'registry-username': user,
       'registry-password': wrong
     }
-    const resolving = buildAndResolve(config({ ...inputs, build: 'false' }), recordingHost())
+    const resolving = buildAndResolve(config({ ...inputs, build: 'false' }), new RecordingHost())
     await expect(resolving).rejects.toThrow(
       `registry ${registryAuth} rejected the credentials of user "${user}" (401 Unauthorized)`
     )
 
-    const building = buildAndResolve(config(inputs), recordingHost())
+    const building = buildAndResolve(config(inputs), new RecordingHost())
     await expect(building).rejects.toThrow(/^buildah login failed with exit code \d+; last lines of its output:\n.*/)
     await expect(building).rejects.not.toThrow(wrong)
   })
 
   it('asks for credentials when an htpasswd registry is read anonymously', async () => {
     const image = `${registryAuth}/build-it/private`
-    await expect(buildAndResolve(config({ image, tag: 'x', build: 'false' }), recordingHost())).rejects.toThrow(
+    await expect(buildAndResolve(config({ image, tag: 'x', build: 'false' }), new RecordingHost())).rejects.toThrow(
       `registry ${registryAuth} requires authentication to read build-it/private (401 Unauthorized): set registry-username and registry-password`
     )
   })
@@ -183,14 +166,17 @@ describe('build and resolve with buildah', () => {
   it('reports an unreachable registry plainly', async () => {
     const closed = await closedLoopbackPort()
     const image = `127.0.0.1:${closed}/build-it/app`
-    await expect(buildAndResolve(config({ image, tag: 'x', build: 'false' }), recordingHost())).rejects.toThrow(
+    await expect(buildAndResolve(config({ image, tag: 'x', build: 'false' }), new RecordingHost())).rejects.toThrow(
       `cannot reach registry 127.0.0.1:${closed} (HEAD http://127.0.0.1:${closed}/v2/build-it/app/manifests/x): connection refused`
     )
   })
 
   it('reports a failing build with its exit code and last output lines', async () => {
     const image = `${registry}/build-it/broken`
-    const failing = buildAndResolve(config({ image, tag: 'x', dockerfile: 'Broken.Containerfile' }), recordingHost())
+    const failing = buildAndResolve(
+      config({ image, tag: 'x', dockerfile: 'Broken.Containerfile' }),
+      new RecordingHost()
+    )
     await expect(failing).rejects.toThrow(
       /^buildah bud failed with exit code \d+; last lines of its output:\n(.|\n)*no-such-file\.txt/
     )

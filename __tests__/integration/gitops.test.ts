@@ -1,11 +1,11 @@
 // Stage 2 against the test bed's GitHub emulator (real bare git repositories behind GitHub's REST
 // shapes): byte-exact commits, races, faults, errors, revert and pull requests.
+import { RecordingHost } from '../../test/helpers/recording-host.js'
 import { describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseConfig, type RawInputs, type RunContext } from '../../src/config/index.js'
-import { type Host } from '../../src/host/host.js'
 import { EnvRepository, type ImageEdit } from '../../src/gitops/index.js'
 
 function testbedEnv(name: string): string {
@@ -52,22 +52,6 @@ async function lastRequestId(): Promise<number> {
   return log.length > 0 ? log[log.length - 1].id : 0
 }
 
-function recordingHost(): Host & { messages: string[] } {
-  const messages: string[] = []
-  const say = (message: string): void => void messages.push(message)
-  return {
-    messages,
-    setSecret: () => undefined,
-    debug: say,
-    info: say,
-    warning: say,
-    error: say,
-    group: (_name, fn) => fn(),
-    setOutput: () => undefined,
-    writeSummary: async () => undefined
-  }
-}
-
 const context: RunContext = {
   repository: 'acme/api',
   sha: '0123456789abcdef0123456789abcdef01234567',
@@ -96,7 +80,7 @@ function configFor(name: string, raw: RawInputs) {
 
 const FAST = { retryBaseMs: 20 }
 const SLOW = 120_000
-const open = (name: string, raw: RawInputs = {}) => EnvRepository.open(configFor(name, raw), recordingHost(), FAST)
+const open = (name: string, raw: RawInputs = {}) => EnvRepository.open(configFor(name, raw), new RecordingHost(), FAST)
 
 const NEW = 'sha256:11507a0e2f5e69d5dfa40a62a1bd7b6ee57e6bcd85c67c9b8431b36fff21c437'
 

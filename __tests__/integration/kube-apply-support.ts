@@ -1,9 +1,8 @@
+import { RecordingHost } from '../../test/helpers/recording-host.js'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { expect } from '@jest/globals'
 import { type Config, kubeconfigSecrets, parseConfig } from '../../src/config/config.js'
-import { type OutputName } from '../../src/config/inputs.js'
-import { type Host, type RenderedSummary } from '../../src/host/host.js'
 import { isNotFound, KubeClient } from '../../src/kube/client.js'
 import { loadKubeConfig } from '../../src/kube/kubeconfig.js'
 
@@ -33,34 +32,9 @@ export function configFor(namespace: string, inputs: Record<string, string> = {}
 }
 
 /** Every line the code under test said, as it said it (nothing masked). */
-export class RecordingHost implements Host {
-  readonly lines: string[] = []
-  setSecret(): void {}
-  debug(message: string): void {
-    this.lines.push(`debug: ${message}`)
-  }
-  info(message: string): void {
-    this.lines.push(message)
-  }
-  warning(message: string): void {
-    this.lines.push(`warning: ${message}`)
-  }
-  error(message: string): void {
-    this.lines.push(`error: ${message}`)
-  }
-  async group<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    this.lines.push(`group: ${name}`)
-    return fn()
-  }
-  setOutput(name: OutputName, value: string): void {
-    this.lines.push(`output ${name}=${value}`)
-  }
-  async writeSummary(summary: RenderedSummary): Promise<void> {
-    this.lines.push(summary.text)
-  }
-}
-
 /** Fails if any credential of the test bed kubeconfig reached the host. */
+export { RecordingHost }
+
 export function expectNoKubeconfigSecrets(host: RecordingHost): void {
   const secrets = kubeconfigSecrets(testbedKubeconfig())
   expect(secrets.length).toBeGreaterThan(0)

@@ -6,7 +6,7 @@ import {
   helpText,
   parseCliArgs,
   runPipeline
-} from "./chunks/chunk-S64ZMLTB.js";
+} from "./chunks/chunk-MLGXLWQF.js";
 
 // src/host/redactor.ts
 var Redactor = class {

@@ -12,7 +12,7 @@ import {
   setSecret,
   summary,
   warning
-} from "./chunks/chunk-S64ZMLTB.js";
+} from "./chunks/chunk-MLGXLWQF.js";
 
 // src/host/action-host.ts
 var ActionHost = class {

@@ -37,6 +37,7 @@ const files = [{ path: 'apps/web/deploy.yaml', content: 'image: registry.local:5
 const previousFiles = [{ path: 'apps/web/deploy.yaml', content: 'image: registry.local:5000/team/web:v1' }]
 
 interface Scenario {
+  envError?: string
   changes?: number
   validateError?: string
   rolloutOk?: boolean
@@ -52,6 +53,7 @@ function fakeStages(scenario: Scenario) {
       return { repository: baseInputs.image, tag: 'v2', digest: DIGEST, reference: `${baseInputs.image}:v2@${DIGEST}` }
     },
     async openEnvRepo() {
+      if (scenario.envError) throw new Error(scenario.envError)
       return {
         async plan() {
           calls.push('plan')
@@ -260,7 +262,14 @@ describe('pipeline policy', () => {
       'failed',
       ['build', 'plan', 'validate', 'commit', 'lock', 'apply', 'wait', 'release', 'close']
     ],
-    ['bad input runs nothing', { timeout: 'soon' }, {}, 'failed', []]
+    ['bad input runs nothing', { timeout: 'soon' }, {}, 'failed', []],
+    [
+      'an unusable env repo fails before the build',
+      {},
+      { envError: 'env-token is not valid (401)' },
+      'failed',
+      ['close']
+    ]
   ])('%s', async (_name, inputs, scenario, status, calls) => {
     const outcome = await run(inputs, scenario)
     expect(outcome.result.status).toBe(status)

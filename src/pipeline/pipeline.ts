@@ -71,18 +71,19 @@ export async function runPipeline(
 
 async function deploy(config: Config, host: Host, stages: Stages, report: RunReport): Promise<DeployStatus> {
   const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn)
-  // Connecting to GitHub and the cluster depends on nothing the build makes: overlap them
-  // with the build. Failures surface where the connection is first needed.
+  // Reach GitHub and the cluster (in parallel) before a build that may take minutes: a bad
+  // token or kubeconfig fails the run at once.
   const envConnection = settled(stages.openEnvRepo(config, host))
   const clusterConnection = config.kube.kubeconfig ? settled(stages.connectCluster(config, host)) : undefined
   try {
+    const env = await envConnection.get()
+    const cluster = await clusterConnection?.get()
     const image = await stage(config.build.enabled ? 'Build and push image' : 'Resolve image', () =>
       stages.build(config, host)
     )
     report.image = image.reference
     report.digest = image.digest
 
-    const env = await envConnection.get()
     const edit: ImageEdit = {
       repository: config.repository,
       image: config.image,
@@ -100,14 +101,13 @@ async function deploy(config: Config, host: Host, stages: Stages, report: RunRep
     }
 
     // With a kubeconfig the edited descriptors are validated before Git sees them, whatever the mode.
-    const cluster = await clusterConnection?.get()
     return await validateCommitApply(config, host, report, env, edit, image, plan, cluster)
   } finally {
     await clusterConnection?.ifConnected(cluster => cluster.close())
   }
 }
 
-/** A promise started early and awaited later, whose rejection is not "unhandled" meanwhile. */
+/** A promise whose rejection is not "unhandled" while another is awaited first. */
 function settled<T>(promise: Promise<T>): { get(): Promise<T>; ifConnected(fn: (value: T) => void): Promise<void> } {
   const outcome = promise.then(
     value => ({ ok: true as const, value }),

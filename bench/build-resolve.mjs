@@ -1,32 +1,13 @@
 // Digest resolution time against the test bed's registries: median and p90 of 20 runs.
 // Usage: node bench/build-resolve.mjs   (needs REGISTRY, and for the Basic case REGISTRY_AUTH,
 // TESTBED_REGISTRY_USER, TESTBED_REGISTRY_PASSWORD, as in .testbed/env)
-import { build } from 'esbuild'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { importSource } from './lib/import-source.mjs'
 
 const RUNS = 20
-const root = path.resolve(import.meta.dirname, '..')
 
-async function loadRegistryModule() {
-  const dir = mkdtempSync(path.join(tmpdir(), 'bench-build-'))
-  const outfile = path.join(dir, 'registry.mjs')
-  await build({
-    entryPoints: [path.join(root, 'src/build/registry.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    outfile,
-    logLevel: 'error'
-  })
-  try {
-    return await import(pathToFileURL(outfile).href)
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
+function loadRegistryModule() {
+  return importSource("export * from './src/build/registry.ts'\n")
 }
 
 /** Pushes a manifest with an empty config and no layers, so the bench needs no builder. */

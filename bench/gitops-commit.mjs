@@ -1,11 +1,8 @@
 // Env-repo commits against the test bed's GitHub emulator: requests per commit (from the
 // emulator's request log) and time per commit, for 1, 10 and 100 changed files.
 // Usage: node bench/gitops-commit.mjs   (needs GITHUB_API_URL and TESTBED_GITHUB_TOKEN, as in .testbed/env)
-import { build } from 'esbuild'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { importSource } from './lib/import-source.mjs'
 
 const SIZES = [1, 10, 100]
 const RUNS = 5
@@ -17,28 +14,8 @@ if (!api || !token) {
   process.exit(2)
 }
 
-async function loadModules() {
-  const dir = mkdtempSync(path.join(tmpdir(), 'bench-gitops-'))
-  const outfile = path.join(dir, 'gitops.mjs')
-  await build({
-    stdin: {
-      contents: "export * from './src/gitops/index.ts'\nexport { parseConfig } from './src/config/index.ts'\n",
-      resolveDir: root,
-      loader: 'ts'
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    outfile,
-    logLevel: 'error',
-    // CommonJS dependencies bundled into ESM call require()
-    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" }
-  })
-  try {
-    return await import(pathToFileURL(outfile).href)
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
+function loadModules() {
+  return importSource("export * from './src/gitops/index.ts'\nexport { parseConfig } from './src/config/index.ts'\n")
 }
 
 async function admin(method, route, body) {

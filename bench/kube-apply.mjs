@@ -4,10 +4,8 @@
 // Run with Node 24: /work/main/node_modules/.bin/node bench/kube-apply.mjs
 // KUBECONFIG comes from the environment, else from .testbed/env (npm run testbed:up).
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import path from 'node:path'
-import { pathToFileURL } from 'node:url'
-import { build } from 'esbuild'
+import { existsSync, readFileSync } from 'node:fs'
+import { importSource } from './lib/import-source.mjs'
 
 const RUNS = 5
 const envFile = '.testbed/env'
@@ -66,57 +64,38 @@ const silentHost = {
 const median = values => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 const ms = value => `${value.toFixed(0)} ms`
 
-const dir = mkdtempSync(path.resolve('node_modules/.cache/kube-apply-bench-'))
-try {
-  await build({
-    entryPoints: ['src/kube/index.ts', 'src/kube/client.ts', 'src/kube/kubeconfig.ts'],
-    outdir: dir,
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node24',
-    packages: 'external',
-    logLevel: 'warning'
+const { Cluster, KubeClient, loadKubeConfig } = await importSource(
+  "export * from './src/kube/index.ts'\nexport { KubeClient } from './src/kube/client.ts'\nexport { loadKubeConfig } from './src/kube/kubeconfig.ts'\n"
+)
+const kubeconfig = readFileSync(process.env.KUBECONFIG, 'utf8')
+const loaded = loadKubeConfig(kubeconfig, undefined)
+const client = new KubeClient(loaded.kc, loaded.server)
+const timings = { validate: [], create: [], reapply: [] }
+for (let run = 0; run < RUNS; run++) {
+  const namespace = `bench-apply-${randomBytes(3).toString('hex')}`
+  const config = { kube: { kubeconfig, namespace, fieldManager: 'gitops-push-deploy-bench' }, context: {} }
+  const cluster = await Cluster.connect(config, silentHost)
+  const files = envFiles()
+  await client.request('POST', '/api/v1/namespaces', {
+    body: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } })
   })
-  const load = name => import(pathToFileURL(path.join(dir, `${name}.js`)).href)
-  const [{ Cluster }, { KubeClient }, { loadKubeConfig }] = await Promise.all([
-    load('index'),
-    load('client'),
-    load('kubeconfig')
-  ])
-  const kubeconfig = readFileSync(process.env.KUBECONFIG, 'utf8')
-  const loaded = loadKubeConfig(kubeconfig, undefined)
-  const client = new KubeClient(loaded.kc, loaded.server)
-  const timings = { validate: [], create: [], reapply: [] }
-  for (let run = 0; run < RUNS; run++) {
-    const namespace = `bench-apply-${randomBytes(3).toString('hex')}`
-    const config = { kube: { kubeconfig, namespace, fieldManager: 'gitops-push-deploy-bench' }, context: {} }
-    const cluster = await Cluster.connect(config, silentHost)
-    const files = envFiles()
-    await client.request('POST', '/api/v1/namespaces', {
-      body: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } })
-    })
-    try {
-      let start = performance.now()
-      await cluster.validate(files)
-      timings.validate.push(performance.now() - start)
-      start = performance.now()
-      const applied = await cluster.apply(files, { 'gitops-push-deploy/env-commit': 'bench' })
-      timings.create.push(performance.now() - start)
-      if (applied.length !== 20) throw new Error(`applied ${applied.length} objects, expected 20`)
-      start = performance.now()
-      await cluster.apply(files, { 'gitops-push-deploy/env-commit': 'bench' })
-      timings.reapply.push(performance.now() - start)
-    } finally {
-      await client.request('DELETE', `/api/v1/namespaces/${namespace}`)
-      cluster.close()
-    }
+  try {
+    let start = performance.now()
+    await cluster.validate(files)
+    timings.validate.push(performance.now() - start)
+    start = performance.now()
+    const applied = await cluster.apply(files, { 'gitops-push-deploy/env-commit': 'bench' })
+    timings.create.push(performance.now() - start)
+    if (applied.length !== 20) throw new Error(`applied ${applied.length} objects, expected 20`)
+    start = performance.now()
+    await cluster.apply(files, { 'gitops-push-deploy/env-commit': 'bench' })
+    timings.reapply.push(performance.now() - start)
+  } finally {
+    await client.request('DELETE', `/api/v1/namespaces/${namespace}`)
+    cluster.close()
   }
-  console.log(`kube apply, 20 objects, ${RUNS} runs (median / max):`)
-  for (const [name, values] of Object.entries(timings)) {
-    console.log(`  ${name.padEnd(9)} ${ms(median(values))} / ${ms(Math.max(...values))}`)
-  }
-} finally {
-  rmSync(dir, { recursive: true, force: true })
+}
+console.log(`kube apply, 20 objects, ${RUNS} runs (median / max):`)
+for (const [name, values] of Object.entries(timings)) {
+  console.log(`  ${name.padEnd(9)} ${ms(median(values))} / ${ms(Math.max(...values))}`)
 }

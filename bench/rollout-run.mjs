@@ -4,10 +4,8 @@
 // imports name .js files), so this bundles the scenarios with esbuild into a temporary file first.
 // Run it with Node 24: /work/main/node_modules/.bin/node bench/rollout-run.mjs
 // KUBECONFIG and REGISTRY come from the environment, else from .testbed/env (npm run testbed:up).
-import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import path from 'node:path'
-import { build } from 'esbuild'
+import { existsSync, readFileSync } from 'node:fs'
+import { importSource } from './lib/import-source.mjs'
 
 const envFile = '.testbed/env'
 if (!process.env.KUBECONFIG && existsSync(envFile)) {
@@ -16,22 +14,5 @@ if (!process.env.KUBECONFIG && existsSync(envFile)) {
   }
 }
 
-// Inside node_modules, so that the bundle's external packages resolve from it.
-const dir = mkdtempSync(path.resolve('node_modules/.cache/rollout-bench-'))
-const outfile = path.join(dir, 'scenarios.mjs')
-try {
-  await build({
-    entryPoints: ['bench/rollout-scenarios.ts'],
-    outfile,
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node24',
-    packages: 'external',
-    logLevel: 'warning'
-  })
-  const result = spawnSync(process.execPath, [outfile, ...process.argv.slice(2)], { stdio: 'inherit' })
-  process.exitCode = result.status ?? 1
-} finally {
-  rmSync(dir, { recursive: true, force: true })
-}
+// The scenarios read process.argv ([latency] [parallel] [failfast]) and print their numbers.
+await importSource("import './bench/rollout-scenarios.ts'\n")

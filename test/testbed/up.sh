@@ -23,7 +23,7 @@ fi
 # ------------------------------------------------------------------ Debian packages
 need_pkgs=()
 for pair in docker-registry:/usr/bin/docker-registry buildah:/usr/bin/buildah apache2-utils:/usr/bin/htpasswd \
-  git:/usr/bin/git curl:/usr/bin/curl uidmap:/usr/bin/newuidmap; do
+  git:/usr/bin/git curl:/usr/bin/curl uidmap:/usr/bin/newuidmap kubernetes-client:/usr/bin/kubectl; do
   [ -x "${pair#*:}" ] || need_pkgs+=("${pair%%:*}")
 done
 if [ "${#need_pkgs[@]}" -gt 0 ]; then

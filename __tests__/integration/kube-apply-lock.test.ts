@@ -11,7 +11,7 @@ import {
   RecordingHost,
   testClient,
   uniqueName
-} from './kube-apply-support.js'
+} from '../../test/helpers/kube.js'
 
 describe('deploy lock (Lease) on the test bed', () => {
   const host = new RecordingHost()

@@ -10,7 +10,7 @@ import {
   RecordingHost,
   testClient,
   uniqueName
-} from './kube-apply-support.js'
+} from '../../test/helpers/kube.js'
 
 const ANNOTATIONS = {
   'gitops-push-deploy/env-commit': 'e1e1e1e',

@@ -11,7 +11,7 @@ import {
   RecordingHost,
   testClient,
   uniqueName
-} from './kube-apply-support.js'
+} from '../../test/helpers/kube.js'
 
 /** Pushes a tiny image the simulated kubelet runs happily. */
 function pushGoodImage(reference: string): void {

@@ -1,5 +1,4 @@
-import { RecordingHost } from '../../test/helpers/recording-host.js'
-import { randomBytes } from 'node:crypto'
+import { RecordingHost } from './recording-host.js'
 import { readFileSync } from 'node:fs'
 import { expect } from '@jest/globals'
 import { type Config, kubeconfigSecrets, parseConfig } from '../../src/config/config.js'
@@ -48,9 +47,7 @@ export function testClient(): KubeClient {
   return new KubeClient(loaded.kc, loaded.server)
 }
 
-export function uniqueName(prefix: string): string {
-  return `${prefix}-${randomBytes(4).toString('hex')}`
-}
+export { uniqueName } from './testbed.js'
 
 export async function createNamespace(client: KubeClient, name: string): Promise<void> {
   await client.request('POST', '/api/v1/namespaces', {

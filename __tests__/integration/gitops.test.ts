@@ -5,50 +5,32 @@ import { describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
+import {
+  createRepo as createTestbedRepo,
+  emulatorRequests,
+  gitDir,
+  injectFaults,
+  pendingFaults,
+  testbedEnv
+} from '../../test/helpers/testbed.js'
 import { parseConfig, type RawInputs, type RunContext } from '../../src/config/index.js'
 import { EnvRepository, type ImageEdit } from '../../src/gitops/index.js'
 
-function testbedEnv(name: string): string {
-  const value = process.env[name]
-  if (!value) throw new Error(`${name} is not set: start the test bed (npm run testbed:up) so .testbed/env exists`)
-  return value
-}
-
-const api = (): string => testbedEnv('GITHUB_API_URL').replace(/\/+$/, '')
-
-/** The emulator's loopback-only admin endpoints (`/_testbed/…`). */
-async function admin(method: string, route: string, body?: unknown): Promise<unknown> {
-  const response = await fetch(`${api()}/_testbed${route}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
-  if (!response.ok) throw new Error(`${method} /_testbed${route}: ${response.status} ${await response.text()}`)
-  return response.status === 204 ? undefined : response.json()
-}
-
-interface LoggedRequest {
-  id: number
-  method: string
-  path: string
-  status: number
-}
-
+const bed = testbedEnv()
 const OWNER = 'gitops-it'
 let repoCount = 0
 async function createRepo(files: Record<string, string>): Promise<string> {
   const name = `env-${Date.now().toString(36)}-${++repoCount}`
-  await admin('POST', '/repos', { owner: OWNER, name, files })
+  await createTestbedRepo(`${OWNER}/${name}`, files)
   return name
 }
 
 function git(name: string, ...args: string[]): string {
-  const gitDir = path.join(testbedEnv('TESTBED_GIT_ROOT'), OWNER, `${name}.git`)
-  return execFileSync('git', ['--git-dir', gitDir, ...args], { encoding: 'utf8' })
+  return execFileSync('git', ['--git-dir', gitDir(`${OWNER}/${name}`), ...args], { encoding: 'utf8' })
 }
 
 async function lastRequestId(): Promise<number> {
-  const log = (await admin('GET', '/requests')) as LoggedRequest[]
+  const log = await emulatorRequests()
   return log.length > 0 ? log[log.length - 1].id : 0
 }
 
@@ -70,8 +52,8 @@ function configFor(name: string, raw: RawInputs) {
       apply: 'false',
       'env-repo': `${OWNER}/${name}`,
       'env-path': '.',
-      'env-token': testbedEnv('TESTBED_GITHUB_TOKEN'),
-      'github-api-url': api(),
+      'env-token': bed.githubToken,
+      'github-api-url': bed.githubApiUrl,
       ...raw
     },
     context
@@ -149,9 +131,7 @@ describe('commit', () => {
       const edit = editFor('registry.local:5000/team/api', '1.10', 'tag+digest')
       const since = await lastRequestId()
       const commit = await env.commit(edit, 'deploy api')
-      const log = ((await admin('GET', `/requests?since=${since}`)) as LoggedRequest[]).filter(r =>
-        r.path.includes(repo)
-      )
+      const log = (await emulatorRequests(since)).filter(r => r.path.includes(repo))
       expect(log.map(r => `${r.method} ${r.path.replace(/^.*\/git\//, '').replace(/[0-9a-f]{40}/, 'SHA')}`)).toEqual([
         'GET ref/heads/main',
         'GET trees/SHA',
@@ -219,12 +199,11 @@ describe('commit', () => {
     'uses the default branch when env-branch is empty, and a named branch otherwise',
     async () => {
       const repo = `env-${Date.now().toString(36)}-branch`
-      await admin('POST', '/repos', {
-        owner: OWNER,
-        name: repo,
-        defaultBranch: 'trunk',
-        files: { 'a.yaml': deployment(['registry.local:5000/team/api:1.9']) }
-      })
+      await createTestbedRepo(
+        `${OWNER}/${repo}`,
+        { 'a.yaml': deployment(['registry.local:5000/team/api:1.9']) },
+        { defaultBranch: 'trunk' }
+      )
       const onDefault = await open(repo)
       const commit = await onDefault.commit(editFor('registry.local:5000/team/api', '1.10'), 'deploy')
       expect(git(repo, 'rev-parse', 'trunk').trim()).toBe(commit?.sha)
@@ -287,7 +266,7 @@ describe('faults and errors', () => {
     async () => {
       const repo = await createRepo({ 'deploy.yaml': deployment(['registry.local:5000/team/api:1.9']) })
       const env = await open(repo)
-      await admin('POST', '/faults', [
+      await injectFaults([
         { kind: '5xx', status: 502, count: 2, match: { pathRegex: repo } },
         { kind: '429', retryAfter: 1, count: 1, match: { pathRegex: repo } },
         { kind: 'secondary-rate-limit', retryAfter: 1, count: 1, match: { method: 'POST', pathRegex: repo } },
@@ -297,7 +276,7 @@ describe('faults and errors', () => {
       expect(commit).toBeDefined()
       expect(git(repo, 'rev-list', '--count', 'main').trim()).toBe('2')
       expect(git(repo, 'rev-parse', 'main').trim()).toBe(commit?.sha)
-      expect(await admin('GET', '/faults')).toEqual([])
+      expect(await pendingFaults()).toEqual([])
     },
     SLOW
   )
@@ -306,7 +285,7 @@ describe('faults and errors', () => {
     'a read-only token: a clear 403 message and no commit',
     async () => {
       const repo = await createRepo({ 'deploy.yaml': deployment(['registry.local:5000/team/api:1.9']) })
-      const env = await open(repo, { 'env-token': testbedEnv('TESTBED_GITHUB_READONLY_TOKEN') })
+      const env = await open(repo, { 'env-token': bed.githubReadonlyToken })
       const failure = env.commit(editFor('registry.local:5000/team/api', '1.10'), 'deploy')
       await expect(failure).rejects.toThrow(`env-token needs contents:write on ${OWNER}/${repo}`)
       expect(git(repo, 'rev-list', '--count', 'main').trim()).toBe('1')
@@ -374,8 +353,8 @@ describe('pull-request mode', () => {
       expect(git(repo, 'rev-parse', first.branch).trim()).toBe(second.sha)
       expect(git(repo, 'rev-parse', `${second.sha}^`).trim()).toBe(git(repo, 'rev-parse', 'main').trim())
       const pr = (await (
-        await fetch(`${api()}/repos/${OWNER}/${repo}/pulls/${first.number}`, {
-          headers: { authorization: `token ${testbedEnv('TESTBED_GITHUB_TOKEN')}` }
+        await fetch(`${bed.githubApiUrl}/repos/${OWNER}/${repo}/pulls/${first.number}`, {
+          headers: { authorization: `token ${bed.githubToken}` }
         })
       ).json()) as { title: string; body: string; state: string }
       expect(pr.state).toBe('open')

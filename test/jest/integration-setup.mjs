@@ -43,7 +43,14 @@ export default async function integrationSetup() {
   const why = await problem()
   if (why === null) return
   console.log(`\n[testbed] ${why}: running test/testbed/up.sh`)
-  const r = spawnSync('bash', [path.join(root, 'test', 'testbed', 'up.sh')], { cwd: root, stdio: 'inherit' })
+  const up = () => spawnSync('bash', [path.join(root, 'test', 'testbed', 'up.sh')], { cwd: root, stdio: 'inherit' })
+  let r = up()
+  if (r.status !== 0) {
+    // One more try: a part can lose a freshly chosen loopback port to another process at start;
+    // up.sh is idempotent and restarts only what is not healthy.
+    console.log('\n[testbed] up.sh failed; trying once more')
+    r = up()
+  }
   if (r.status !== 0) {
     throw new Error(
       `The integration test bed did not come up (bash test/testbed/up.sh exited ${r.status ?? r.signal}). ` +

@@ -36,6 +36,22 @@ async function cli(args: string[]): Promise<{ code: number; outputs: Record<stri
   return { code, outputs, stderr }
 }
 
+/** The flags every run here shares: the plain-HTTP test registry and an env repo on the emulator. */
+function envRepoFlags(repo: string): string[] {
+  return [
+    '--registry-insecure',
+    'true',
+    '--env-repo',
+    repo,
+    '--env-path',
+    'apps',
+    '--env-token',
+    env.githubToken,
+    '--github-api-url',
+    env.githubApiUrl
+  ]
+}
+
 describe('gitops-push-deploy CLI', () => {
   it('builds with buildah and prints the digest the registry serves', async () => {
     const repo = `cli/${uniqueName('build')}`
@@ -52,16 +68,7 @@ describe('gitops-push-deploy CLI', () => {
       'demo/app',
       '--builder',
       'buildah',
-      '--registry-insecure',
-      'true',
-      '--env-repo',
-      repo,
-      '--env-path',
-      'apps',
-      '--env-token',
-      env.githubToken,
-      '--github-api-url',
-      env.githubApiUrl,
+      ...envRepoFlags(repo),
       '--apply',
       'false'
     ])
@@ -102,16 +109,7 @@ describe('gitops-push-deploy CLI', () => {
       `${env.registry}/demo/cli`,
       '--tag',
       tag,
-      '--registry-insecure',
-      'true',
-      '--env-repo',
-      repo,
-      '--env-path',
-      'apps',
-      '--env-token',
-      env.githubToken,
-      '--github-api-url',
-      env.githubApiUrl
+      ...envRepoFlags(repo)
     ])
     expect(run.outputs.status).toBe('committed')
     expect(run.code).toBe(0)

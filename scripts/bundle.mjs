@@ -11,7 +11,8 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node24',
-  chunkNames: 'chunks/[name]-[hash]',
+  // A stable chunk name keeps the committed dist/ diff to what changed, not a whole new file.
+  chunkNames: 'chunks/[name]',
   legalComments: 'none',
   logLevel: 'warning',
   // CommonJS dependencies call require(); give ESM output one.

@@ -1,7 +1,8 @@
 import { CliUsageError, helpText, parseCliArgs } from './config/index.js'
 import { CliHost } from './host/cli-host.js'
 import { runPipeline } from './pipeline/pipeline.js'
-import { exitCodeFor } from './pipeline/status.js'
+import { exitCodeFor } from './report/status.js'
+import { realStages } from './stages.js'
 
 /** The command line: same pipeline, logs to stderr, outputs to stdout. Returns the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
@@ -18,7 +19,7 @@ export async function runCli(argv: string[]): Promise<number> {
     return 0
   }
   const host = new CliHost()
-  const result = await runPipeline(host, invocation.inputs)
+  const result = await runPipeline(host, invocation.inputs, realStages)
   process.stdout.write(host.formatOutputs(invocation.json))
   return exitCodeFor(result.status)
 }

@@ -3,7 +3,8 @@ import { parseImageRepository } from '../../src/image/reference.js'
 import { unifiedDiff } from '../../src/gitops/diff.js'
 import { descriptorFiles, type TreeFile } from '../../src/gitops/files.js'
 import { rateLimitWait } from '../../src/gitops/github.js'
-import { conflictBackoffMs, proposalBranch, renderCommitMessage } from '../../src/gitops/index.js'
+import { conflictBackoffMs, proposalBranch } from '../../src/gitops/index.js'
+import { renderCommitMessage } from '../../src/pipeline/commit-message.js'
 import { isPlainSafe, replaceScalar } from '../../src/gitops/scalar.js'
 
 describe('isPlainSafe', () => {

@@ -1,9 +1,9 @@
 import { existsSync, statSync } from 'node:fs'
 import path from 'node:path'
-import { parseDocument } from 'yaml'
 import { INPUTS, type InputName } from './inputs.js'
 import { parseDuration } from './duration.js'
 import { type RunContext } from './context.js'
+import { decodeKubeconfig, kubeconfigSecrets } from './kubeconfig.js'
 import { ImageReferenceError, isValidTag, parseImageRepository, type ImageRepository } from '../image/reference.js'
 
 export type Builder = 'auto' | 'docker' | 'buildah' | 'podman'
@@ -45,7 +45,10 @@ export interface KubeConfigInput {
   kubeconfig?: string
   context?: string
   namespace?: string
+  /** One budget for the lock wait, the apply and the rollout. */
   timeoutMs: number
+  /** The rollback's own budget. */
+  rollbackTimeoutMs: number
   rollback: boolean
   fieldManager: string
 }
@@ -248,12 +251,16 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
   } else if (needsCluster) {
     problem('kubeconfig', undefined, 'is required unless apply is false')
   }
-  let timeoutMs = 0
-  try {
-    timeoutMs = parseDuration(get('timeout'))
-  } catch (error) {
-    problem('timeout', get('timeout'), (error as Error).message)
+  const duration = (name: InputName): number => {
+    try {
+      return parseDuration(get(name))
+    } catch (error) {
+      problem(name, get(name), (error as Error).message)
+      return 0
+    }
   }
+  const timeoutMs = duration('timeout')
+  const rollbackTimeoutMs = get('rollback-timeout') ? duration('rollback-timeout') : timeoutMs
   const fieldManager = get('field-manager')
   if (!FIELD_MANAGER.test(fieldManager)) problem('field-manager', fieldManager, 'must be 1 to 128 printable characters')
   const kube: KubeConfigInput = {
@@ -262,6 +269,7 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
     context: optional('kube-context'),
     namespace: optional('namespace'),
     timeoutMs,
+    rollbackTimeoutMs,
     rollback: bool('rollback'),
     fieldManager
   }
@@ -319,55 +327,4 @@ function isHttpUrl(value: string): boolean {
   } catch {
     return false
   }
-}
-
-function looksLikeKubeconfig(text: string): boolean {
-  try {
-    const value: unknown = parseDocument(text).toJS()
-    return typeof value === 'object' && value !== null && ('clusters' in value || 'contexts' in value)
-  } catch {
-    return false
-  }
-}
-
-/** Kubeconfig YAML as given, or decoded from base64; undefined when it is neither. */
-export function decodeKubeconfig(input: string): string | undefined {
-  if (looksLikeKubeconfig(input)) return input
-  const compact = input.replace(/\s+/g, '')
-  if (!/^[A-Za-z0-9+/=_-]+$/.test(compact)) return undefined
-  const decoded = Buffer.from(compact, 'base64').toString('utf8')
-  return looksLikeKubeconfig(decoded) ? decoded : undefined
-}
-
-/** Credentials inside a kubeconfig: tokens, keys, passwords, client certificates. */
-export function kubeconfigSecrets(input: string): string[] {
-  const text = decodeKubeconfig(input)
-  if (text === undefined) return []
-  // The input itself when it is one line (base64), never the lines of the YAML.
-  const found = new Set<string>(input.includes('\n') ? [] : [input.trim()])
-  const walk = (node: unknown): void => {
-    if (Array.isArray(node)) node.forEach(walk)
-    else if (node && typeof node === 'object') {
-      for (const [key, value] of Object.entries(node)) {
-        if (
-          typeof value === 'string' &&
-          /^(token|password|client-key-data|client-key|client-certificate-data)$/.test(key)
-        ) {
-          found.add(value)
-          if (key.endsWith('-data')) {
-            // The decoded PEM, line by line: a runner masks single lines.
-            for (const line of Buffer.from(value, 'base64').toString('utf8').split('\n')) {
-              if (line.length >= 16 && !line.startsWith('-----')) found.add(line.trim())
-            }
-          }
-        } else walk(value)
-      }
-    }
-  }
-  try {
-    walk(parseDocument(text).toJS())
-  } catch {
-    // not YAML: the whole input is masked already
-  }
-  return [...found].filter(value => value.length >= 4)
 }

@@ -100,7 +100,17 @@ export const INPUTS: readonly InputSpec[] = [
     boolean: true,
     description: '`false`: commit only, leave applying to an in-cluster operator.'
   },
-  { name: 'timeout', default: '5m', description: 'Rollout timeout for the whole deployment (e.g. 90s, 5m, 1h).' },
+  {
+    name: 'timeout',
+    default: '5m',
+    description:
+      'Time budget for the whole deployment: waiting for the deploy lock, applying and the rollout together (e.g. 90s, 5m, 1h).'
+  },
+  {
+    name: 'rollback-timeout',
+    defaultText: 'the `timeout`',
+    description: 'Time budget of the rollback after a failed rollout: re-applying the previous state and its rollout.'
+  },
   {
     name: 'rollback',
     default: 'true',

@@ -14,7 +14,6 @@ import { EnvGitHub, envOctokit, type GitHubOptions } from './github.js'
 import { editFiles, forwardEdit, noMatchMessage, revertFiles, type FilesEdit } from './plan.js'
 import { type EnvCommit, type EnvFile, type EnvPlan, type ImageEdit, type PullRequestResult } from './types.js'
 
-export { renderCommitMessage, type CommitMessageValues } from './message.js'
 export type { EnvCommit, EnvFile, EnvPlan, ImageEdit, PullRequestResult, ReferenceChange } from './types.js'
 
 export const MAX_ATTEMPTS = 10
@@ -97,10 +96,15 @@ export class EnvRepository {
 
   /**
    * Puts back the references `commit` changed, on the current head, where they still hold what
-   * the commit wrote. Undefined when there is nothing left to revert.
+   * the commit wrote. `parentFiles`: the files at the commit's parent, when already read.
+   * Undefined when there is nothing left to revert.
    */
-  async revert(commit: EnvCommit, message: string): Promise<{ sha: string; url: string } | undefined> {
-    const parent = await this.readFiles(commit.parentSha)
+  async revert(
+    commit: EnvCommit,
+    message: string,
+    parentFiles?: EnvFile[]
+  ): Promise<{ sha: string; url: string } | undefined> {
+    const parent = parentFiles ?? (await this.readFiles(commit.parentSha))
     const reverted = await this.update(
       snapshot => revertFiles(snapshot.files, commit.files, parent, this.repository, commit.changes),
       message

@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises'
+import { type Deadline } from '../lib/deadline.js'
 import { isNotFound, KubeApiError, type KubeClient } from './client.js'
 import { type ApiResource, type Discovery, objectPath, resourceFromCrd } from './discovery.js'
 import { ManifestError, readManifests } from './manifests.js'
@@ -61,8 +61,6 @@ export interface ApplierOptions {
   log: (line: string) => void
   /** Requests in flight inside one wave. */
   parallelism?: number
-  /** How long a new CRD may take to become Established. */
-  crdTimeoutMs?: number
 }
 
 export const APPLY_PATCH_CONTENT_TYPE = 'application/apply-patch+yaml'
@@ -187,8 +185,8 @@ export class Applier {
    * Applies in waves: Namespaces and CRDs (waited for), a dry run of what depends on them,
    * then Helm's order. Stops at the first wave with a failure (ApplyError lists what was applied).
    */
-  async apply(files: EnvFile[], annotations: Record<string, string>): Promise<AppliedObject[]> {
-    const { applied, failed } = await this.applyWaves(await this.prepare(files, annotations), 'stop')
+  async apply(files: EnvFile[], annotations: Record<string, string>, deadline: Deadline): Promise<AppliedObject[]> {
+    const { applied, failed } = await this.applyWaves(await this.prepare(files, annotations), 'stop', deadline)
     if (failed.length > 0) throw new ApplyError(failed.map(failureLine), applied)
     return applied
   }
@@ -196,10 +194,12 @@ export class Applier {
   /**
    * `stop`: stop after the first wave with a failure, and dry-run what depended on the
    * foundation wave before going on. `continue`: restore as much as possible (rollback).
+   * New CRDs are waited for until the deadline.
    */
   async applyWaves(
     prepared: PreparedObject[],
-    onFailure: 'stop' | 'continue'
+    onFailure: 'stop' | 'continue',
+    deadline: Deadline
   ): Promise<{ applied: AppliedObject[]; failed: Failure[] }> {
     const applied: AppliedObject[] = []
     const failed: Failure[] = []
@@ -212,7 +212,7 @@ export class Applier {
         }
       })
       if (waveOf(wave[0].object.kind) === 0 && (failed.length === 0 || onFailure === 'continue')) {
-        failed.push(...(await this.afterFoundation(wave, prepared, onFailure === 'stop')))
+        failed.push(...(await this.afterFoundation(wave, prepared, onFailure === 'stop', deadline)))
       }
       if (failed.length > 0 && onFailure === 'stop') break
     }
@@ -223,19 +223,20 @@ export class Applier {
   private async afterFoundation(
     wave: PreparedObject[],
     prepared: PreparedObject[],
-    checkDependents: boolean
+    checkDependents: boolean,
+    deadline: Deadline
   ): Promise<Failure[]> {
     const crds = wave.filter(p => p.object.kind === 'CustomResourceDefinition')
     const failed: Failure[] = []
     for (const crd of crds) {
-      const problem = await this.waitEstablished(crd.object.metadata.name)
+      const problem = await this.waitEstablished(crd.object.metadata.name, deadline)
       if (problem) failed.push({ object: crd, reason: problem })
     }
     if (failed.length > 0) return failed
     if (crds.length > 0) {
       this.discovery.reset()
       for (const p of prepared.filter(p => p.dependency?.kind === 'crd')) {
-        const served = await this.waitServed(p.object.apiVersion, p.object.kind)
+        const served = await this.waitServed(p.object.apiVersion, p.object.kind, deadline)
         if (served) p.resource = served
         else
           failed.push({
@@ -296,10 +297,9 @@ export class Applier {
   }
 
   /** Undefined once Established; otherwise why not. */
-  private async waitEstablished(name: string): Promise<string | undefined> {
-    const deadline = Date.now() + (this.options.crdTimeoutMs ?? 60_000)
+  private async waitEstablished(name: string, deadline: Deadline): Promise<string | undefined> {
     let last = 'not Established yet'
-    while (Date.now() < deadline) {
+    for (;;) {
       const { body } = await this.client.request<{ status?: { conditions?: Condition[] } }>(
         'GET',
         `${CRD_API}/${encodeURIComponent(name)}`
@@ -311,18 +311,19 @@ export class Applier {
       const established = conditions.find(c => c.type === 'Established')
       if (established?.status === 'True') return undefined
       if (established?.message) last = established.message
-      await sleep(250)
+      if (deadline.expired())
+        return `not Established within the ${Math.round(deadline.budgetMs / 1000)}s timeout: ${last}`
+      await deadline.sleep(250)
     }
-    return `not Established within ${Math.round((this.options.crdTimeoutMs ?? 60_000) / 1000)}s: ${last}`
   }
 
   /** Discovery lags a CRD becoming Established by a moment. */
-  private async waitServed(apiVersion: string, kind: string): Promise<ApiResource | undefined> {
+  private async waitServed(apiVersion: string, kind: string, deadline: Deadline): Promise<ApiResource | undefined> {
     for (let attempt = 0; attempt < 40; attempt++) {
       const resource = await this.discovery.resolve(apiVersion, kind)
-      if (resource) return resource
+      if (resource || deadline.expired()) return resource
       this.discovery.reset()
-      await sleep(250)
+      await deadline.sleep(250)
     }
     return undefined
   }

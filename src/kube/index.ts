@@ -1,14 +1,14 @@
-import os from 'node:os'
 import { type KubeConfig } from '@kubernetes/client-node'
 import { type Config } from '../config/config.js'
 import { type Host } from '../host/host.js'
+import { type Deadline } from '../lib/deadline.js'
 import { Applier, type ValidationReport } from './apply.js'
 import { isNotFound, KubeApiError, KubeClient } from './client.js'
 import { Discovery } from './discovery.js'
 import { loadKubeConfig } from './kubeconfig.js'
 import { acquireLease, type HeldLock, leaseName } from './lease.js'
 import { rollBack, trackTarget } from './rollback.js'
-import { type RolloutOutcome, trackRollout } from './rollout/index.js'
+import { type RolloutOutcome, trackRollout, type TrackTarget } from './rollout/index.js'
 import { type AppliedObject, type EnvFile } from './types.js'
 
 export { ApplyError, ValidationError, type ValidationReport } from './apply.js'
@@ -17,11 +17,6 @@ export { LockTimeoutError } from './lease.js'
 export { deployAnnotations } from './plan.js'
 export { type AppliedObject, type EnvFile, type ResourceResult } from './types.js'
 export { type RolloutOutcome } from './rollout/index.js'
-
-/** Who holds the deploy lock: the workflow run when known, else this host and process. */
-export function lockHolder(config: Config): string {
-  return config.context.runUrl ?? `${os.hostname()}/${process.pid}`
-}
 
 /** A connection to the target cluster: validate, lock, apply, wait and roll back. */
 export class Cluster {
@@ -80,11 +75,11 @@ export class Cluster {
   }
 
   /**
-   * Takes the deploy lock for `key` (the env path) in the target namespace, waiting up to
-   * timeoutMs for another holder. Falls back to `default` while the target namespace does not
+   * Takes the deploy lock for `key` (the env path) in the target namespace, waiting until the
+   * deadline for another holder. Falls back to `default` while the target namespace does not
    * exist yet (a first deploy that creates it).
    */
-  async lock(key: string, holder: string, timeoutMs: number): Promise<{ release(): Promise<void> }> {
+  async lock(key: string, holder: string, deadline: Deadline): Promise<{ release(): Promise<void> }> {
     let namespace = this.namespace
     try {
       await this.client.request('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}`)
@@ -98,7 +93,7 @@ export class Cluster {
       namespace,
       leaseName(this.namespace, key),
       holder,
-      timeoutMs,
+      deadline,
       {
         log: line => this.host.info(line),
         warn: line => this.host.warning(line)
@@ -109,12 +104,21 @@ export class Cluster {
   }
 
   /** Server-side apply of every object in waves; throws ApplyError listing what was applied. */
-  async apply(files: EnvFile[], annotations: Record<string, string>): Promise<AppliedObject[]> {
-    return this.applier.apply(files, annotations)
+  async apply(files: EnvFile[], annotations: Record<string, string>, deadline: Deadline): Promise<AppliedObject[]> {
+    return this.applier.apply(files, annotations, deadline)
   }
 
-  async waitForRollout(applied: AppliedObject[], timeoutMs: number, since: Date): Promise<RolloutOutcome> {
-    return trackRollout(this.kc, applied.map(trackTarget), { timeoutMs, since, log: line => this.host.info(line) })
+  /** Waits on the rollout of what was applied, for what is left of the deadline. */
+  async waitForRollout(applied: AppliedObject[], deadline: Deadline, since: Date): Promise<RolloutOutcome> {
+    return this.track(applied.map(trackTarget), deadline, since)
+  }
+
+  private track(targets: TrackTarget[], deadline: Deadline, since: Date): Promise<RolloutOutcome> {
+    return trackRollout(this.kc, targets, {
+      timeoutMs: deadline.remainingMs(),
+      since,
+      log: line => this.host.info(line)
+    })
   }
 
   /**
@@ -124,16 +128,15 @@ export class Cluster {
   async rollback(
     previousFiles: EnvFile[],
     applied: AppliedObject[],
-    timeoutMs: number,
-    annotations: Record<string, string> = {}
+    deadline: Deadline,
+    annotations: Record<string, string>
   ): Promise<RolloutOutcome> {
     return rollBack(
       this.applier,
-      (targets, ms, since) =>
-        trackRollout(this.kc, targets, { timeoutMs: ms, since, log: line => this.host.info(line) }),
+      (targets, since) => this.track(targets, deadline, since),
       previousFiles,
       applied,
-      timeoutMs,
+      deadline,
       annotations,
       line => this.host.info(line)
     )

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { KubeConfig } from '@kubernetes/client-node'
-import { kubeconfigSecrets } from '../config/config.js'
+import { kubeconfigSecrets } from '../config/kubeconfig.js'
 
 export interface LoadedKubeConfig {
   kc: KubeConfig

@@ -1,3 +1,4 @@
+import os from 'node:os'
 import {
   ConfigError,
   parseConfig,
@@ -8,37 +9,47 @@ import {
   type RunContext
 } from '../config/index.js'
 import { type Host } from '../host/host.js'
-import { buildAndResolve, type ImageResult } from '../build/index.js'
-import { EnvRepository, renderCommitMessage, type EnvCommit, type EnvPlan, type ImageEdit } from '../gitops/index.js'
-import { ApplyError, Cluster, deployAnnotations, lockHolder, type AppliedObject } from '../kube/index.js'
-import { type RolloutOutcome } from '../kube/rollout/index.js'
-import { DeploymentRecorder } from '../report/deployments.js'
+import { Deadline, systemClock, type Clock } from '../lib/deadline.js'
 import { newRunReport, outputsOf, type RunReport } from '../report/run-report.js'
+import { isOk, type DeployStatus } from '../report/status.js'
 import { renderSummary } from '../report/summary.js'
-import { type DeployStatus } from './status.js'
+import { renderCommitMessage, revertCommitMessage } from './commit-message.js'
+import {
+  appliedBeforeFailure,
+  type AppliedObject,
+  type ClusterPort,
+  type DeploymentPort,
+  type DeployStamp,
+  type EnvCommit,
+  type EnvRepoPort,
+  type ImageEdit,
+  type ImageResult,
+  type Stages
+} from './ports.js'
+
+export type { Stages } from './ports.js'
 
 export interface PipelineResult {
   status: DeployStatus
   report: RunReport
 }
 
-type EnvRepo = Pick<EnvRepository, 'plan' | 'commit' | 'propose' | 'readFiles' | 'revert'>
-type ClusterPort = Pick<Cluster, 'validate' | 'lock' | 'apply' | 'waitForRollout' | 'rollback' | 'close'>
-type DeploymentPort = Pick<DeploymentRecorder, 'id' | 'status'>
-
-/** The stages as the pipeline sees them; replaced by fakes only in the policy's unit tests. */
-export interface Stages {
-  build(config: Config, host: Host): Promise<ImageResult>
-  openEnvRepo(config: Config, host: Host): Promise<EnvRepo>
-  connectCluster(config: Config, host: Host): Promise<ClusterPort>
-  startDeployment(config: Config, host: Host, ref: string): Promise<DeploymentPort | undefined>
+/** What one run knows once the stages are reached and the image is known; passed along whole. */
+interface Run {
+  config: Config
+  host: Host
+  report: RunReport
+  clock: Clock
+  env: EnvRepoPort
+  /** Absent without a kubeconfig (commit only, pull request). */
+  cluster?: ClusterPort
+  image: ImageResult
+  edit: ImageEdit
 }
 
-export const realStages: Stages = {
-  build: buildAndResolve,
-  openEnvRepo: (config, host) => EnvRepository.open(config, host),
-  connectCluster: (config, host) => Cluster.connect(config, host),
-  startDeployment: (config, host, ref) => DeploymentRecorder.start(config, host, ref)
+/** Who holds the deploy lock: the workflow run when known, else this host and process. */
+export function lockHolder(config: Config): string {
+  return config.context.runUrl ?? `${os.hostname()}/${process.pid}`
 }
 
 /**
@@ -49,8 +60,9 @@ export const realStages: Stages = {
 export async function runPipeline(
   host: Host,
   raw: RawInputs,
-  stages: Stages = realStages,
-  context: RunContext = runContext()
+  stages: Stages,
+  context: RunContext = runContext(),
+  clock: Clock = systemClock
 ): Promise<PipelineResult> {
   for (const secret of secretValues(raw)) host.setSecret(secret)
   const report = newRunReport()
@@ -59,7 +71,7 @@ export async function runPipeline(
     const config = parseConfig(raw, context)
     if (!config.dryRun) deployment = await stages.startDeployment(config, host, config.context.sha ?? config.tag)
     if (deployment) report.deploymentId = deployment.id
-    report.status = await deploy(config, host, stages, report)
+    report.status = await deploy(config, host, stages, report, clock)
   } catch (error) {
     report.status = 'failed'
     report.failure = error instanceof ConfigError ? error.message : errorMessage(error)
@@ -69,8 +81,13 @@ export async function runPipeline(
   return { status: report.status, report }
 }
 
-async function deploy(config: Config, host: Host, stages: Stages, report: RunReport): Promise<DeployStatus> {
-  const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn)
+async function deploy(
+  config: Config,
+  host: Host,
+  stages: Stages,
+  report: RunReport,
+  clock: Clock
+): Promise<DeployStatus> {
   // Reach GitHub and the cluster (in parallel) before a build that may take minutes: a bad
   // token or kubeconfig fails the run at once.
   const envConnection = settled(stages.openEnvRepo(config, host))
@@ -78,12 +95,11 @@ async function deploy(config: Config, host: Host, stages: Stages, report: RunRep
   try {
     const env = await envConnection.get()
     const cluster = await clusterConnection?.get()
-    const image = await stage(config.build.enabled ? 'Build and push image' : 'Resolve image', () =>
+    const image = await timed(host, report, config.build.enabled ? 'Build and push image' : 'Resolve image', () =>
       stages.build(config, host)
     )
     report.image = image.reference
     report.digest = image.digest
-
     const edit: ImageEdit = {
       repository: config.repository,
       image: config.image,
@@ -91,17 +107,7 @@ async function deploy(config: Config, host: Host, stages: Stages, report: RunRep
       digest: image.digest,
       pin: config.env.pin
     }
-    const plan = await stage('Edit environment repository (in memory)', () => env.plan(edit))
-    report.previousImage = plan.previousImage
-    report.diff = plan.diff
-    if (plan.diff) host.info(plan.diff)
-    if (plan.changes.length === 0) {
-      host.info(`${config.env.owner}/${config.env.repo} already holds ${image.reference}: nothing to commit or apply`)
-      return 'unchanged'
-    }
-
-    // With a kubeconfig the edited descriptors are validated before Git sees them, whatever the mode.
-    return await validateCommitApply(config, host, report, env, edit, image, plan, cluster)
+    return await planAndCommit({ config, host, report, clock, env, cluster, image, edit })
   } finally {
     await clusterConnection?.ifConnected(cluster => cluster.close())
   }
@@ -126,19 +132,20 @@ function settled<T>(promise: Promise<T>): { get(): Promise<T>; ifConnected(fn: (
   }
 }
 
-async function validateCommitApply(
-  config: Config,
-  host: Host,
-  report: RunReport,
-  env: EnvRepo,
-  edit: ImageEdit,
-  image: ImageResult,
-  plan: EnvPlan,
-  cluster: ClusterPort | undefined
-): Promise<DeployStatus> {
-  const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn)
+async function planAndCommit(run: Run): Promise<DeployStatus> {
+  const { config, host, report, env, cluster, image, edit } = run
+  const plan = await stage(run, 'Edit environment repository (in memory)', () => env.plan(edit))
+  report.previousImage = plan.previousImage
+  report.diff = plan.diff
+  if (plan.diff) host.info(plan.diff)
+  if (plan.changes.length === 0) {
+    host.info(`${config.env.owner}/${config.env.repo} already holds ${image.reference}: nothing to commit or apply`)
+    return 'unchanged'
+  }
+
+  // With a kubeconfig the edited descriptors are validated before Git sees them, whatever the mode.
   if (cluster) {
-    await stage('Validate descriptors (server-side dry run)', () => cluster.validate(plan.files))
+    await stage(run, 'Validate descriptors (server-side dry run)', () => cluster.validate(plan.files))
   }
   if (config.dryRun) return 'planned'
 
@@ -154,69 +161,89 @@ async function validateCommitApply(
   })
 
   if (config.env.commitMode === 'pull-request') {
-    const pr = await stage('Open pull request', () => env.propose(edit, message))
+    const pr = await stage(run, 'Open pull request', () => env.propose(edit, message))
     report.pullRequestUrl = pr.url
     return 'proposed'
   }
 
-  const commit = await stage('Commit to environment repository', () => env.commit(edit, message))
+  const commit = await stage(run, 'Commit to environment repository', () => env.commit(edit, message))
   if (!commit) return 'unchanged'
   report.envCommit = { sha: commit.sha, url: commit.url }
   report.previousImage = commit.previousImage
   if (!config.kube.apply || !cluster) return 'committed'
 
-  return applyAndWait(config, host, cluster, env, commit, report)
+  return applyAndWait(run, cluster, commit)
 }
 
-async function applyAndWait(
-  config: Config,
-  host: Host,
-  cluster: ClusterPort,
-  env: EnvRepo,
-  commit: EnvCommit,
-  report: RunReport
-): Promise<DeployStatus> {
-  const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn)
+/** The lock wait, the apply and the rollout share one deadline: `timeout` bounds them together. */
+async function applyAndWait(run: Run, cluster: ClusterPort, commit: EnvCommit): Promise<DeployStatus> {
+  const { config, host, report } = run
+  const deadline = new Deadline(config.kube.timeoutMs, run.clock)
   const lock = await cluster.lock(
     `${config.kube.namespace ?? ''}:${config.env.owner}/${config.env.repo}:${config.env.paths.join(',')}`,
     lockHolder(config),
-    config.kube.timeoutMs
+    deadline
   )
   try {
     let applied: AppliedObject[] = []
-    let outcome: RolloutOutcome | undefined
     try {
       const since = new Date()
-      const annotations = deployAnnotations({ envCommit: commit.sha, ...config.context })
-      applied = await stage('Apply (server-side)', () => cluster.apply(commit.files, annotations))
-      outcome = await stage('Wait on rollout', () => cluster.waitForRollout(applied, config.kube.timeoutMs, since))
+      applied = await stage(run, 'Apply (server-side)', () =>
+        cluster.apply(commit.files, stampOf(run, commit.sha), deadline)
+      )
+      const outcome = await stage(run, 'Wait on rollout', () => cluster.waitForRollout(applied, deadline, since))
       report.resources = outcome.resources
       report.rolloutSeconds = outcome.seconds
       if (outcome.ok) return 'deployed'
       report.failure = outcome.failure ?? 'rollout failed'
     } catch (error) {
-      // A partial apply still needs rolling back: ApplyError says what reached the cluster.
-      if (error instanceof ApplyError) applied = error.applied
+      // A partial apply still needs rolling back: the error says what reached the cluster.
+      applied = appliedBeforeFailure(error) ?? applied
       report.failure = errorMessage(error)
     }
     host.error(report.failure)
     if (!config.kube.rollback) return 'failed'
-
-    const previousFiles = await env.readFiles(commit.parentSha)
-    const rollback = await stage('Roll back the cluster', () =>
-      cluster.rollback(previousFiles, applied, config.kube.timeoutMs)
-    )
-    report.rollback = rollback
-    const revertMessage = `revert ${report.image}: rollout failed\n\nRestores ${commit.previousImage} (reverts ${commit.sha}).${
-      config.context.runUrl ? `\nRun: ${config.context.runUrl}` : ''
-    }`
-    const revert = await stage('Revert environment repository', () => env.revert(commit, revertMessage))
-    if (revert) report.revertCommit = revert
-    if (!rollback.ok) host.error(`ROLLBACK FAILED: ${rollback.failure ?? 'see the resource table'}`)
-    return rollback.ok ? 'rolled-back' : 'failed'
+    return await rollBack(run, cluster, commit, applied)
   } finally {
     await lock.release()
   }
+}
+
+/** Restores the parent commit's state in the cluster (own budget: `rollback-timeout`), then in Git. */
+async function rollBack(
+  run: Run,
+  cluster: ClusterPort,
+  commit: EnvCommit,
+  applied: AppliedObject[]
+): Promise<DeployStatus> {
+  const { config, host, report, env } = run
+  // Read once: the cluster rollback and the Git revert both restore these files.
+  const previousFiles = await env.readFiles(commit.parentSha)
+  const rollback = await stage(run, 'Roll back the cluster', () =>
+    cluster.rollback(
+      previousFiles,
+      applied,
+      new Deadline(config.kube.rollbackTimeoutMs, run.clock),
+      stampOf(run, commit.parentSha)
+    )
+  )
+  report.rollback = rollback
+  const revertMessage = revertCommitMessage(report.image, commit, config.context.runUrl)
+  const revert = await stage(run, 'Revert environment repository', () =>
+    env.revert(commit, revertMessage, previousFiles)
+  )
+  if (revert) report.revertCommit = revert
+  if (!rollback.ok) host.error(`ROLLBACK FAILED: ${rollback.failure ?? 'see the resource table'}`)
+  return rollback.ok ? 'rolled-back' : 'failed'
+}
+
+function stampOf(run: Run, envCommit: string): DeployStamp {
+  const { repository, sha, runUrl } = run.config.context
+  return { envCommit, repository, sha, runUrl }
+}
+
+function stage<T>(run: Run, name: string, fn: () => Promise<T>): Promise<T> {
+  return timed(run.host, run.report, name, fn)
 }
 
 async function timed<T>(host: Host, report: RunReport, name: string, fn: () => Promise<T>): Promise<T> {
@@ -232,7 +259,7 @@ async function finish(host: Host, report: RunReport, deployment: DeploymentPort 
   for (const [name, value] of Object.entries(outputsOf(report)))
     host.setOutput(name as keyof ReturnType<typeof outputsOf>, value)
   if (deployment) {
-    const ok = ['deployed', 'committed', 'unchanged', 'proposed'].includes(report.status)
+    const ok = isOk(report.status)
     await deployment.status(ok ? 'success' : 'failure', ok ? `${report.status} ${report.image ?? ''}` : report.status)
   }
   try {

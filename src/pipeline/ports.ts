@@ -1,0 +1,73 @@
+// The stages as the pipeline sees them. The pipeline owns these contracts; the real stages are
+// wired to them in the composition root (src/stages.ts), fakes in the policy's unit tests. The
+// data shapes are the stages' own types, imported as types only: the pipeline never runs stage code.
+import { type Config } from '../config/index.js'
+import { type Host } from '../host/host.js'
+import { type Deadline } from '../lib/deadline.js'
+import type { ImageResult } from '../build/index.js'
+import type { EnvCommit, EnvFile, EnvPlan, ImageEdit, PullRequestResult } from '../gitops/index.js'
+import type { AppliedObject, RolloutOutcome, ValidationReport } from '../kube/index.js'
+
+export type { ImageResult, EnvCommit, EnvFile, EnvPlan, ImageEdit, PullRequestResult, AppliedObject, RolloutOutcome }
+
+/** The environment repository: edit in memory, commit or propose, read back, revert. */
+export interface EnvRepoPort {
+  plan(edit: ImageEdit): Promise<EnvPlan>
+  commit(edit: ImageEdit, message: string): Promise<EnvCommit | undefined>
+  propose(edit: ImageEdit, message: string): Promise<PullRequestResult>
+  /** Descriptor files at a commit. */
+  readFiles(sha: string): Promise<EnvFile[]>
+  /** Puts back what `commit` changed, on the current head; `parentFiles` are the files at its parent. */
+  revert(commit: EnvCommit, message: string, parentFiles: EnvFile[]): Promise<{ sha: string; url: string } | undefined>
+}
+
+/** Where an apply came from, recorded on every object applied (and re-applied by a rollback). */
+export interface DeployStamp {
+  /** The env-repo commit whose files are applied. */
+  envCommit: string
+  repository?: string
+  sha?: string
+  runUrl?: string
+}
+
+export interface HeldLock {
+  release(): Promise<void>
+}
+
+/**
+ * The target cluster. `lock`, `apply` and `waitForRollout` spend one deadline; `rollback` gets its
+ * own. `apply` may reject with an error carrying `applied` (what reached the cluster before it
+ * stopped), so that it can be rolled back.
+ */
+export interface ClusterPort {
+  validate(files: EnvFile[]): Promise<ValidationReport>
+  lock(key: string, holder: string, deadline: Deadline): Promise<HeldLock>
+  apply(files: EnvFile[], stamp: DeployStamp, deadline: Deadline): Promise<AppliedObject[]>
+  waitForRollout(applied: AppliedObject[], deadline: Deadline, since: Date): Promise<RolloutOutcome>
+  rollback(
+    previousFiles: EnvFile[],
+    applied: AppliedObject[],
+    deadline: Deadline,
+    stamp: DeployStamp
+  ): Promise<RolloutOutcome>
+  close(): void
+}
+
+/** The GitHub Deployment of the source repository. */
+export interface DeploymentPort {
+  readonly id: number
+  status(state: 'in_progress' | 'success' | 'failure' | 'error', description: string): Promise<void>
+}
+
+export interface Stages {
+  build(config: Config, host: Host): Promise<ImageResult>
+  openEnvRepo(config: Config, host: Host): Promise<EnvRepoPort>
+  connectCluster(config: Config, host: Host): Promise<ClusterPort>
+  startDeployment(config: Config, host: Host, ref: string): Promise<DeploymentPort | undefined>
+}
+
+/** What an apply that stopped part way had applied, when the error says. */
+export function appliedBeforeFailure(error: unknown): AppliedObject[] | undefined {
+  const applied = (error as { applied?: unknown } | undefined)?.applied
+  return Array.isArray(applied) ? (applied as AppliedObject[]) : undefined
+}

@@ -1,0 +1,14 @@
+/** How a run ended: the `status` output. */
+export type DeployStatus = 'deployed' | 'committed' | 'unchanged' | 'proposed' | 'planned' | 'rolled-back' | 'failed'
+
+/** The statuses that end a run successfully (exit 0, a successful GitHub Deployment). */
+const OK_STATUSES: ReadonlySet<DeployStatus> = new Set(['deployed', 'committed', 'unchanged', 'proposed', 'planned'])
+
+export function isOk(status: DeployStatus): boolean {
+  return OK_STATUSES.has(status)
+}
+
+/** Exit code the CLI and the action end with for a status. */
+export function exitCodeFor(status: DeployStatus): 0 | 1 {
+  return isOk(status) ? 0 : 1
+}

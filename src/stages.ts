@@ -1,0 +1,28 @@
+// The composition root: the real stages wired to the pipeline's ports. The only module that
+// knows both the pipeline and the stage implementations; the entry points (main.ts, cli.ts) use it.
+import { buildAndResolve } from './build/index.js'
+import { EnvRepository } from './gitops/index.js'
+import { Cluster, deployAnnotations } from './kube/index.js'
+import { type ClusterPort, type DeployStamp, type Stages } from './pipeline/ports.js'
+import { DeploymentRecorder } from './report/deployments.js'
+
+export const realStages: Stages = {
+  build: buildAndResolve,
+  openEnvRepo: (config, host) => EnvRepository.open(config, host),
+  connectCluster: async (config, host) => clusterPort(await Cluster.connect(config, host)),
+  startDeployment: (config, host, ref) => DeploymentRecorder.start(config, host, ref)
+}
+
+/** The cluster records a deploy stamp as its gitops-push-deploy/* annotations. */
+function clusterPort(cluster: Cluster): ClusterPort {
+  const annotations = (stamp: DeployStamp): Record<string, string> => deployAnnotations(stamp)
+  return {
+    validate: files => cluster.validate(files),
+    lock: (key, holder, deadline) => cluster.lock(key, holder, deadline),
+    apply: (files, stamp, deadline) => cluster.apply(files, annotations(stamp), deadline),
+    waitForRollout: (applied, deadline, since) => cluster.waitForRollout(applied, deadline, since),
+    rollback: (previousFiles, applied, deadline, stamp) =>
+      cluster.rollback(previousFiles, applied, deadline, annotations(stamp)),
+    close: () => cluster.close()
+  }
+}

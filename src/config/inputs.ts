@@ -20,7 +20,7 @@ export interface OutputSpec {
   description: string
 }
 
-export const INPUTS: readonly InputSpec[] = [
+const INPUT_LIST = [
   {
     name: 'image',
     required: true,
@@ -140,9 +140,14 @@ export const INPUTS: readonly InputSpec[] = [
     default: '${{ github.api_url }}',
     description: 'GitHub API base URL (GitHub Enterprise Server, or a local emulator).'
   }
-]
+] as const satisfies readonly InputSpec[]
 
-export const OUTPUTS: readonly OutputSpec[] = [
+/** The name of an input: a typo (`get('kubeconfg')`) fails to compile. */
+export type InputName = (typeof INPUT_LIST)[number]['name']
+
+export const INPUTS: ReadonlyArray<InputSpec & { name: InputName }> = INPUT_LIST
+
+const OUTPUT_LIST = [
   {
     name: 'status',
     description:
@@ -164,21 +169,11 @@ export const OUTPUTS: readonly OutputSpec[] = [
   },
   { name: 'rollout-seconds', description: 'Seconds spent waiting on the rollout.' },
   { name: 'deployment-id', description: 'GitHub Deployment id, when environment is set.' }
-]
+] as const satisfies readonly OutputSpec[]
 
-export type InputName = (typeof INPUTS)[number]['name']
-export type OutputName =
-  | 'status'
-  | 'image'
-  | 'digest'
-  | 'previous-image'
-  | 'env-commit'
-  | 'env-commit-url'
-  | 'revert-commit'
-  | 'pull-request-url'
-  | 'resources'
-  | 'rollout-seconds'
-  | 'deployment-id'
+export type OutputName = (typeof OUTPUT_LIST)[number]['name']
+
+export const OUTPUTS: ReadonlyArray<OutputSpec & { name: OutputName }> = OUTPUT_LIST
 
 /** The environment variable GitHub sets for an input (`INPUT_ENV-REPO`). */
 export function inputEnvName(name: string): string {

@@ -1,4 +1,5 @@
 // Which files of the env repo the stage reads: descriptor files under the env paths.
+import { isDescriptorFile } from '../lib/descriptors.js'
 
 export interface TreeFile {
   path: string
@@ -7,11 +8,9 @@ export interface TreeFile {
   sha: string
 }
 
-const DESCRIPTOR = /(?:\.ya?ml|(?:^|\/)Kustomization)$/
-
 /**
- * The blobs to read for `envPaths` (files or folders, recursive; `.` is the whole repo): YAML
- * files and `Kustomization` under folders, and any file named directly. Throws naming every
+ * The blobs to read for `envPaths` (files or folders, recursive; `.` is the whole repo):
+ * descriptor files under folders, and any file named directly. Throws naming every
  * env path that does not exist.
  */
 export function descriptorFiles(tree: TreeFile[], envPaths: string[], where: string): TreeFile[] {
@@ -30,7 +29,7 @@ export function descriptorFiles(tree: TreeFile[], envPaths: string[], where: str
     }
     for (const entry of tree) {
       // 120000 is a symlink: its blob is a path, not a file
-      if (entry.type !== 'blob' || entry.mode === '120000' || !DESCRIPTOR.test(entry.path)) continue
+      if (entry.type !== 'blob' || entry.mode === '120000' || !isDescriptorFile(entry.path)) continue
       if (whole || entry.path.startsWith(`${envPath}/`)) chosen.set(entry.path, entry)
     }
   }

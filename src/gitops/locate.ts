@@ -19,6 +19,7 @@ import {
   type ImageRepository
 } from '../image/reference.js'
 import { type ScalarSpot } from './scalar.js'
+import { isKustomizationFile } from '../lib/descriptors.js'
 
 interface LocationBase {
   /** Document index and path inside it (`0:spec/template/spec/containers/1/image`); survives edits elsewhere. */
@@ -86,12 +87,6 @@ export interface LocatedImages {
 // repository or names none (then it belongs to whatever image deploys to this env-path).
 const MARKER = 'gitops-push-deploy'
 const MARKER_LINE = new RegExp(`(?:^|\\s)#\\s*${MARKER}:\\s*(image|tag|digest)(?:\\s+(\\S+))?\\s*$`)
-const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization']
-
-export function isKustomizationFile(path: string): boolean {
-  return KUSTOMIZATION_FILES.includes(path.slice(path.lastIndexOf('/') + 1))
-}
-
 /** A reference, or undefined when the text is not one (`{{ .Values.image }}`, `$(IMAGE)`). */
 export function tryParseReference(text: string): ImageReference | undefined {
   try {

@@ -5,6 +5,7 @@ import { promisify } from 'node:util'
 import { parseAllDocuments, type Tags } from 'yaml'
 import { type EnvFile, type KubeObject } from './types.js'
 import { makeTempDir, removeTempDir } from '../lib/temp-files.js'
+import { isKustomizationFile, isManifestFile } from '../lib/descriptors.js'
 
 /** An object from the env repo and where it was read. */
 export interface Manifest {
@@ -20,9 +21,6 @@ export class ManifestError extends Error {
     this.name = 'ManifestError'
   }
 }
-
-const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json']
-const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization']
 
 // kubectl reads YAML 1.1 (octal 0644 file modes, yes/no booleans) but keeps timestamps and
 // sexagesimal-looking values (12:30) as strings.
@@ -77,17 +75,13 @@ function objectProblem(value: unknown): string | undefined {
   return undefined
 }
 
-export function isKustomization(filePath: string): boolean {
-  return KUSTOMIZATION_FILES.includes(path.posix.basename(filePath))
-}
-
 /**
  * Which kustomizations to build and which files kustomize reads. Roots are kustomization
  * directories no other kustomization refers to (overlays, not their bases); a file inside a
  * kustomization directory, or named by one, belongs to kustomize and is not applied directly.
  */
 export function kustomizePlan(files: EnvFile[]): { roots: string[]; owned: Set<string> } {
-  const kustomizations = files.filter(f => isKustomization(f.path))
+  const kustomizations = files.filter(f => isKustomizationFile(f.path))
   const dirs = kustomizations.map(f => path.posix.dirname(f.path))
   const referenced = new Set<string>()
   for (const file of kustomizations) {
@@ -127,8 +121,8 @@ export async function readManifests(files: EnvFile[], render: KustomizeRenderer 
   const problems: string[] = []
   const { roots, owned } = kustomizePlan(files)
   for (const file of files) {
-    if (owned.has(file.path) || isKustomization(file.path)) continue
-    if (!MANIFEST_EXTENSIONS.includes(path.posix.extname(file.path).toLowerCase())) continue
+    if (owned.has(file.path) || isKustomizationFile(file.path)) continue
+    if (!isManifestFile(file.path)) continue
     const parsed = parseManifest(file.path, file.content)
     manifests.push(...parsed.manifests)
     problems.push(...parsed.problems)

@@ -47,6 +47,8 @@ export interface KubeConfigInput {
   context?: string
   namespace?: string
   timeoutMs: number
+  /** Restarts a new pod may have before its crash loop fails the rollout. */
+  failuresAllowed: number
   rollback: boolean
   fieldManager: string
   policy: ApplyPolicy
@@ -274,6 +276,10 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
   }
   // Node timers overflow past 2^31 ms (24.8 days) and fire at once: cap well below.
   if (timeoutMs > MAX_TIMEOUT_MS) problem('timeout', get('timeout'), 'is longer than 24h')
+  const failuresAllowedInput = get('failures-allowed').trim()
+  if (!/^\d{1,4}$/.test(failuresAllowedInput)) {
+    problem('failures-allowed', failuresAllowedInput, 'must be a whole number from 0 to 9999')
+  }
   const fieldManager = get('field-manager')
   if (!FIELD_MANAGER.test(fieldManager)) problem('field-manager', fieldManager, 'must be 1 to 128 printable characters')
   const patterns = (name: InputName, pattern: RegExp, what: string): string[] => {
@@ -305,6 +311,7 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
     context: optional('kube-context'),
     namespace: optional('namespace'),
     timeoutMs,
+    failuresAllowed: Number(failuresAllowedInput),
     rollback: bool('rollback'),
     fieldManager,
     policy,

@@ -3,7 +3,7 @@
 import { buildAndResolve } from './build/index.js'
 import { EnvRepository } from './gitops/index.js'
 import { Cluster, deployAnnotations } from './kube/index.js'
-import { type ClusterPort, type DeployStamp, type Stages } from './pipeline/ports.js'
+import { type ClusterPort, type Stages } from './pipeline/ports.js'
 import { DeploymentRecorder } from './report/deployments.js'
 
 export const realStages: Stages = {
@@ -15,14 +15,13 @@ export const realStages: Stages = {
 
 /** The cluster records a deploy stamp as its gitops-push-deploy/* annotations. */
 function clusterPort(cluster: Cluster): ClusterPort {
-  const annotations = (stamp: DeployStamp): Record<string, string> => deployAnnotations(stamp)
   return {
     validate: files => cluster.validate(files),
     lock: (key, holder, deadline) => cluster.lock(key, holder, deadline),
-    apply: (files, stamp, deadline) => cluster.apply(files, annotations(stamp), deadline),
-    waitForRollout: (applied, deadline, since) => cluster.waitForRollout(applied, deadline, since),
+    apply: (files, stamp, deadline) => cluster.apply(files, deployAnnotations(stamp), deadline),
+    waitForRollout: (applied, deadline, since, signal) => cluster.waitForRollout(applied, deadline, since, signal),
     rollback: (previousFiles, applied, deadline, stamp) =>
-      cluster.rollback(previousFiles, applied, deadline, annotations(stamp)),
+      cluster.rollback(previousFiles, applied, deadline, deployAnnotations(stamp)),
     close: () => cluster.close()
   }
 }

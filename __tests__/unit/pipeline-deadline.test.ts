@@ -137,6 +137,7 @@ async function deployWithSlowRollout(inputs: Record<string, string>) {
     },
     stages,
     context,
+    undefined,
     clock
   )
   return { status: result.status, elapsedMs: clock.elapsedMs(), seen, log: logs.join('') }

@@ -20,35 +20,57 @@ export function decodeKubeconfig(input: string): string | undefined {
   return looksLikeKubeconfig(decoded) ? decoded : undefined
 }
 
-/** Credentials inside a kubeconfig: tokens, keys, passwords, client certificates. */
+/** Keys under `users[].user` that are structure, not credentials (masking them garbles logs). */
+const USER_STRUCTURE = new Set(['apiVersion', 'command', 'interactiveMode', 'installHint', 'name'])
+
+/**
+ * Credentials inside a kubeconfig: every string under `users[].user` (tokens, keys, passwords,
+ * OIDC id/refresh tokens and client secrets, exec env values and args, auth-provider config)
+ * with decoded PEM lines, and the credentials of proxy URLs.
+ */
 export function kubeconfigSecrets(input: string): string[] {
   const text = decodeKubeconfig(input)
   if (text === undefined) return []
   // The input itself when it is one line (base64), never the lines of the YAML.
   const found = new Set<string>(input.includes('\n') ? [] : [input.trim()])
-  const walk = (node: unknown): void => {
-    if (Array.isArray(node)) node.forEach(walk)
-    else if (node && typeof node === 'object') {
-      for (const [key, value] of Object.entries(node)) {
-        if (
-          typeof value === 'string' &&
-          /^(token|password|client-key-data|client-key|client-certificate-data)$/.test(key)
-        ) {
-          found.add(value)
-          if (key.endsWith('-data')) {
-            // The decoded PEM, line by line: a runner masks single lines.
-            for (const line of Buffer.from(value, 'base64').toString('utf8').split('\n')) {
-              if (line.length >= 16 && !line.startsWith('-----')) found.add(line.trim())
-            }
-          }
-        } else walk(value)
+  const add = (value: string, key: string): void => {
+    found.add(value)
+    if (key.endsWith('-data')) {
+      // The decoded PEM, line by line: a runner masks single lines.
+      for (const line of Buffer.from(value, 'base64').toString('utf8').split('\n')) {
+        if (line.length >= 16 && !line.startsWith('-----')) found.add(line.trim())
       }
     }
   }
+  const walk = (node: unknown, key: string): void => {
+    if (typeof node === 'string') {
+      if (!USER_STRUCTURE.has(key)) add(node, key)
+    } else if (Array.isArray(node)) node.forEach(item => walk(item, key))
+    else if (node && typeof node === 'object') {
+      for (const [childKey, value] of Object.entries(node)) {
+        // exec env entries: {name, value}; the value is the credential
+        walk(value, childKey === 'value' ? key : childKey)
+      }
+    }
+  }
+  let document: unknown
   try {
-    walk(parseDocument(text).toJS())
+    document = parseDocument(text).toJS()
   } catch {
-    // not YAML: the whole input is masked already
+    return [...found]
+  }
+  const config = (document ?? {}) as { users?: unknown; clusters?: unknown }
+  for (const user of Array.isArray(config.users) ? config.users : []) walk((user as { user?: unknown })?.user, 'user')
+  for (const cluster of Array.isArray(config.clusters) ? config.clusters : []) {
+    const proxy = (cluster as { cluster?: Record<string, unknown> })?.cluster?.['proxy-url']
+    if (typeof proxy !== 'string') continue
+    try {
+      const url = new URL(proxy)
+      if (url.password) found.add(decodeURIComponent(url.password)).add(url.password)
+      if (url.username || url.password) found.add(proxy)
+    } catch {
+      // not a URL: client-node refuses it
+    }
   }
   return [...found].filter(value => value.length >= 4)
 }

@@ -13,6 +13,7 @@ import { type AppliedObject, type EnvFile } from './types.js'
 
 export { ApplyError, ValidationError, type ValidationReport } from './apply.js'
 export { KubeConfigError } from './kubeconfig.js'
+export { PolicyError } from './policy.js'
 export { LockTimeoutError } from './lease.js'
 export { deployAnnotations } from './plan.js'
 export { type AppliedObject, type EnvFile, type ResourceResult } from './types.js'
@@ -27,13 +28,15 @@ export class Cluster {
     /** Where namespaced objects without a namespace go, and where the lock lives. */
     readonly namespace: string,
     private readonly host: Host,
-    private readonly cleanup: () => void
+    private readonly cleanup: () => void,
+    /** Restarts a new pod may have before its crash loop fails the rollout (`failures-allowed`). */
+    private readonly failuresAllowed: number
   ) {}
 
   /** Loads the kubeconfig (in memory) and checks that the apiserver answers. */
   static async connect(config: Config, host: Host): Promise<Cluster> {
     if (!config.kube.kubeconfig) throw new Error('no kubeconfig given: the kubeconfig input is required to apply')
-    const loaded = loadKubeConfig(config.kube.kubeconfig, config.kube.context)
+    const loaded = loadKubeConfig(config.kube.kubeconfig, config.kube.context, process.env, config.kube.impersonate)
     try {
       const client = new KubeClient(loaded.kc, loaded.server)
       let version: string
@@ -58,9 +61,10 @@ export class Cluster {
       const applier = new Applier(client, new Discovery(client), {
         fieldManager: config.kube.fieldManager,
         defaultNamespace: namespace,
+        policy: config.kube.policy,
         log: line => host.info(line)
       })
-      return new Cluster(loaded.kc, client, applier, namespace, host, loaded.cleanup)
+      return new Cluster(loaded.kc, client, applier, namespace, host, loaded.cleanup, config.kube.failuresAllowed)
     } catch (error) {
       loaded.cleanup()
       throw error
@@ -108,16 +112,28 @@ export class Cluster {
     return this.applier.apply(files, annotations, deadline)
   }
 
-  /** Waits on the rollout of what was applied, for what is left of the deadline. */
-  async waitForRollout(applied: AppliedObject[], deadline: Deadline, since: Date): Promise<RolloutOutcome> {
-    return this.track(applied.map(trackTarget), deadline, since)
+  /** Tracks until every object has its verdict, one fails, the deadline passes or `signal` aborts. */
+  async waitForRollout(
+    applied: AppliedObject[],
+    deadline: Deadline,
+    since: Date,
+    signal?: AbortSignal
+  ): Promise<RolloutOutcome> {
+    return this.track(applied.map(trackTarget), deadline, since, signal)
   }
 
-  private track(targets: TrackTarget[], deadline: Deadline, since: Date): Promise<RolloutOutcome> {
+  private track(
+    targets: TrackTarget[],
+    deadline: Deadline,
+    since: Date,
+    signal?: AbortSignal
+  ): Promise<RolloutOutcome> {
     return trackRollout(this.kc, targets, {
       timeoutMs: deadline.remainingMs(),
       since,
-      log: line => this.host.info(line)
+      signal,
+      log: line => this.host.info(line),
+      failuresAllowed: this.failuresAllowed
     })
   }
 

@@ -13,6 +13,7 @@ import { Deadline, systemClock, type Clock } from '../lib/deadline.js'
 import { newRunReport, outputsOf, type RunReport } from '../report/run-report.js'
 import { isOk, type DeployStatus } from '../report/status.js'
 import { renderSummary } from '../report/summary.js'
+import { CancelledError, throwIfCancelled } from './cancellation.js'
 import { renderCommitMessage, revertCommitMessage } from './commit-message.js'
 import {
   appliedBeforeFailure,
@@ -40,6 +41,8 @@ interface Run {
   host: Host
   report: RunReport
   clock: Clock
+  /** Aborted when the workflow is cancelled (SIGINT/SIGTERM): see cancellation.ts. */
+  cancel?: AbortSignal
   env: EnvRepoPort
   /** Absent without a kubeconfig (commit only, pull request). */
   cluster?: ClusterPort
@@ -62,6 +65,8 @@ export async function runPipeline(
   raw: RawInputs,
   stages: Stages,
   context: RunContext = runContext(),
+  /** Aborted when the workflow is cancelled (SIGINT/SIGTERM): see cancellation.ts. */
+  cancel?: AbortSignal,
   clock: Clock = systemClock
 ): Promise<PipelineResult> {
   for (const secret of secretValues(raw)) host.setSecret(secret)
@@ -71,9 +76,9 @@ export async function runPipeline(
     const config = parseConfig(raw, context)
     if (!config.dryRun) deployment = await stages.startDeployment(config, host, config.context.sha ?? config.tag)
     if (deployment) report.deploymentId = deployment.id
-    report.status = await deploy(config, host, stages, report, clock)
+    report.status = await deploy(config, host, stages, report, clock, cancel)
   } catch (error) {
-    report.status = 'failed'
+    report.status = error instanceof CancelledError || cancel?.aborted ? 'cancelled' : 'failed'
     report.failure = error instanceof ConfigError ? error.message : errorMessage(error)
     for (const line of report.failure.split('\n')) host.error(line)
   }
@@ -86,7 +91,8 @@ async function deploy(
   host: Host,
   stages: Stages,
   report: RunReport,
-  clock: Clock
+  clock: Clock,
+  cancel: AbortSignal | undefined
 ): Promise<DeployStatus> {
   // Reach GitHub and the cluster (in parallel) before a build that may take minutes: a bad
   // token or kubeconfig fails the run at once.
@@ -95,8 +101,12 @@ async function deploy(
   try {
     const env = await envConnection.get()
     const cluster = await clusterConnection?.get()
-    const image = await timed(host, report, config.build.enabled ? 'Build and push image' : 'Resolve image', () =>
-      stages.build(config, host)
+    const image = await timed(
+      host,
+      report,
+      config.build.enabled ? 'Build and push image' : 'Resolve image',
+      () => stages.build(config, host),
+      cancel
     )
     report.image = image.reference
     report.digest = image.digest
@@ -107,7 +117,7 @@ async function deploy(
       digest: image.digest,
       pin: config.env.pin
     }
-    return await planAndCommit({ config, host, report, clock, env, cluster, image, edit })
+    return await planAndCommit({ config, host, report, clock, cancel, env, cluster, image, edit })
   } finally {
     await clusterConnection?.ifConnected(cluster => cluster.close())
   }
@@ -191,10 +201,20 @@ async function applyAndWait(run: Run, cluster: ClusterPort, commit: EnvCommit): 
       applied = await stage(run, 'Apply (server-side)', () =>
         cluster.apply(commit.files, stampOf(run, commit.sha), deadline)
       )
-      const outcome = await stage(run, 'Wait on rollout', () => cluster.waitForRollout(applied, deadline, since))
+      const outcome = await stage(run, 'Wait on rollout', () =>
+        cluster.waitForRollout(applied, deadline, since, run.cancel)
+      )
       report.resources = outcome.resources
       report.rolloutSeconds = outcome.seconds
       if (outcome.ok) return 'deployed'
+      if (run.cancel?.aborted) {
+        // No rollback: Git and the cluster both hold this run's image, which is consistent.
+        report.failure =
+          `cancelled during the rollout: tracking stopped; the cluster was left as it is ` +
+          `(Git and the cluster both hold ${report.image ?? 'the new image'}, env commit ${commit.sha.slice(0, 7)})`
+        host.error(report.failure)
+        return 'cancelled'
+      }
       report.failure = outcome.failure ?? 'rollout failed'
     } catch (error) {
       // A partial apply still needs rolling back: the error says what reached the cluster.
@@ -243,10 +263,17 @@ function stampOf(run: Run, envCommit: string): DeployStamp {
 }
 
 function stage<T>(run: Run, name: string, fn: () => Promise<T>): Promise<T> {
-  return timed(run.host, run.report, name, fn)
+  return timed(run.host, run.report, name, fn, run.cancel)
 }
 
-async function timed<T>(host: Host, report: RunReport, name: string, fn: () => Promise<T>): Promise<T> {
+async function timed<T>(
+  host: Host,
+  report: RunReport,
+  name: string,
+  fn: () => Promise<T>,
+  cancel?: AbortSignal
+): Promise<T> {
+  throwIfCancelled(cancel)
   const start = performance.now()
   try {
     return await host.group(name, fn)
@@ -260,7 +287,8 @@ async function finish(host: Host, report: RunReport, deployment: DeploymentPort 
     host.setOutput(name as keyof ReturnType<typeof outputsOf>, value)
   if (deployment) {
     const ok = isOk(report.status)
-    await deployment.status(ok ? 'success' : 'failure', ok ? `${report.status} ${report.image ?? ''}` : report.status)
+    const state = ok ? 'success' : report.status === 'cancelled' ? 'error' : 'failure'
+    await deployment.status(state, ok ? `${report.status} ${report.image ?? ''}` : report.status)
   }
   try {
     await host.writeSummary(renderSummary(report))

@@ -43,7 +43,13 @@ export interface ClusterPort {
   validate(files: EnvFile[]): Promise<ValidationReport>
   lock(key: string, holder: string, deadline: Deadline): Promise<HeldLock>
   apply(files: EnvFile[], stamp: DeployStamp, deadline: Deadline): Promise<AppliedObject[]>
-  waitForRollout(applied: AppliedObject[], deadline: Deadline, since: Date): Promise<RolloutOutcome>
+  /** Stops tracking when `signal` aborts (the run is cancelled). */
+  waitForRollout(
+    applied: AppliedObject[],
+    deadline: Deadline,
+    since: Date,
+    signal?: AbortSignal
+  ): Promise<RolloutOutcome>
   rollback(
     previousFiles: EnvFile[],
     applied: AppliedObject[],

@@ -1,5 +1,6 @@
 /** How a run ended: the `status` output. */
-export type DeployStatus = 'deployed' | 'committed' | 'unchanged' | 'proposed' | 'planned' | 'rolled-back' | 'failed'
+export type DeployStatus =
+  'deployed' | 'committed' | 'unchanged' | 'proposed' | 'planned' | 'rolled-back' | 'failed' | 'cancelled'
 
 /** The statuses that end a run successfully (exit 0, a successful GitHub Deployment). */
 const OK_STATUSES: ReadonlySet<DeployStatus> = new Set(['deployed', 'committed', 'unchanged', 'proposed', 'planned'])

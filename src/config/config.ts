@@ -48,6 +48,8 @@ export interface KubeConfigInput {
   timeoutMs: number
   rollback: boolean
   fieldManager: string
+  /** Release name for charts whose chart file names none. */
+  helmReleaseName?: string
 }
 
 export interface Config {
@@ -263,10 +265,26 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
     namespace: optional('namespace'),
     timeoutMs,
     rollback: bool('rollback'),
-    fieldManager
+    fieldManager,
+    helmReleaseName: optional('helm-release-name')
   }
   if (kube.namespace && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(kube.namespace)) {
     problem('namespace', kube.namespace, 'is not a valid namespace name')
+  }
+
+  // Helm's rule for release names: a DNS-1123 subdomain of at most 53 characters.
+  if (
+    kube.helmReleaseName &&
+    !(
+      kube.helmReleaseName.length <= 53 &&
+      /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(kube.helmReleaseName)
+    )
+  ) {
+    problem(
+      'helm-release-name',
+      kube.helmReleaseName,
+      'is not a valid Helm release name (lowercase DNS name, at most 53 characters)'
+    )
   }
 
   // GitHub

@@ -2,6 +2,7 @@
 import { familiarName, formatReference, type ImageRepository } from '../image/reference.js'
 import { unifiedDiff } from './diff.js'
 import { tryParseReference } from './locate.js'
+import { chartFolders, isEditable } from './files.js'
 import { editFile, sameValue, valueOf, type FileEdit, type WriteTarget } from './edit.js'
 import { type EnvFile, type ImageEdit, type ReferenceChange } from './types.js'
 
@@ -94,7 +95,12 @@ export function editFiles(
   exactText: (file: EnvFile) => string | undefined = () => undefined
 ): FilesEdit {
   const result: FilesEdit = { files: [], changed: [], changes: [], matched: 0, diff: '', inventory: [] }
+  const charts = chartFolders(files.map(file => file.path))
   for (const file of files) {
+    if (!isEditable(file.path, charts)) {
+      result.files.push(file)
+      continue
+    }
     const edited = editFile(file.content, file.path, editFor(file.path))
     const text = edited.changes.length > 0 ? (exactText(file) ?? edited.text) : edited.text
     const after = { path: file.path, content: text }

@@ -2,13 +2,15 @@ import os from 'node:os'
 import { type KubeConfig } from '@kubernetes/client-node'
 import { type Config } from '../config/config.js'
 import { type Host } from '../host/host.js'
-import { Applier, type ValidationReport } from './apply.js'
+import { Applier, ApplyError, type PreparedObject, type ValidationReport } from './apply.js'
 import { isNotFound, KubeApiError, KubeClient } from './client.js'
 import { Discovery } from './discovery.js'
+import { runHooks } from './hooks.js'
 import { loadKubeConfig } from './kubeconfig.js'
+import { type RenderOptions } from './manifests.js'
 import { acquireLease, type HeldLock, leaseName } from './lease.js'
 import { rollBack, trackTarget } from './rollback.js'
-import { type RolloutOutcome, trackRollout } from './rollout/index.js'
+import { type RolloutOutcome, trackRollout, type TrackTarget } from './rollout/index.js'
 import { type AppliedObject, type EnvFile } from './types.js'
 
 export { ApplyError, ValidationError, type ValidationReport } from './apply.js'
@@ -25,6 +27,9 @@ export function lockHolder(config: Config): string {
 
 /** A connection to the target cluster: validate, lock, apply, wait and roll back. */
 export class Cluster {
+  /** Helm post-hooks of the last apply: run once its rollout succeeded. */
+  private postHooks: PreparedObject[] = []
+
   private constructor(
     private readonly kc: KubeConfig,
     private readonly client: KubeClient,
@@ -32,7 +37,9 @@ export class Cluster {
     /** Where namespaced objects without a namespace go, and where the lock lives. */
     readonly namespace: string,
     private readonly host: Host,
-    private readonly cleanup: () => void
+    private readonly cleanup: () => void,
+    /** Budget for Helm hooks, which run inside apply and after the rollout. */
+    private readonly hookTimeoutMs: number
   ) {}
 
   /** Loads the kubeconfig (in memory) and checks that the apiserver answers. */
@@ -63,9 +70,10 @@ export class Cluster {
       const applier = new Applier(client, new Discovery(client), {
         fieldManager: config.kube.fieldManager,
         defaultNamespace: namespace,
-        log: line => host.info(line)
+        log: line => host.info(line),
+        render: { helm: helmOptions(config, namespace) }
       })
-      return new Cluster(loaded.kc, client, applier, namespace, host, loaded.cleanup)
+      return new Cluster(loaded.kc, client, applier, namespace, host, loaded.cleanup, config.kube.timeoutMs)
     } catch (error) {
       loaded.cleanup()
       throw error
@@ -108,13 +116,40 @@ export class Cluster {
     return held
   }
 
-  /** Server-side apply of every object in waves; throws ApplyError listing what was applied. */
+  /**
+   * Server-side apply of every object in waves, after the Helm pre-hooks of the set ran; throws
+   * ApplyError listing what was applied.
+   */
   async apply(files: EnvFile[], annotations: Record<string, string>): Promise<AppliedObject[]> {
-    return this.applier.apply(files, annotations)
+    const prepared = await this.applier.prepare(files, annotations)
+    this.postHooks = []
+    const pre = await runHooks(this.applier, this.tracker(), prepared, 'pre', this.hookTimeoutMs, this.log)
+    if (!pre.ok) throw new ApplyError([pre.failure ?? 'Helm pre-hook failed'], [])
+    const applied = await this.applier.apply(prepared.filter(p => !p.hook))
+    this.postHooks = prepared.filter(p => p.hook?.phase === 'post')
+    return applied
   }
 
+  /** Waits on the rollout of what apply applied, then runs its Helm post-hooks. */
   async waitForRollout(applied: AppliedObject[], timeoutMs: number, since: Date): Promise<RolloutOutcome> {
-    return trackRollout(this.kc, applied.map(trackTarget), { timeoutMs, since, log: line => this.host.info(line) })
+    const outcome = await this.tracker()(applied.map(trackTarget), timeoutMs, since)
+    const hooks = this.postHooks
+    this.postHooks = []
+    if (!outcome.ok || hooks.length === 0) return outcome
+    const remaining = Math.max(timeoutMs - (Date.now() - since.getTime()), 1000)
+    const post = await runHooks(this.applier, this.tracker(), hooks, 'post', remaining, this.log)
+    return {
+      ok: post.ok,
+      resources: [...outcome.resources, ...post.resources],
+      failure: post.failure,
+      seconds: (Date.now() - since.getTime()) / 1000
+    }
+  }
+
+  private readonly log = (line: string): void => this.host.info(line)
+
+  private tracker(): (targets: TrackTarget[], timeoutMs: number, since: Date) => Promise<RolloutOutcome> {
+    return (targets, timeoutMs, since) => trackRollout(this.kc, targets, { timeoutMs, since, log: this.log })
   }
 
   /**
@@ -127,15 +162,8 @@ export class Cluster {
     timeoutMs: number,
     annotations: Record<string, string> = {}
   ): Promise<RolloutOutcome> {
-    return rollBack(
-      this.applier,
-      (targets, ms, since) =>
-        trackRollout(this.kc, targets, { timeoutMs: ms, since, log: line => this.host.info(line) }),
-      previousFiles,
-      applied,
-      timeoutMs,
-      annotations,
-      line => this.host.info(line)
+    return rollBack(this.applier, this.tracker(), previousFiles, applied, timeoutMs, annotations, line =>
+      this.host.info(line)
     )
   }
 
@@ -143,5 +171,19 @@ export class Cluster {
   close(): void {
     this.client.close()
     this.cleanup()
+  }
+}
+
+/**
+ * How charts are rendered: the target namespace, the release-name input, and the registry login
+ * inputs for OCI charts on the image's registry host (never sent to another host).
+ */
+function helmOptions(config: Config, namespace: string): RenderOptions['helm'] {
+  const { username, password, insecure } = config.registry
+  return {
+    namespace,
+    releaseName: config.kube.helmReleaseName,
+    registry: username && password ? { host: config.repository.domain, username, password } : undefined,
+    plainHttp: insecure
   }
 }

@@ -4,13 +4,18 @@ import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { parseAllDocuments, type Tags } from 'yaml'
+import { chartPlan, type HelmOptions, type HelmRunner, hookOf, type HookInfo, renderCharts } from './helm.js'
 import { type EnvFile, type KubeObject } from './types.js'
 
 /** An object from the env repo and where it was read. */
 export interface Manifest {
   object: KubeObject
-  /** `apps/web/deploy.yaml (document 2)` or `kustomize build apps/web`. */
+  /** `apps/web/deploy.yaml (document 2)`, `kustomize build apps/web` or `helm template web apps/web`. */
   source: string
+  /** Namespace for it when it names none (a Helm release's namespace); else the default one. */
+  namespace?: string
+  /** A Helm hook, run around the main apply instead of with it. */
+  hook?: HookInfo
 }
 
 /** Every file or document that could not be read, each naming its source. */
@@ -118,25 +123,35 @@ function kustomizationReferences(content: string): string[] {
 /** Renders one kustomization directory (below `workdir`) to YAML. */
 export type KustomizeRenderer = (workdir: string, root: string) => Promise<string>
 
+export interface RenderOptions {
+  kustomize?: KustomizeRenderer
+  /** How charts are rendered; the namespace defaults to `default`. */
+  helm?: Partial<HelmOptions> & { releaseName?: string; run?: HelmRunner }
+}
+
 /**
  * All objects of the env files. Plain manifests are parsed as they are; kustomizations are
- * rendered with `kustomize build` or `kubectl kustomize` from a temporary copy of the files.
+ * rendered with `kustomize build` or `kubectl kustomize`, Helm charts with `helm template`, both
+ * from a temporary copy of the files.
  */
-export async function readManifests(files: EnvFile[], render: KustomizeRenderer = kustomizeBuild): Promise<Manifest[]> {
+export async function readManifests(files: EnvFile[], options: RenderOptions = {}): Promise<Manifest[]> {
   const manifests: Manifest[] = []
   const problems: string[] = []
-  const { roots, owned } = kustomizePlan(files)
+  const kustomize = kustomizePlan(files)
+  const charts = chartPlan(files, options.helm?.releaseName)
+  problems.push(...charts.problems)
   for (const file of files) {
-    if (owned.has(file.path) || isKustomization(file.path)) continue
+    if (kustomize.owned.has(file.path) || charts.owned.has(file.path) || isKustomization(file.path)) continue
     if (!MANIFEST_EXTENSIONS.includes(path.posix.extname(file.path).toLowerCase())) continue
     const parsed = parseManifest(file.path, file.content)
     manifests.push(...parsed.manifests)
     problems.push(...parsed.problems)
   }
-  if (roots.length > 0) {
+  if (kustomize.roots.length > 0 || charts.releases.length > 0) {
     const workdir = writeFiles(files)
     try {
-      for (const root of roots) {
+      const render = options.kustomize ?? kustomizeBuild
+      for (const root of kustomize.roots) {
         let rendered: string
         try {
           rendered = await render(workdir, root)
@@ -148,6 +163,22 @@ export async function readManifests(files: EnvFile[], render: KustomizeRenderer 
         manifests.push(...parsed.manifests)
         problems.push(...parsed.problems)
       }
+      const { releaseName: _, run, ...helm } = options.helm ?? {}
+      const rendered = await renderCharts(charts.releases, files, workdir, { namespace: 'default', ...helm }, run)
+      for (const result of rendered) {
+        const where = `helm template ${result.release.releaseName} ${result.release.source}`
+        if ('error' in result) {
+          problems.push(`${where}: ${result.error}`)
+          continue
+        }
+        const parsed = parseManifest(where, result.yaml)
+        problems.push(...parsed.problems)
+        for (const manifest of parsed.manifests) {
+          const hook = hookOf(manifest.object)
+          if (hook === 'skip') continue
+          manifests.push({ ...manifest, namespace: result.release.namespace ?? helm.namespace, hook })
+        }
+      }
     } finally {
       rmSync(workdir, { recursive: true, force: true })
     }
@@ -157,7 +188,7 @@ export async function readManifests(files: EnvFile[], render: KustomizeRenderer 
 }
 
 function writeFiles(files: EnvFile[]): string {
-  const workdir = mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'gitops-push-deploy-kustomize-'))
+  const workdir = mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'gitops-push-deploy-render-'))
   for (const file of files) {
     const relative = path.posix.normalize(file.path)
     if (relative.startsWith('../') || path.posix.isAbsolute(relative)) {

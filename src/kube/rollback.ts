@@ -51,7 +51,8 @@ export async function rollBack(
   const elapsed = (): number => (Date.now() - since.getTime()) / 1000
   let prepared
   try {
-    prepared = await applier.prepare(previousFiles, annotations)
+    // Helm hooks are not run on a rollback (Helm's pre/post-rollback hooks are not supported).
+    prepared = (await applier.prepare(previousFiles, annotations)).filter(p => !p.hook)
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error
     const failure = `the previous env state cannot be applied, nothing rolled back:\n${error.problems.join('\n')}`

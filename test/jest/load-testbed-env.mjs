@@ -18,7 +18,13 @@ export function parseEnvFile(text) {
     let value = m[2]
     if (value.startsWith("'") && value.endsWith("'") && value.length >= 2) value = value.slice(1, -1)
     else if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) {
-      value = value.slice(1, -1).replace(/\\(["\\$`])/g, '$1')
+      // As the shell does: $VAR and ${VAR} expand (PATH="…/.testbed/bin:$PATH"), \$ stays literal.
+      value = value
+        .slice(1, -1)
+        .replace(
+          /\\(["\\$`])|\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g,
+          (_, escaped, name) => escaped ?? process.env[name] ?? ''
+        )
     }
     out[m[1]] = value
   }

@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process'
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
+import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { parseAllDocuments, type Tags } from 'yaml'
 import { chartPlan, type HelmOptions, type HelmRunner, hookOf, type HookInfo, renderCharts } from './helm.js'
 import { type EnvFile, type KubeObject } from './types.js'
+import { makeTempDir, removeTempDir } from '../lib/temp-files.js'
 
 /** An object from the env repo and where it was read. */
 export interface Manifest {
@@ -147,11 +147,19 @@ export async function readManifests(files: EnvFile[], options: RenderOptions = {
     manifests.push(...parsed.manifests)
     problems.push(...parsed.problems)
   }
+<<<<<<< HEAD
   if (kustomize.roots.length > 0 || charts.releases.length > 0) {
     const workdir = writeFiles(files)
     try {
       const render = options.kustomize ?? kustomizeBuild
       for (const root of kustomize.roots) {
+=======
+  if (roots.length > 0) {
+    const workdir = makeTempDir('kustomize')
+    try {
+      writeFiles(workdir, files)
+      for (const root of roots) {
+>>>>>>> main
         let rendered: string
         try {
           rendered = await render(workdir, root)
@@ -180,15 +188,19 @@ export async function readManifests(files: EnvFile[], options: RenderOptions = {
         }
       }
     } finally {
-      rmSync(workdir, { recursive: true, force: true })
+      removeTempDir(workdir)
     }
   }
   if (problems.length > 0) throw new ManifestError(problems)
   return manifests
 }
 
+<<<<<<< HEAD
 function writeFiles(files: EnvFile[]): string {
   const workdir = mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'gitops-push-deploy-render-'))
+=======
+function writeFiles(workdir: string, files: EnvFile[]): void {
+>>>>>>> main
   for (const file of files) {
     const relative = path.posix.normalize(file.path)
     if (relative.startsWith('../') || path.posix.isAbsolute(relative)) {
@@ -198,7 +210,6 @@ function writeFiles(files: EnvFile[]): string {
     mkdirSync(path.dirname(target), { recursive: true })
     writeFileSync(target, file.content)
   }
-  return workdir
 }
 
 /** The first of `names` that is an executable on PATH. */

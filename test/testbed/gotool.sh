@@ -21,10 +21,12 @@ name="$1" modver="$2" pkg="${3:-.}" ldflags="${4:-}"
 case "$modver" in *@v*) ;; *) die "gotool.sh: '$modver' is not MODULE@VERSION" ;; esac
 command -v go >/dev/null 2>&1 || die "go not found in PATH (needed to build $name)"
 
+# Key: what decides the binary. Bump RECIPE when the go build command below changes (not for
+# comment edits: a new key means minutes of compiling for everyone).
+RECIPE=1
 key="$(
   {
-    printf '%s\n' "$name" "$modver" "$pkg" "$ldflags"
-    sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1
+    printf '%s\n' "$RECIPE" "$name" "$modver" "$pkg" "$ldflags"
     go env GOVERSION GOOS GOARCH
   } | sha256sum | cut -c1-20
 )"

@@ -242,7 +242,6 @@ fi
 # ------------------------------------------------------------------ env for tests and scripts
 {
   echo "# written by test/testbed/up.sh"
-  echo "export PATH=\"$TB/bin:\$PATH\"" # built Go tools (gotool.sh) come first
   if [ "${TESTBED_SKIP_CLUSTER:-0}" != 1 ]; then
     echo "export KUBECONFIG='$KUBECONFIG_FILE'"
   else
@@ -256,6 +255,8 @@ fi
   echo "export TESTBED_REGISTRY_USER='$TESTBED_REGISTRY_USER'"
   echo "export TESTBED_REGISTRY_PASSWORD='$TESTBED_REGISTRY_PASSWORD'"
   echo "export TESTBED_GIT_ROOT='$GIT_ROOT'"
+  # Go tools built by gotool.sh (buildkitd, buildx, act, helm, …) come before the system's.
+  echo "export PATH=\"$TB/bin:\$PATH\""
 } >"$TB/env.tmp"
 mv "$TB/env.tmp" "$TB/env"
 

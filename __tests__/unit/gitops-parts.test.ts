@@ -85,7 +85,12 @@ describe('descriptorFiles', () => {
       blob('templates/plain.yaml')
     ]
     const read = descriptorFiles(chart, ['.'], 'o/r@main').map(f => f.path)
-    expect(read).toEqual(chart.filter(f => f.path !== 'web-values.md').map(f => f.path).sort())
+    expect(read).toEqual(
+      chart
+        .filter(f => f.path !== 'web-values.md')
+        .map(f => f.path)
+        .sort()
+    )
     const charts = chartFolders(read)
     expect(read.filter(path => isEditable(path, charts))).toEqual([
       'templates/plain.yaml',

@@ -2,11 +2,10 @@
 // `helm template` (the binary on PATH, as Argo CD does). Hooks are classified here and run by
 // the applier around the main apply.
 import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { parseDocument } from 'yaml'
 import { type EnvFile, type KubeObject } from './types.js'
+import { makeTempDir, removeTempDir, writeTempFile } from '../lib/temp-files.js'
 
 /** A file that names a chart to deploy (from a registry, or a local chart with extra values). */
 export const CHART_FILE_NAMES = ['helm-chart.yaml', 'helm-chart.yml']
@@ -240,7 +239,7 @@ export async function renderCharts(
   options: HelmOptions,
   run: HelmRunner = runHelm
 ): Promise<Array<RenderedChart | { release: ChartRelease; error: string }>> {
-  const home = mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'gitops-push-deploy-helm-'))
+  const home = makeTempDir('helm')
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     HELM_CONFIG_HOME: path.join(home, 'config'),
@@ -267,9 +266,7 @@ export async function renderCharts(
         }
         const valuesPaths = release.valuesFiles.map(file => path.join(workdir, file))
         if (release.values) {
-          const inline = path.join(home, `values-${index}.json`)
-          writeFileSync(inline, JSON.stringify(release.values))
-          valuesPaths.push(inline)
+          valuesPaths.push(writeTempFile(home, `values-${index}.json`, JSON.stringify(release.values)))
         }
         const yaml = await run(templateArgs(release, options, { chartPath, valuesPaths }), { cwd: workdir, env })
         results.push({ release, yaml })
@@ -278,7 +275,7 @@ export async function renderCharts(
       }
     }
   } finally {
-    rmSync(home, { recursive: true, force: true })
+    removeTempDir(home)
   }
   return results
 }

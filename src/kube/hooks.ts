@@ -57,6 +57,7 @@ export async function runHooks(
         log(`${p.describe}: could not delete: ${(error as Error).message}`)
       }
     }
+    if (ok) log(`${phase}-hooks (weight ${group[0].hook?.weight ?? 0}) done: ${group.map(p => p.describe).join(', ')}`)
     if (!ok) {
       const why = failed.length > 0 ? failed.map(failureLine).join('\n') : (outcome?.failure ?? 'did not complete')
       return { ok: false, resources, failure: `Helm ${phase}-hook failed: ${why}` }

@@ -147,19 +147,12 @@ export async function readManifests(files: EnvFile[], options: RenderOptions = {
     manifests.push(...parsed.manifests)
     problems.push(...parsed.problems)
   }
-<<<<<<< HEAD
   if (kustomize.roots.length > 0 || charts.releases.length > 0) {
-    const workdir = writeFiles(files)
-    try {
-      const render = options.kustomize ?? kustomizeBuild
-      for (const root of kustomize.roots) {
-=======
-  if (roots.length > 0) {
-    const workdir = makeTempDir('kustomize')
+    const workdir = makeTempDir('render')
     try {
       writeFiles(workdir, files)
-      for (const root of roots) {
->>>>>>> main
+      const render = options.kustomize ?? kustomizeBuild
+      for (const root of kustomize.roots) {
         let rendered: string
         try {
           rendered = await render(workdir, root)
@@ -195,12 +188,7 @@ export async function readManifests(files: EnvFile[], options: RenderOptions = {
   return manifests
 }
 
-<<<<<<< HEAD
-function writeFiles(files: EnvFile[]): string {
-  const workdir = mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'gitops-push-deploy-render-'))
-=======
 function writeFiles(workdir: string, files: EnvFile[]): void {
->>>>>>> main
   for (const file of files) {
     const relative = path.posix.normalize(file.path)
     if (relative.startsWith('../') || path.posix.isAbsolute(relative)) {

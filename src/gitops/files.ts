@@ -48,9 +48,9 @@ export function descriptorFiles(tree: TreeFile[], envPaths: string[], where: str
 }
 
 /**
- * Whether the edit stage looks for images in a file: descriptors, but not a chart's templates
- * (Go templates, rendered by helm) nor its other files (helpers, NOTES.txt, .helmignore).
+ * Whether the edit stage looks for images in a file: any file read, except a chart's templates
+ * (Go templates, rendered by helm) and its other non-YAML files (helpers, NOTES.txt, .helmignore).
  */
 export function isEditable(path: string, charts: string[]): boolean {
-  return DESCRIPTOR.test(path) && !charts.some(dir => path.startsWith(`${dir}templates/`))
+  return !charts.some(dir => path.startsWith(dir) && (path.startsWith(`${dir}templates/`) || !DESCRIPTOR.test(path)))
 }

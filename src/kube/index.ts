@@ -38,6 +38,8 @@ export class Cluster {
     readonly namespace: string,
     private readonly host: Host,
     private readonly cleanup: () => void,
+    /** Restarts a new pod may have before its crash loop fails the rollout (`failures-allowed`). */
+    private readonly failuresAllowed: number,
     /** Budget for Helm hooks, which run inside apply and after the rollout. */
     private readonly hookTimeoutMs: number
   ) {}
@@ -73,7 +75,16 @@ export class Cluster {
         log: line => host.info(line),
         render: { helm: helmOptions(config, namespace) }
       })
-      return new Cluster(loaded.kc, client, applier, namespace, host, loaded.cleanup, config.kube.timeoutMs)
+      return new Cluster(
+        loaded.kc,
+        client,
+        applier,
+        namespace,
+        host,
+        loaded.cleanup,
+        config.kube.failuresAllowed,
+        config.kube.timeoutMs
+      )
     } catch (error) {
       loaded.cleanup()
       throw error
@@ -123,7 +134,7 @@ export class Cluster {
   async apply(files: EnvFile[], annotations: Record<string, string>): Promise<AppliedObject[]> {
     const prepared = await this.applier.prepare(files, annotations)
     this.postHooks = []
-    const pre = await runHooks(this.applier, this.tracker(), prepared, 'pre', this.hookTimeoutMs, this.log)
+    const pre = await runHooks(this.applier, this.tracker, prepared, 'pre', this.hookTimeoutMs, this.log)
     if (!pre.ok) throw new ApplyError([pre.failure ?? 'Helm pre-hook failed'], [])
     const applied = await this.applier.apply(prepared.filter(p => !p.hook))
     this.postHooks = prepared.filter(p => p.hook?.phase === 'post')
@@ -132,12 +143,12 @@ export class Cluster {
 
   /** Waits on the rollout of what apply applied, then runs its Helm post-hooks. */
   async waitForRollout(applied: AppliedObject[], timeoutMs: number, since: Date): Promise<RolloutOutcome> {
-    const outcome = await this.tracker()(applied.map(trackTarget), timeoutMs, since)
+    const outcome = await this.track(applied.map(trackTarget), timeoutMs, since)
     const hooks = this.postHooks
     this.postHooks = []
     if (!outcome.ok || hooks.length === 0) return outcome
     const remaining = Math.max(timeoutMs - (Date.now() - since.getTime()), 1000)
-    const post = await runHooks(this.applier, this.tracker(), hooks, 'post', remaining, this.log)
+    const post = await runHooks(this.applier, this.tracker, hooks, 'post', remaining, this.log)
     return {
       ok: post.ok,
       resources: [...outcome.resources, ...post.resources],
@@ -148,8 +159,16 @@ export class Cluster {
 
   private readonly log = (line: string): void => this.host.info(line)
 
-  private tracker(): (targets: TrackTarget[], timeoutMs: number, since: Date) => Promise<RolloutOutcome> {
-    return (targets, timeoutMs, since) => trackRollout(this.kc, targets, { timeoutMs, since, log: this.log })
+  private readonly tracker = (targets: TrackTarget[], timeoutMs: number, since: Date): Promise<RolloutOutcome> =>
+    this.track(targets, timeoutMs, since)
+
+  private track(targets: TrackTarget[], timeoutMs: number, since: Date): Promise<RolloutOutcome> {
+    return trackRollout(this.kc, targets, {
+      timeoutMs,
+      since,
+      log: this.log,
+      failuresAllowed: this.failuresAllowed
+    })
   }
 
   /**
@@ -162,9 +181,7 @@ export class Cluster {
     timeoutMs: number,
     annotations: Record<string, string> = {}
   ): Promise<RolloutOutcome> {
-    return rollBack(this.applier, this.tracker(), previousFiles, applied, timeoutMs, annotations, line =>
-      this.host.info(line)
-    )
+    return rollBack(this.applier, this.tracker, previousFiles, applied, timeoutMs, annotations, this.log)
   }
 
   /** Closes connections and removes anything written to disk for an exec credential plugin. */

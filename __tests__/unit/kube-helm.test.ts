@@ -60,8 +60,9 @@ describe('chartPlan', () => {
       }
     ])
     expect(plan.owned.has('env/values-prod.yaml')).toBe(true)
-    // a local chart named by a chart file without releaseName: the chart folder's name
-    expect(chartPlan([...files, file('env/helm-chart.yaml', 'chart: app')]).releases[0].releaseName).toBe('app')
+    // a chart file without releaseName: its folder's name (the env's, not the chart's)
+    expect(chartPlan([...files, file('env/helm-chart.yaml', 'chart: app')]).releases[0].releaseName).toBe('env')
+    expect(chartPlan([...chart('app'), file('helm-chart.yaml', 'chart: app')]).releases[0].releaseName).toBe('app')
   })
 
   it('reads a chart from a registry with its values files and inline values', () => {
@@ -259,9 +260,9 @@ describe('rendering charts (helm replaced by a recorder)', () => {
         return args[0] === 'template' ? `# ${args[1]}` : ''
       }
     )
-    expect(rendered.map(r => ('yaml' in r ? r.yaml : r.error))).toEqual(['# app', '# oci', '# other'])
+    expect(rendered.map(r => ('yaml' in r ? r.yaml : r.error))).toEqual(['# env', '# oci', '# other'])
     expect(calls.map(c => c.args.slice(0, 3).join(' '))).toEqual([
-      'template app /work/env/app',
+      'template env /work/env/app',
       'registry login 127.0.0.1:5002',
       'template oci oci://127.0.0.1:5002/charts/web',
       'template other oci://ghcr.io/x/web'

@@ -52,7 +52,7 @@ export function isChartFile(filePath: string): boolean {
  * The charts of an env path. A chart file deploys the chart it names (a local folder relative to
  * it, or one from a registry) with its values files; a local chart no chart file names is
  * deployed as it is. The release name is the chart file's `releaseName`, else `releaseName`
- * (the input), else the folder name.
+ * (the input), else the name of the chart file's folder (of the chart's, without a chart file).
  */
 export function chartPlan(files: EnvFile[], releaseName?: string): ChartPlan {
   const roots = chartRoots(files)
@@ -89,7 +89,7 @@ export function chartPlan(files: EnvFile[], releaseName?: string): ChartPlan {
       }
       release.local = local
       used.add(local)
-      if (!spec.releaseName && !releaseName) release.releaseName = folderName(local) || folderName(dir)
+      if (!release.releaseName) release.releaseName = folderName(local)
     }
     for (const values of spec.valuesFiles) {
       const valuesPath = path.posix.normalize(path.posix.join(dir, values))

@@ -15,6 +15,7 @@ import { type AppliedObject, type EnvFile } from './types.js'
 
 export { ApplyError, ValidationError, type ValidationReport } from './apply.js'
 export { KubeConfigError } from './kubeconfig.js'
+export { PolicyError } from './policy.js'
 export { LockTimeoutError } from './lease.js'
 export { deployAnnotations } from './plan.js'
 export { type AppliedObject, type EnvFile, type ResourceResult } from './types.js'
@@ -47,7 +48,7 @@ export class Cluster {
   /** Loads the kubeconfig (in memory) and checks that the apiserver answers. */
   static async connect(config: Config, host: Host): Promise<Cluster> {
     if (!config.kube.kubeconfig) throw new Error('no kubeconfig given: the kubeconfig input is required to apply')
-    const loaded = loadKubeConfig(config.kube.kubeconfig, config.kube.context)
+    const loaded = loadKubeConfig(config.kube.kubeconfig, config.kube.context, process.env, config.kube.impersonate)
     try {
       const client = new KubeClient(loaded.kc, loaded.server)
       let version: string
@@ -72,6 +73,7 @@ export class Cluster {
       const applier = new Applier(client, new Discovery(client), {
         fieldManager: config.kube.fieldManager,
         defaultNamespace: namespace,
+        policy: config.kube.policy,
         log: line => host.info(line),
         render: { helm: helmOptions(config, namespace) }
       })
@@ -141,14 +143,29 @@ export class Cluster {
     return applied
   }
 
-  /** Waits on the rollout of what apply applied, then runs its Helm post-hooks. */
-  async waitForRollout(applied: AppliedObject[], timeoutMs: number, since: Date): Promise<RolloutOutcome> {
-    const outcome = await this.track(applied.map(trackTarget), timeoutMs, since)
+  /**
+   * Tracks until every object has its verdict, one fails, the timeout passes or `signal` aborts;
+   * then runs the Helm post-hooks of the last apply.
+   */
+  async waitForRollout(
+    applied: AppliedObject[],
+    timeoutMs: number,
+    since: Date,
+    signal?: AbortSignal
+  ): Promise<RolloutOutcome> {
+    const outcome = await this.track(applied.map(trackTarget), timeoutMs, since, signal)
     const hooks = this.postHooks
     this.postHooks = []
     if (!outcome.ok || hooks.length === 0) return outcome
     const remaining = Math.max(timeoutMs - (Date.now() - since.getTime()), 1000)
-    const post = await runHooks(this.applier, this.tracker, hooks, 'post', remaining, this.log)
+    const post = await runHooks(
+      this.applier,
+      (targets, ms, started) => this.track(targets, ms, started, signal),
+      hooks,
+      'post',
+      remaining,
+      this.log
+    )
     return {
       ok: post.ok,
       resources: [...outcome.resources, ...post.resources],
@@ -162,10 +179,11 @@ export class Cluster {
   private readonly tracker = (targets: TrackTarget[], timeoutMs: number, since: Date): Promise<RolloutOutcome> =>
     this.track(targets, timeoutMs, since)
 
-  private track(targets: TrackTarget[], timeoutMs: number, since: Date): Promise<RolloutOutcome> {
+  private track(targets: TrackTarget[], timeoutMs: number, since: Date, signal?: AbortSignal): Promise<RolloutOutcome> {
     return trackRollout(this.kc, targets, {
       timeoutMs,
       since,
+      signal,
       log: this.log,
       failuresAllowed: this.failuresAllowed
     })

@@ -6,6 +6,7 @@ import { parseAllDocuments, type Tags } from 'yaml'
 import { chartPlan, type HelmOptions, type HelmRunner, hookOf, type HookInfo, renderCharts } from './helm.js'
 import { type EnvFile, type KubeObject } from './types.js'
 import { makeTempDir, removeTempDir } from '../lib/temp-files.js'
+import { kustomizeRefusals, PolicyError } from './policy.js'
 
 /** An object from the env repo and where it was read. */
 export interface Manifest {
@@ -125,16 +126,21 @@ export type KustomizeRenderer = (workdir: string, root: string) => Promise<strin
 
 export interface RenderOptions {
   kustomize?: KustomizeRenderer
+  /** Kustomizations may refer to remote bases (the apply policy's `kustomize-remote`). */
+  kustomizeRemote?: boolean
   /** How charts are rendered; the namespace defaults to `default`. */
   helm?: Partial<HelmOptions> & { releaseName?: string; run?: HelmRunner }
 }
 
 /**
  * All objects of the env files. Plain manifests are parsed as they are; kustomizations are
- * rendered with `kustomize build` or `kubectl kustomize`, Helm charts with `helm template`, both
+ * rendered with `kustomize build` or `kubectl kustomize` (once every reference they make stays in
+ * the env repo; remote ones only with `kustomizeRemote`), Helm charts with `helm template`, both
  * from a temporary copy of the files.
  */
 export async function readManifests(files: EnvFile[], options: RenderOptions = {}): Promise<Manifest[]> {
+  const refused = kustomizeRefusals(files, options.kustomizeRemote ?? false, isKustomization)
+  if (refused.length > 0) throw new PolicyError(refused)
   const manifests: Manifest[] = []
   const problems: string[] = []
   const kustomize = kustomizePlan(files)

@@ -18,6 +18,7 @@ export async function runCli(argv: string[]): Promise<number> {
     return 0
   }
   const host = new CliHost()
+  for (const warning of invocation.warnings) host.warning(warning)
   const result = await runPipeline(host, invocation.inputs)
   process.stdout.write(host.formatOutputs(invocation.json))
   return exitCodeFor(result.status)

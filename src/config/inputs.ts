@@ -182,7 +182,7 @@ export const OUTPUTS: readonly OutputSpec[] = [
   {
     name: 'status',
     description:
-      '`deployed`, `committed` (apply is false: commit made, applying left to an operator), `unchanged`, `proposed` (pull request opened or updated), `planned` (dry run), `rolled-back` or `failed`.'
+      '`deployed`, `committed` (apply is false: commit made, applying left to an operator), `unchanged`, `proposed` (pull request opened or updated), `planned` (dry run), `rolled-back`, `failed` or `cancelled` (the workflow was cancelled: tracking stopped, the cluster left as it was).'
   },
   { name: 'image', description: 'The reference as written into the env repo.' },
   { name: 'digest', description: '`sha256:…`' },

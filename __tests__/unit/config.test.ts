@@ -85,6 +85,7 @@ describe('parseConfig defaults', () => {
     ['namespace', config.kube.namespace, undefined],
     ['apply', config.kube.apply, true],
     ['timeout', config.kube.timeoutMs, 300_000],
+    ['failures-allowed', config.kube.failuresAllowed, 1],
     ['rollback', config.kube.rollback, true],
     ['field-manager', config.kube.fieldManager, 'gitops-push-deploy'],
     ['dry-run', config.dryRun, false],
@@ -153,6 +154,7 @@ describe('parseConfig valid values', () => {
     ],
     ['apply false needs no kubeconfig', { apply: 'false', kubeconfig: '' }, c => c.kube.apply, false],
     ['timeout 90s', { timeout: '90s' }, c => c.kube.timeoutMs, 90_000],
+    ['failures-allowed 0 keeps the first crash fatal', { 'failures-allowed': '0' }, c => c.kube.failuresAllowed, 0],
     ['namespace', { namespace: 'team-a' }, c => c.kube.namespace, 'team-a'],
     ['dry-run', { 'dry-run': 'true' }, c => c.dryRun, true],
     [
@@ -196,6 +198,7 @@ describe('parseConfig invalid values name the input', () => {
     [{ kubeconfig: '' }, /^input "kubeconfig": is required unless apply is false$/],
     [{ kubeconfig: 'not: a kubeconfig' }, /^input "kubeconfig": is neither kubeconfig YAML nor base64 of it$/],
     [{ timeout: '5x' }, /^input "timeout": "5x" is not a duration \(examples: 90s, 5m, 1h\)$/],
+    [{ 'failures-allowed': '-1' }, /^input "failures-allowed": "-1" must be a whole number from 0 to 9999$/],
     [{ rollback: 'maybe' }, /^input "rollback": "maybe" is not a boolean/],
     [{ 'field-manager': 'has space' }, /^input "field-manager": "has space" must be 1 to 128 printable/],
     [{ namespace: 'Team_A' }, /^input "namespace": "Team_A" is not a valid namespace name$/],

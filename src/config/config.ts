@@ -46,6 +46,8 @@ export interface KubeConfigInput {
   context?: string
   namespace?: string
   timeoutMs: number
+  /** Restarts a new pod may have before its crash loop fails the rollout. */
+  failuresAllowed: number
   rollback: boolean
   fieldManager: string
 }
@@ -256,6 +258,10 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
   } catch (error) {
     problem('timeout', get('timeout'), (error as Error).message)
   }
+  const failuresAllowedInput = get('failures-allowed').trim()
+  if (!/^\d{1,4}$/.test(failuresAllowedInput)) {
+    problem('failures-allowed', failuresAllowedInput, 'must be a whole number from 0 to 9999')
+  }
   const fieldManager = get('field-manager')
   if (!FIELD_MANAGER.test(fieldManager)) problem('field-manager', fieldManager, 'must be 1 to 128 printable characters')
   const kube: KubeConfigInput = {
@@ -264,6 +270,7 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
     context: optional('kube-context'),
     namespace: optional('namespace'),
     timeoutMs,
+    failuresAllowed: Number(failuresAllowedInput),
     rollback: bool('rollback'),
     fieldManager
   }

@@ -102,6 +102,13 @@ export const INPUTS: readonly InputSpec[] = [
   },
   { name: 'timeout', default: '5m', description: 'Rollout timeout for the whole deployment (e.g. 90s, 5m, 1h).' },
   {
+    name: 'failures-allowed',
+    default: '1',
+    description:
+      'Restarts a new pod may have before its crash loop fails the deploy (`0`: the first crash fails it). ' +
+      'An object overrides it with the annotation `gitops-push-deploy/failures-allowed`.'
+  },
+  {
     name: 'rollback',
     default: 'true',
     boolean: true,

@@ -8,7 +8,7 @@ import { Discovery } from './discovery.js'
 import { loadKubeConfig } from './kubeconfig.js'
 import { acquireLease, type HeldLock, leaseName } from './lease.js'
 import { rollBack, trackTarget } from './rollback.js'
-import { type RolloutOutcome, trackRollout } from './rollout/index.js'
+import { type RolloutOutcome, trackRollout, type TrackTarget } from './rollout/index.js'
 import { type AppliedObject, type EnvFile } from './types.js'
 
 export { ApplyError, ValidationError, type ValidationReport } from './apply.js'
@@ -32,7 +32,9 @@ export class Cluster {
     /** Where namespaced objects without a namespace go, and where the lock lives. */
     readonly namespace: string,
     private readonly host: Host,
-    private readonly cleanup: () => void
+    private readonly cleanup: () => void,
+    /** Restarts a new pod may have before its crash loop fails the rollout (`failures-allowed`). */
+    private readonly failuresAllowed: number
   ) {}
 
   /** Loads the kubeconfig (in memory) and checks that the apiserver answers. */
@@ -65,7 +67,7 @@ export class Cluster {
         defaultNamespace: namespace,
         log: line => host.info(line)
       })
-      return new Cluster(loaded.kc, client, applier, namespace, host, loaded.cleanup)
+      return new Cluster(loaded.kc, client, applier, namespace, host, loaded.cleanup, config.kube.failuresAllowed)
     } catch (error) {
       loaded.cleanup()
       throw error
@@ -114,7 +116,16 @@ export class Cluster {
   }
 
   async waitForRollout(applied: AppliedObject[], timeoutMs: number, since: Date): Promise<RolloutOutcome> {
-    return trackRollout(this.kc, applied.map(trackTarget), { timeoutMs, since, log: line => this.host.info(line) })
+    return this.track(applied.map(trackTarget), timeoutMs, since)
+  }
+
+  private track(targets: TrackTarget[], timeoutMs: number, since: Date): Promise<RolloutOutcome> {
+    return trackRollout(this.kc, targets, {
+      timeoutMs,
+      since,
+      log: line => this.host.info(line),
+      failuresAllowed: this.failuresAllowed
+    })
   }
 
   /**
@@ -129,8 +140,7 @@ export class Cluster {
   ): Promise<RolloutOutcome> {
     return rollBack(
       this.applier,
-      (targets, ms, since) =>
-        trackRollout(this.kc, targets, { timeoutMs: ms, since, log: line => this.host.info(line) }),
+      (targets, ms, since) => this.track(targets, ms, since),
       previousFiles,
       applied,
       timeoutMs,

@@ -1,8 +1,6 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import { KubeConfig } from '@kubernetes/client-node'
 import { kubeconfigSecrets } from '../config/config.js'
+import { makeTempDir, removeTempDir, writeTempFile } from '../lib/temp-files.js'
 
 export interface LoadedKubeConfig {
   kc: KubeConfig
@@ -23,7 +21,7 @@ export class KubeConfigError extends Error {
 /**
  * Loads kubeconfig YAML in memory and selects a context. Nothing touches the disk unless the
  * user runs an exec credential plugin: such plugins may read KUBECONFIG, so they get a 0600
- * copy in RUNNER_TEMP (removed by cleanup()).
+ * copy in a temp dir (removed by cleanup(), or at exit).
  */
 export function loadKubeConfig(yaml: string, context: string | undefined, env = process.env): LoadedKubeConfig {
   const kc = new KubeConfig()
@@ -54,10 +52,8 @@ export function loadKubeConfig(yaml: string, context: string | undefined, env = 
   const user = kc.getCurrentUser()
   let tempDir: string | undefined
   if (user?.exec) {
-    tempDir = mkdtempSync(path.join(env.RUNNER_TEMP || os.tmpdir(), 'gitops-push-deploy-'))
-    const file = path.join(tempDir, 'kubeconfig')
-    writeFileSync(file, kc.exportConfig(), { mode: 0o600 })
-    chmodSync(file, 0o600)
+    tempDir = makeTempDir('kubeconfig', env)
+    const file = writeTempFile(tempDir, 'kubeconfig', kc.exportConfig())
     const exec = user.exec as { env?: Array<{ name: string; value: string }> | null }
     exec.env = [...(exec.env ?? []).filter(e => e.name !== 'KUBECONFIG'), { name: 'KUBECONFIG', value: file }]
   }
@@ -66,7 +62,7 @@ export function loadKubeConfig(yaml: string, context: string | undefined, env = 
     contextNamespace: contextObject?.namespace || undefined,
     server: cluster.server,
     cleanup() {
-      if (tempDir) rmSync(tempDir, { recursive: true, force: true })
+      if (tempDir) removeTempDir(tempDir)
       tempDir = undefined
     }
   }

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process'
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
+import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { parseAllDocuments, type Tags } from 'yaml'
 import { type EnvFile, type KubeObject } from './types.js'
+import { makeTempDir, removeTempDir } from '../lib/temp-files.js'
 
 /** An object from the env repo and where it was read. */
 export interface Manifest {
@@ -134,8 +134,9 @@ export async function readManifests(files: EnvFile[], render: KustomizeRenderer 
     problems.push(...parsed.problems)
   }
   if (roots.length > 0) {
-    const workdir = writeFiles(files)
+    const workdir = makeTempDir('kustomize')
     try {
+      writeFiles(workdir, files)
       for (const root of roots) {
         let rendered: string
         try {
@@ -149,15 +150,14 @@ export async function readManifests(files: EnvFile[], render: KustomizeRenderer 
         problems.push(...parsed.problems)
       }
     } finally {
-      rmSync(workdir, { recursive: true, force: true })
+      removeTempDir(workdir)
     }
   }
   if (problems.length > 0) throw new ManifestError(problems)
   return manifests
 }
 
-function writeFiles(files: EnvFile[]): string {
-  const workdir = mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'gitops-push-deploy-kustomize-'))
+function writeFiles(workdir: string, files: EnvFile[]): void {
   for (const file of files) {
     const relative = path.posix.normalize(file.path)
     if (relative.startsWith('../') || path.posix.isAbsolute(relative)) {
@@ -167,7 +167,6 @@ function writeFiles(files: EnvFile[]): string {
     mkdirSync(path.dirname(target), { recursive: true })
     writeFileSync(target, file.content)
   }
-  return workdir
 }
 
 /** The first of `names` that is an executable on PATH. */

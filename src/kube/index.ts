@@ -13,6 +13,7 @@ import { type AppliedObject, type EnvFile } from './types.js'
 
 export { ApplyError, ValidationError, type ValidationReport } from './apply.js'
 export { KubeConfigError } from './kubeconfig.js'
+export { PolicyError } from './policy.js'
 export { LockTimeoutError } from './lease.js'
 export { deployAnnotations } from './plan.js'
 export { type AppliedObject, type EnvFile, type ResourceResult } from './types.js'
@@ -40,7 +41,7 @@ export class Cluster {
   /** Loads the kubeconfig (in memory) and checks that the apiserver answers. */
   static async connect(config: Config, host: Host): Promise<Cluster> {
     if (!config.kube.kubeconfig) throw new Error('no kubeconfig given: the kubeconfig input is required to apply')
-    const loaded = loadKubeConfig(config.kube.kubeconfig, config.kube.context)
+    const loaded = loadKubeConfig(config.kube.kubeconfig, config.kube.context, process.env, config.kube.impersonate)
     try {
       const client = new KubeClient(loaded.kc, loaded.server)
       let version: string
@@ -65,6 +66,7 @@ export class Cluster {
       const applier = new Applier(client, new Discovery(client), {
         fieldManager: config.kube.fieldManager,
         defaultNamespace: namespace,
+        policy: config.kube.policy,
         log: line => host.info(line)
       })
       return new Cluster(loaded.kc, client, applier, namespace, host, loaded.cleanup, config.kube.failuresAllowed)
@@ -115,14 +117,21 @@ export class Cluster {
     return this.applier.apply(files, annotations)
   }
 
-  async waitForRollout(applied: AppliedObject[], timeoutMs: number, since: Date): Promise<RolloutOutcome> {
-    return this.track(applied.map(trackTarget), timeoutMs, since)
+  /** Tracks until every object has its verdict, one fails, the timeout passes or `signal` aborts. */
+  async waitForRollout(
+    applied: AppliedObject[],
+    timeoutMs: number,
+    since: Date,
+    signal?: AbortSignal
+  ): Promise<RolloutOutcome> {
+    return this.track(applied.map(trackTarget), timeoutMs, since, signal)
   }
 
-  private track(targets: TrackTarget[], timeoutMs: number, since: Date): Promise<RolloutOutcome> {
+  private track(targets: TrackTarget[], timeoutMs: number, since: Date, signal?: AbortSignal): Promise<RolloutOutcome> {
     return trackRollout(this.kc, targets, {
       timeoutMs,
       since,
+      signal,
       log: line => this.host.info(line),
       failuresAllowed: this.failuresAllowed
     })

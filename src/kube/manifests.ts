@@ -5,6 +5,7 @@ import { promisify } from 'node:util'
 import { parseAllDocuments, type Tags } from 'yaml'
 import { type EnvFile, type KubeObject } from './types.js'
 import { makeTempDir, removeTempDir } from '../lib/temp-files.js'
+import { kustomizeRefusals, PolicyError } from './policy.js'
 
 /** An object from the env repo and where it was read. */
 export interface Manifest {
@@ -120,9 +121,16 @@ export type KustomizeRenderer = (workdir: string, root: string) => Promise<strin
 
 /**
  * All objects of the env files. Plain manifests are parsed as they are; kustomizations are
- * rendered with `kustomize build` or `kubectl kustomize` from a temporary copy of the files.
+ * rendered with `kustomize build` or `kubectl kustomize` from a temporary copy of the files,
+ * once every reference they make stays in the env repo (remote ones only with `kustomizeRemote`).
  */
-export async function readManifests(files: EnvFile[], render: KustomizeRenderer = kustomizeBuild): Promise<Manifest[]> {
+export async function readManifests(
+  files: EnvFile[],
+  render: KustomizeRenderer = kustomizeBuild,
+  kustomizeRemote = false
+): Promise<Manifest[]> {
+  const refused = kustomizeRefusals(files, kustomizeRemote, isKustomization)
+  if (refused.length > 0) throw new PolicyError(refused)
   const manifests: Manifest[] = []
   const problems: string[] = []
   const { roots, owned } = kustomizePlan(files)

@@ -87,7 +87,7 @@ async function deployWithSlowRollout(inputs: Record<string, string>) {
       revert: async () => ({ sha: 'rev', url: 'u' })
     }),
     connectCluster: async (_config, host) => ({
-      validate: async () => ({ objects: 1, checked: [], deferred: [] }),
+      validate: async () => ({ objects: 1, checked: [], deferred: [], changes: [] }),
       // The real Lease lock, waiting on the run's deadline.
       lock: (_key, holder, deadline) =>
         acquireLease(leaseServer(clock, 1200), 'default', 'lock', holder, deadline, {

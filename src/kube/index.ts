@@ -2,16 +2,18 @@ import { type KubeConfig } from '@kubernetes/client-node'
 import { type Config } from '../config/config.js'
 import { type Host } from '../host/host.js'
 import { type Deadline } from '../lib/deadline.js'
-import { Applier, type ValidationReport } from './apply.js'
+import { Applier, ApplyError, type PreparedObject, type ValidationReport } from './apply.js'
 import { isNotFound, KubeApiError, KubeClient } from './client.js'
 import { Discovery } from './discovery.js'
+import { runHooks } from './hooks.js'
 import { loadKubeConfig } from './kubeconfig.js'
+import { type RenderOptions } from './manifests.js'
 import { acquireLease, type HeldLock, leaseName } from './lease.js'
 import { rollBack, trackTarget } from './rollback.js'
 import { type RolloutOutcome, trackRollout, type TrackTarget } from './rollout/index.js'
 import { type AppliedObject, type EnvFile } from './types.js'
 
-export { ApplyError, ValidationError, type ValidationReport } from './apply.js'
+export { ApplyError, type PlannedChange, ValidationError, type ValidationReport } from './apply.js'
 export { KubeConfigError } from './kubeconfig.js'
 export { PolicyError } from './policy.js'
 export { LockTimeoutError } from './lease.js'
@@ -21,6 +23,9 @@ export { type RolloutOutcome } from './rollout/index.js'
 
 /** A connection to the target cluster: validate, lock, apply, wait and roll back. */
 export class Cluster {
+  /** Helm post-hooks of the last apply: run once its rollout succeeded. */
+  private postHooks: PreparedObject[] = []
+
   private constructor(
     private readonly kc: KubeConfig,
     private readonly client: KubeClient,
@@ -62,7 +67,8 @@ export class Cluster {
         fieldManager: config.kube.fieldManager,
         defaultNamespace: namespace,
         policy: config.kube.policy,
-        log: line => host.info(line)
+        log: line => host.info(line),
+        render: { helm: helmOptions(config, namespace) }
       })
       return new Cluster(loaded.kc, client, applier, namespace, host, loaded.cleanup, config.kube.failuresAllowed)
     } catch (error) {
@@ -75,6 +81,7 @@ export class Cluster {
   async validate(files: EnvFile[]): Promise<ValidationReport> {
     const report = await this.applier.validate(files)
     for (const deferred of report.deferred) this.host.info(`${deferred.object}: ${deferred.reason}`)
+    for (const { object, action } of report.changes) this.host.info(`plan: ${action.padEnd(9)} ${object}`)
     return report
   }
 
@@ -107,19 +114,58 @@ export class Cluster {
     return held
   }
 
-  /** Server-side apply of every object in waves; throws ApplyError listing what was applied. */
+  /**
+   * Server-side apply of every object in waves, after the Helm pre-hooks of the set ran; throws
+   * ApplyError listing what was applied. Hooks and CRD waits spend the run's deadline.
+   */
   async apply(files: EnvFile[], annotations: Record<string, string>, deadline: Deadline): Promise<AppliedObject[]> {
-    return this.applier.apply(files, annotations, deadline)
+    const prepared = await this.applier.prepare(files, annotations)
+    this.postHooks = []
+    const pre = await runHooks(this.applier, this.trackerUntil(deadline), prepared, 'pre', deadline, this.log)
+    if (!pre.ok) throw new ApplyError([pre.failure ?? 'Helm pre-hook failed'], [])
+    const applied = await this.applier.apply(
+      prepared.filter(p => !p.hook),
+      deadline
+    )
+    this.postHooks = prepared.filter(p => p.hook?.phase === 'post')
+    return applied
   }
 
-  /** Tracks until every object has its verdict, one fails, the deadline passes or `signal` aborts. */
+  /**
+   * Tracks until every object has its verdict, one fails, the deadline passes or `signal` aborts;
+   * then runs the Helm post-hooks of the last apply, within the same deadline.
+   */
   async waitForRollout(
     applied: AppliedObject[],
     deadline: Deadline,
     since: Date,
     signal?: AbortSignal
   ): Promise<RolloutOutcome> {
-    return this.track(applied.map(trackTarget), deadline, since, signal)
+    const outcome = await this.track(applied.map(trackTarget), deadline, since, signal)
+    const hooks = this.postHooks
+    this.postHooks = []
+    if (!outcome.ok || hooks.length === 0) return outcome
+    const post = await runHooks(
+      this.applier,
+      (targets, started) => this.track(targets, deadline, started, signal),
+      hooks,
+      'post',
+      deadline,
+      this.log
+    )
+    return {
+      ok: post.ok,
+      resources: [...outcome.resources, ...post.resources],
+      failure: post.failure,
+      seconds: (Date.now() - since.getTime()) / 1000
+    }
+  }
+
+  private readonly log = (line: string): void => this.host.info(line)
+
+  /** Tracks rollouts until `deadline`. */
+  private trackerUntil(deadline: Deadline): (targets: TrackTarget[], since: Date) => Promise<RolloutOutcome> {
+    return (targets, since) => this.track(targets, deadline, since)
   }
 
   private track(
@@ -132,7 +178,7 @@ export class Cluster {
       timeoutMs: deadline.remainingMs(),
       since,
       signal,
-      log: line => this.host.info(line),
+      log: this.log,
       failuresAllowed: this.failuresAllowed
     })
   }
@@ -147,20 +193,26 @@ export class Cluster {
     deadline: Deadline,
     annotations: Record<string, string>
   ): Promise<RolloutOutcome> {
-    return rollBack(
-      this.applier,
-      (targets, since) => this.track(targets, deadline, since),
-      previousFiles,
-      applied,
-      deadline,
-      annotations,
-      line => this.host.info(line)
-    )
+    return rollBack(this.applier, this.trackerUntil(deadline), previousFiles, applied, deadline, annotations, this.log)
   }
 
   /** Closes connections and removes anything written to disk for an exec credential plugin. */
   close(): void {
     this.client.close()
     this.cleanup()
+  }
+}
+
+/**
+ * How charts are rendered: the target namespace, the release-name input, and the registry login
+ * inputs for OCI charts on the image's registry host (never sent to another host).
+ */
+function helmOptions(config: Config, namespace: string): RenderOptions['helm'] {
+  const { username, password, insecure } = config.registry
+  return {
+    namespace,
+    releaseName: config.kube.helmReleaseName,
+    registry: username && password ? { host: config.repository.domain, username, password } : undefined,
+    plainHttp: insecure
   }
 }

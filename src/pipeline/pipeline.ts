@@ -10,8 +10,9 @@ import {
 } from '../config/index.js'
 import { type Host } from '../host/host.js'
 import { Deadline, systemClock, type Clock } from '../lib/deadline.js'
+import { type DeploymentState } from '../report/deployments.js'
 import { newRunReport, outputsOf, type RunReport } from '../report/run-report.js'
-import { isOk, type DeployStatus } from '../report/status.js'
+import { type DeployStatus } from '../report/status.js'
 import { renderSummary } from '../report/summary.js'
 import { CancelledError, throwIfCancelled } from './cancellation.js'
 import { renderCommitMessage, revertCommitMessage } from './commit-message.js'
@@ -155,7 +156,10 @@ async function planAndCommit(run: Run): Promise<DeployStatus> {
 
   // With a kubeconfig the edited descriptors are validated before Git sees them, whatever the mode.
   if (cluster) {
-    await stage(run, 'Validate descriptors (server-side dry run)', () => cluster.validate(plan.files))
+    const validation = await stage(run, 'Validate descriptors (server-side dry run)', () =>
+      cluster.validate(plan.files)
+    )
+    report.plan = validation.changes
   }
   if (config.dryRun) return 'planned'
 
@@ -249,12 +253,21 @@ async function rollBack(
   )
   report.rollback = rollback
   const revertMessage = revertCommitMessage(report.image, commit, config.context.runUrl)
-  const revert = await stage(run, 'Revert environment repository', () =>
-    env.revert(commit, revertMessage, previousFiles)
-  )
-  if (revert) report.revertCommit = revert
+  let revertFailed = false
+  try {
+    const revert = await stage(run, 'Revert environment repository', () =>
+      env.revert(commit, revertMessage, previousFiles)
+    )
+    if (revert) report.revertCommit = revert
+  } catch (error) {
+    // The cluster runs the previous image while Git still pins the failed one: say so, loudly.
+    revertFailed = true
+    const problem = `REVERT FAILED: ${config.env.owner}/${config.env.repo} still pins ${report.image ?? 'the failed image'} (commit ${commit.sha.slice(0, 7)}): ${errorMessage(error)}`
+    report.failure = `${report.failure}\n${problem}`
+    host.error(problem)
+  }
   if (!rollback.ok) host.error(`ROLLBACK FAILED: ${rollback.failure ?? 'see the resource table'}`)
-  return rollback.ok ? 'rolled-back' : 'failed'
+  return rollback.ok && !revertFailed ? 'rolled-back' : 'failed'
 }
 
 function stampOf(run: Run, envCommit: string): DeployStamp {
@@ -286,14 +299,39 @@ async function finish(host: Host, report: RunReport, deployment: DeploymentPort 
   for (const [name, value] of Object.entries(outputsOf(report)))
     host.setOutput(name as keyof ReturnType<typeof outputsOf>, value)
   if (deployment) {
-    const ok = isOk(report.status)
-    const state = ok ? 'success' : report.status === 'cancelled' ? 'error' : 'failure'
-    await deployment.status(state, ok ? `${report.status} ${report.image ?? ''}` : report.status)
+    const state = deploymentState(report)
+    await deployment.status(
+      state,
+      state === 'success' || state === 'pending' ? `${report.status} ${report.image ?? ''}` : report.status
+    )
   }
   try {
     await host.writeSummary(renderSummary(report))
   } catch (error) {
     host.warning(`could not write the job summary: ${errorMessage(error)}`)
+  }
+}
+
+/**
+ * The GitHub Deployment's final state: `success` only when the environment runs (or already ran)
+ * the image; a proposal deployed nothing (`pending`, awaiting the merge); a rollout that failed is a
+ * `failure`, a run stopped by an error before any rollout (or cancelled) an `error`.
+ */
+export function deploymentState(report: Pick<RunReport, 'status' | 'resources' | 'rollback'>): DeploymentState {
+  switch (report.status) {
+    case 'deployed':
+    case 'committed':
+    case 'unchanged':
+      return 'success'
+    case 'proposed':
+    case 'planned':
+      return 'pending'
+    case 'rolled-back':
+      return 'failure'
+    case 'cancelled':
+      return 'error'
+    case 'failed':
+      return report.rollback || report.resources.length > 0 ? 'failure' : 'error'
   }
 }
 

@@ -7,6 +7,7 @@ import { type Deadline } from '../lib/deadline.js'
 import type { ImageResult } from '../build/index.js'
 import type { EnvCommit, EnvFile, EnvPlan, ImageEdit, PullRequestResult } from '../gitops/index.js'
 import type { AppliedObject, RolloutOutcome, ValidationReport } from '../kube/index.js'
+import type { DeploymentState } from '../report/deployments.js'
 
 export type { ImageResult, EnvCommit, EnvFile, EnvPlan, ImageEdit, PullRequestResult, AppliedObject, RolloutOutcome }
 
@@ -62,7 +63,7 @@ export interface ClusterPort {
 /** The GitHub Deployment of the source repository. */
 export interface DeploymentPort {
   readonly id: number
-  status(state: 'in_progress' | 'success' | 'failure' | 'error', description: string): Promise<void>
+  status(state: DeploymentState, description: string): Promise<void>
 }
 
 export interface Stages {

@@ -2,6 +2,7 @@
 // extra tokens, config reload, rate-limit budgets and a full reset.
 import type { ConfigStore, TokenConfig } from './config.ts'
 import type { FaultSpec, Faults } from './faults.ts'
+import type { QuirkStore, Quirks } from './quirks.ts'
 import { decode, HttpError, isObject, notFound, parseJson, type Reply } from './http.ts'
 import type { RateLimits } from './ratelimit.ts'
 import { validName, type RepoStore, type ResetRepoOptions } from './repos.ts'
@@ -11,6 +12,7 @@ import type { RequestLog } from './request-log.ts'
 export interface AdminTarget {
   gitRoot: string
   config: ConfigStore
+  quirks: QuirkStore
   repos: RepoStore
   log: RequestLog
   faults: Faults
@@ -93,7 +95,14 @@ export async function admin(
       }
       return { status: 200, body: { tokens: tokens.length } }
     }
+    case 'POST /quirks': {
+      if (!isObject(body) || typeof body.owner !== 'string' || typeof body.name !== 'string' || !isObject(body.quirks))
+        throw new HttpError(400, 'need {owner, name, quirks}')
+      t.quirks.set(`${body.owner}/${body.name}`, body.quirks as Quirks)
+      return { status: 200, body: { full_name: `${body.owner}/${body.name}`, quirks: body.quirks } }
+    }
     case 'POST /reset':
+      t.quirks.clear()
       t.faults.clear()
       t.latencyMs = 0
       t.log.clear()

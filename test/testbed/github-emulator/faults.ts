@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto'
 import { HttpError, type Reply } from './http.ts'
 import { PRIMARY_DOCS } from './ratelimit.ts'
 
-export type FaultKind = '5xx' | '429' | 'secondary-rate-limit' | 'reset' | 'latency'
+/** `handle-then-fail`: the request is handled (a write lands), then answered 502 as GitHub sometimes does. */
+export type FaultKind = '5xx' | '429' | 'secondary-rate-limit' | 'reset' | 'latency' | 'handle-then-fail'
 
 export interface FaultSpec {
   count?: number
@@ -44,7 +45,7 @@ export class Faults {
       else if (spec.latencyMs) kind = 'latency'
       else throw new HttpError(400, 'fault needs kind, status or latencyMs')
     }
-    if (!['5xx', '429', 'secondary-rate-limit', 'reset', 'latency'].includes(kind))
+    if (!['5xx', '429', 'secondary-rate-limit', 'reset', 'latency', 'handle-then-fail'].includes(kind))
       throw new HttpError(400, `unknown fault kind ${kind}`)
     let re: RegExp | null = null
     if (spec.match?.pathRegex) {

@@ -8,6 +8,7 @@ import type { ConfigStore } from './config.ts'
 import type { Services } from './context.ts'
 import { GitRepo, type TreeChange } from './git.ts'
 import { HttpError } from './http.ts'
+import type { QuirkStore } from './quirks.ts'
 import { StateStore } from './state.ts'
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,100}$/
@@ -30,11 +31,13 @@ export class RepoStore implements Services {
   readonly gitRoot: string
   readonly state: StateStore
   private readonly config: ConfigStore
+  readonly quirks: QuirkStore
   private locks = new Map<string, Promise<unknown>>()
 
-  constructor(gitRoot: string, config: ConfigStore) {
+  constructor(gitRoot: string, config: ConfigStore, quirks: QuirkStore) {
     this.gitRoot = gitRoot
     this.config = config
+    this.quirks = quirks
     this.state = new StateStore(gitRoot)
   }
 
@@ -86,6 +89,7 @@ export class RepoStore implements Services {
     if (typeof owner !== 'string' || typeof name !== 'string' || !validName(owner) || !validName(name)) {
       throw new HttpError(400, 'owner and name must be valid GitHub names')
     }
+    this.quirks.reset(`${owner}/${name}`)
     if (opts.virtual) {
       // metadata and deployments only, no git storage
       return this.withRepoLock(`${owner}/${name}`, async () => {

@@ -13,6 +13,7 @@ import { numericId, type Ctx, type Route } from './context.ts'
 import { faultReply, Faults } from './faults.ts'
 import { GitError } from './git.ts'
 import { decode, HttpError, notFound, parseJson, readBody, send, type Reply } from './http.ts'
+import { checkQuirkPermissions, QuirkStore, type Quirks } from './quirks.ts'
 import { RateLimits } from './ratelimit.ts'
 import { RepoStore, validName } from './repos.ts'
 import { RequestLog, type RequestLogEntry } from './request-log.ts'
@@ -38,6 +39,7 @@ export interface EmulatorOptions {
 export class Emulator implements AdminTarget {
   gitRoot: string
   config: ConfigStore
+  quirks = new QuirkStore()
   repos: RepoStore
   server: Server
   log = new RequestLog()
@@ -53,7 +55,7 @@ export class Emulator implements AdminTarget {
     this.host = opts.host ?? '127.0.0.1'
     this.port = opts.port ?? 0
     this.config = new ConfigStore(opts.configFile)
-    this.repos = new RepoStore(opts.gitRoot, this.config)
+    this.repos = new RepoStore(opts.gitRoot, this.config, this.quirks)
     this.rates = new RateLimits(() => this.config.current.rateLimit ?? 5000)
     this.repoRouteList = [...repoRoutes, ...gitRoutes, ...pullRoutes, ...deploymentRoutes]
     this.server = createServer((req, res) => {
@@ -137,7 +139,7 @@ export class Emulator implements AdminTarget {
 
     if (this.latencyMs > 0) await sleep(this.latencyMs)
     const fault = this.faults.take(method, shownPath + url.search)
-    if (fault) {
+    if (fault && fault.kind !== 'handle-then-fail') {
       entry.fault = fault.kind
       if (fault.spec.latencyMs) await sleep(fault.spec.latencyMs)
       if (fault.kind === 'reset') {
@@ -159,6 +161,11 @@ export class Emulator implements AdminTarget {
       if (path !== '/rate_limit') Object.assign(rateHeaders, this.rates.consume(token.token))
       else Object.assign(rateHeaders, this.rates.headers(token.token))
       const reply = await this.dispatch(req, method, path, url.searchParams, raw, token, apiBase)
+      if (fault) {
+        entry.fault = fault.kind
+        const failed = faultReply({ ...fault, kind: '5xx' }, this.config.current.rateLimit ?? 5000)!
+        return send(res, failed.status, failed.body, { ...rateHeaders, ...failed.headers })
+      }
       send(res, reply.status, reply.body, { ...rateHeaders, ...(reply.headers ?? {}) })
     } catch (e) {
       if (!rateHeaders['x-ratelimit-limit']) {
@@ -254,6 +261,8 @@ export class Emulator implements AdminTarget {
     if (writes && perm === 'read') throw new HttpError(403, 'Resource not accessible by integration')
 
     const body = method === 'GET' || method === 'HEAD' ? {} : parseJson(raw)
+    const quirks: Quirks = this.quirks.get(full)
+    checkQuirkPermissions(quirks, method, rest, body)
     const ctx: Ctx = {
       method,
       path,
@@ -264,7 +273,7 @@ export class Emulator implements AdminTarget {
       apiBase,
       htmlBase,
       user,
-      repo: { owner, name, full, git: hasGit ? repo : null, perm },
+      repo: { owner, name, full, git: hasGit ? repo : null, perm, quirks },
       svc: this.repos
     }
     return route.handler(ctx)

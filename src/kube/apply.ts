@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { isNotFound, KubeApiError, type KubeClient } from './client.js'
 import { type ApiResource, type Discovery, objectPath, resourceFromCrd } from './discovery.js'
-import { ManifestError, readManifests } from './manifests.js'
+import { ManifestError, readManifests, type RenderFiles } from '../render/manifests.js'
 import { mapLimit } from '../lib/concurrency.js'
 import {
   desiredObject,
@@ -63,6 +63,8 @@ export interface ApplierOptions {
   parallelism?: number
   /** How long a new CRD may take to become Established. */
   crdTimeoutMs?: number
+  /** Renders the env files to objects (one renderer per run, so a tree is rendered once). */
+  render?: RenderFiles
 }
 
 export const APPLY_PATCH_CONTENT_TYPE = 'application/apply-patch+yaml'
@@ -117,7 +119,7 @@ export class Applier {
   async prepare(files: EnvFile[], annotations: Record<string, string>): Promise<PreparedObject[]> {
     let manifests
     try {
-      manifests = await readManifests(files)
+      manifests = await readManifests(files, this.options.render)
     } catch (error) {
       if (error instanceof ManifestError) throw new ValidationError(error.problems)
       throw error

@@ -10,6 +10,7 @@ import { acquireLease, type HeldLock, leaseName } from './lease.js'
 import { rollBack, trackTarget } from './rollback.js'
 import { type RolloutOutcome, trackRollout, type TrackTarget } from './rollout/index.js'
 import { type AppliedObject, type EnvFile } from './types.js'
+import { type RenderFiles } from '../render/manifests.js'
 
 export { ApplyError, ValidationError, type ValidationReport } from './apply.js'
 export { KubeConfigError } from './kubeconfig.js'
@@ -38,7 +39,7 @@ export class Cluster {
   ) {}
 
   /** Loads the kubeconfig (in memory) and checks that the apiserver answers. */
-  static async connect(config: Config, host: Host): Promise<Cluster> {
+  static async connect(config: Config, host: Host, render?: RenderFiles): Promise<Cluster> {
     if (!config.kube.kubeconfig) throw new Error('no kubeconfig given: the kubeconfig input is required to apply')
     const loaded = loadKubeConfig(config.kube.kubeconfig, config.kube.context)
     try {
@@ -65,7 +66,8 @@ export class Cluster {
       const applier = new Applier(client, new Discovery(client), {
         fieldManager: config.kube.fieldManager,
         defaultNamespace: namespace,
-        log: line => host.info(line)
+        log: line => host.info(line),
+        render
       })
       return new Cluster(loaded.kc, client, applier, namespace, host, loaded.cleanup, config.kube.failuresAllowed)
     } catch (error) {

@@ -16,6 +16,7 @@ import { DeploymentRecorder } from '../report/deployments.js'
 import { newRunReport, outputsOf, type RunReport } from '../report/run-report.js'
 import { renderSummary } from '../report/summary.js'
 import { type DeployStatus } from './status.js'
+import { renderOnce, type RenderFiles } from '../render/manifests.js'
 
 export interface PipelineResult {
   status: DeployStatus
@@ -29,15 +30,16 @@ type DeploymentPort = Pick<DeploymentRecorder, 'id' | 'status'>
 /** The stages as the pipeline sees them; replaced by fakes only in the policy's unit tests. */
 export interface Stages {
   build(config: Config, host: Host): Promise<ImageResult>
-  openEnvRepo(config: Config, host: Host): Promise<EnvRepo>
-  connectCluster(config: Config, host: Host): Promise<ClusterPort>
+  /** `render` is the run's renderer: the render check, validation, apply and rollback share its renders. */
+  openEnvRepo(config: Config, host: Host, render: RenderFiles): Promise<EnvRepo>
+  connectCluster(config: Config, host: Host, render: RenderFiles): Promise<ClusterPort>
   startDeployment(config: Config, host: Host, ref: string): Promise<DeploymentPort | undefined>
 }
 
 export const realStages: Stages = {
   build: buildAndResolve,
-  openEnvRepo: (config, host) => EnvRepository.open(config, host),
-  connectCluster: (config, host) => Cluster.connect(config, host),
+  openEnvRepo: (config, host, render) => EnvRepository.open(config, host, { render }),
+  connectCluster: (config, host, render) => Cluster.connect(config, host, render),
   startDeployment: (config, host, ref) => DeploymentRecorder.start(config, host, ref)
 }
 
@@ -73,8 +75,9 @@ async function deploy(config: Config, host: Host, stages: Stages, report: RunRep
   const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn)
   // Reach GitHub and the cluster (in parallel) before a build that may take minutes: a bad
   // token or kubeconfig fails the run at once.
-  const envConnection = settled(stages.openEnvRepo(config, host))
-  const clusterConnection = config.kube.kubeconfig ? settled(stages.connectCluster(config, host)) : undefined
+  const render = renderOnce()
+  const envConnection = settled(stages.openEnvRepo(config, host, render))
+  const clusterConnection = config.kube.kubeconfig ? settled(stages.connectCluster(config, host, render)) : undefined
   try {
     const env = await envConnection.get()
     const cluster = await clusterConnection?.get()

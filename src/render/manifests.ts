@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { parseAllDocuments, type Tags } from 'yaml'
 import { type EnvFile, type KubeObject } from './types.js'
+import { mapLimit } from '../lib/concurrency.js'
 import { makeTempDir, removeTempDir } from '../lib/temp-files.js'
 
 /** An object from the env repo and where it was read. */
@@ -119,54 +121,114 @@ function kustomizationReferences(content: string): string[] {
 export type KustomizeRenderer = (workdir: string, root: string) => Promise<string>
 
 /**
- * All objects of the env files. Plain manifests are parsed as they are; kustomizations are
- * rendered with `kustomize build` or `kubectl kustomize` from a temporary copy of the files.
+ * One way to turn part of the env files into objects: kustomize here; a Helm chart renderer
+ * plugs in the same way (its roots are chart folders, it owns their templates and values).
  */
-export async function readManifests(files: EnvFile[], render: KustomizeRenderer = kustomizeBuild): Promise<Manifest[]> {
+export interface Renderer {
+  /** Names the source of what it renders: `kustomize build` → `kustomize build overlays/prod`. */
+  name: string
+  /** The roots to render and the files they read (never parsed as manifests themselves). */
+  plan(files: EnvFile[]): { roots: string[]; owned: Set<string> }
+  /** YAML of one root, rendered in `workdir`, which holds a copy of the files. */
+  render(workdir: string, root: string): Promise<string>
+}
+
+export function kustomizeRenderer(build: KustomizeRenderer = kustomizeBuild): Renderer {
+  return { name: 'kustomize build', plan: kustomizePlan, render: build }
+}
+
+/** What would be deployed from a set of files, and every file or root that could not be read. */
+export interface Rendering {
+  manifests: Manifest[]
+  problems: string[]
+}
+
+export type RenderFiles = (files: EnvFile[]) => Promise<Rendering>
+
+// renderer processes (kubectl) run side by side; more than this only queues on a small runner
+const RENDER_PARALLELISM = 4
+
+/**
+ * All objects of the env files. Plain manifests are parsed as they are; the renderers' roots
+ * (kustomizations with `kustomize build` or `kubectl kustomize`) are rendered from one temporary
+ * copy of the files. Never throws for what it cannot read: that is listed in `problems`.
+ */
+export async function renderFiles(files: EnvFile[], renderers: Renderer[] = [kustomizeRenderer()]): Promise<Rendering> {
   const manifests: Manifest[] = []
   const problems: string[] = []
-  const { roots, owned } = kustomizePlan(files)
+  const plans = renderers.map(renderer => ({ renderer, ...renderer.plan(files) }))
   for (const file of files) {
-    if (owned.has(file.path) || isKustomization(file.path)) continue
+    if (isKustomization(file.path) || plans.some(plan => plan.owned.has(file.path))) continue
     if (!MANIFEST_EXTENSIONS.includes(path.posix.extname(file.path).toLowerCase())) continue
     const parsed = parseManifest(file.path, file.content)
     manifests.push(...parsed.manifests)
     problems.push(...parsed.problems)
   }
-  if (roots.length > 0) {
-    const workdir = makeTempDir('kustomize')
-    try {
-      writeFiles(workdir, files)
-      for (const root of roots) {
-        let rendered: string
-        try {
-          rendered = await render(workdir, root)
-        } catch (error) {
-          problems.push(`kustomize build ${root}: ${(error as Error).message}`)
-          continue
-        }
-        const parsed = parseManifest(`kustomize build ${root}`, rendered)
-        manifests.push(...parsed.manifests)
-        problems.push(...parsed.problems)
+  const jobs = plans.flatMap(({ renderer, roots }) => roots.map(root => ({ renderer, root })))
+  if (jobs.length === 0) return { manifests, problems }
+  const workdir = makeTempDir('render')
+  try {
+    problems.push(...writeFiles(workdir, files))
+    const rendered = await mapLimit(jobs, RENDER_PARALLELISM, async ({ renderer, root }) => {
+      const source = `${renderer.name} ${root}`
+      try {
+        return parseManifest(source, await renderer.render(workdir, root))
+      } catch (error) {
+        return { manifests: [], problems: [`${source}: ${(error as Error).message}`] }
       }
-    } finally {
-      removeTempDir(workdir)
+    })
+    for (const parsed of rendered) {
+      manifests.push(...parsed.manifests)
+      problems.push(...parsed.problems)
     }
+  } finally {
+    removeTempDir(workdir)
   }
+  return { manifests, problems }
+}
+
+/** The objects of the env files; throws ManifestError listing every problem. */
+export async function readManifests(files: EnvFile[], render: RenderFiles = renderFiles): Promise<Manifest[]> {
+  const { manifests, problems } = await render(files)
   if (problems.length > 0) throw new ManifestError(problems)
   return manifests
 }
 
-function writeFiles(workdir: string, files: EnvFile[]): void {
+/**
+ * A renderer that renders each distinct set of files once: a run renders the tree it edits,
+ * validates, applies and may roll back to, and none of those should pay for a second build.
+ */
+export function renderOnce(render: RenderFiles = renderFiles): RenderFiles {
+  const renders = new Map<string, Promise<Rendering>>()
+  return files => {
+    const hash = createHash('sha256')
+    for (const file of [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+      hash.update(`${file.path}\0${file.content.length}\0`).update(file.content)
+    }
+    const key = hash.digest('hex')
+    let rendering = renders.get(key)
+    if (!rendering) {
+      rendering = render(files)
+      renders.set(key, rendering)
+    }
+    return rendering
+  }
+}
+
+/** Writes the files below `workdir`; a path leaving it is a problem, not a file. */
+function writeFiles(workdir: string, files: EnvFile[]): string[] {
+  const problems: string[] = []
   for (const file of files) {
     const relative = path.posix.normalize(file.path)
     if (relative.startsWith('../') || path.posix.isAbsolute(relative)) {
-      throw new ManifestError([`${file.path}: path leaves the env repository`])
+      problems.push(`${file.path}: path leaves the env repository`)
+      continue
     }
     const target = path.join(workdir, relative)
     mkdirSync(path.dirname(target), { recursive: true })
     writeFileSync(target, file.content)
   }
+  return problems
 }
 
 /** The first of `names` that is an executable on PATH. */

@@ -1,0 +1,15 @@
+// What rendering reads and produces; shared by the stages that render (gitops check, kube apply).
+
+/** One file of the environment repository, exactly as it is stored at a commit. */
+export interface EnvFile {
+  path: string
+  content: string
+}
+
+/** A Kubernetes object as read from a manifest: loosely typed on purpose, sent as is. */
+export interface KubeObject {
+  apiVersion: string
+  kind: string
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string>; [key: string]: unknown }
+  [key: string]: unknown
+}

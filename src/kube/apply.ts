@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { isNotFound, KubeApiError, type KubeClient } from './client.js'
 import { type ApiResource, type Discovery, objectPath, resourceFromCrd } from './discovery.js'
-import { ManifestError, readManifests, type RenderFiles } from '../render/manifests.js'
+import { isKustomization, ManifestError, readManifests, type RenderFiles } from '../render/manifests.js'
 import { mapLimit } from '../lib/concurrency.js'
+import { type ApplyPolicy, kustomizeRefusals, objectRefusals, PolicyError } from './policy.js'
 import {
   desiredObject,
   duplicateProblems,
@@ -63,6 +64,8 @@ export interface ApplierOptions {
   parallelism?: number
   /** How long a new CRD may take to become Established. */
   crdTimeoutMs?: number
+  /** What the env repo may touch; checked on every set before anything is sent. */
+  policy?: ApplyPolicy
   /** Renders the env files to objects (one renderer per run, so a tree is rendered once). */
   render?: RenderFiles
 }
@@ -115,10 +118,15 @@ export class Applier {
     this.parallelism = options.parallelism ?? 8
   }
 
-  /** Parses the files and resolves every object's resource and namespace; throws ValidationError. */
+  /**
+   * Parses the files and resolves every object's resource and namespace; throws ValidationError,
+   * or PolicyError listing every object the apply policy refuses.
+   */
   async prepare(files: EnvFile[], annotations: Record<string, string>): Promise<PreparedObject[]> {
     let manifests
     try {
+      const refused = kustomizeRefusals(files, this.options.policy?.kustomizeRemote ?? false, isKustomization)
+      if (refused.length > 0) throw new PolicyError(refused)
       manifests = await readManifests(files, this.options.render)
     } catch (error) {
       if (error instanceof ManifestError) throw new ValidationError(error.problems)
@@ -156,6 +164,20 @@ export class Applier {
     const prepared = resolved.filter((p): p is PreparedObject => p !== undefined)
     problems.push(...duplicateProblems(prepared))
     if (problems.length > 0) throw new ValidationError(problems)
+    if (this.options.policy) {
+      const refused = objectRefusals(
+        prepared.map(p => ({
+          apiVersion: p.object.apiVersion,
+          kind: p.object.kind,
+          name: p.object.metadata.name,
+          namespace: p.namespace,
+          namespaced: p.resource.namespaced,
+          source: p.source
+        })),
+        this.options.policy
+      )
+      if (refused.length > 0) throw new PolicyError(refused)
+    }
     return prepared
   }
 

@@ -10,14 +10,31 @@ import { acquireLease, type HeldLock, leaseName } from './lease.js'
 import { rollBack, trackTarget } from './rollback.js'
 import { type RolloutOutcome, trackRollout, type TrackTarget } from './rollout/index.js'
 import { type AppliedObject, type EnvFile } from './types.js'
-import { type RenderFiles } from '../render/manifests.js'
+import { isKustomization, renderFiles, type RenderFiles } from '../render/manifests.js'
+import { kustomizeRefusals, type ApplyPolicy } from './policy.js'
 
 export { ApplyError, ValidationError, type ValidationReport } from './apply.js'
 export { KubeConfigError } from './kubeconfig.js'
+export { PolicyError } from './policy.js'
 export { LockTimeoutError } from './lease.js'
 export { deployAnnotations } from './plan.js'
 export { type AppliedObject, type EnvFile, type ResourceResult } from './types.js'
 export { type RolloutOutcome } from './rollout/index.js'
+
+/**
+ * Renders only what the apply policy lets kustomize read: a set with a refused reference (a
+ * remote base without kustomize-remote) is reported, never fetched, also by the render check.
+ */
+export function policyRender(
+  policy: Pick<ApplyPolicy, 'kustomizeRemote'> | undefined,
+  render = renderFiles
+): RenderFiles {
+  return async files => {
+    const refused = kustomizeRefusals(files, policy?.kustomizeRemote ?? false, isKustomization)
+    if (refused.length === 0) return render(files)
+    return { manifests: [], problems: refused.map(r => `${r.subject}: ${r.reasons.join('; ')}`) }
+  }
+}
 
 /** Who holds the deploy lock: the workflow run when known, else this host and process. */
 export function lockHolder(config: Config): string {
@@ -41,7 +58,7 @@ export class Cluster {
   /** Loads the kubeconfig (in memory) and checks that the apiserver answers. */
   static async connect(config: Config, host: Host, render?: RenderFiles): Promise<Cluster> {
     if (!config.kube.kubeconfig) throw new Error('no kubeconfig given: the kubeconfig input is required to apply')
-    const loaded = loadKubeConfig(config.kube.kubeconfig, config.kube.context)
+    const loaded = loadKubeConfig(config.kube.kubeconfig, config.kube.context, process.env, config.kube.impersonate)
     try {
       const client = new KubeClient(loaded.kc, loaded.server)
       let version: string
@@ -66,6 +83,7 @@ export class Cluster {
       const applier = new Applier(client, new Discovery(client), {
         fieldManager: config.kube.fieldManager,
         defaultNamespace: namespace,
+        policy: config.kube.policy,
         log: line => host.info(line),
         render
       })
@@ -117,14 +135,21 @@ export class Cluster {
     return this.applier.apply(files, annotations)
   }
 
-  async waitForRollout(applied: AppliedObject[], timeoutMs: number, since: Date): Promise<RolloutOutcome> {
-    return this.track(applied.map(trackTarget), timeoutMs, since)
+  /** Tracks until every object has its verdict, one fails, the timeout passes or `signal` aborts. */
+  async waitForRollout(
+    applied: AppliedObject[],
+    timeoutMs: number,
+    since: Date,
+    signal?: AbortSignal
+  ): Promise<RolloutOutcome> {
+    return this.track(applied.map(trackTarget), timeoutMs, since, signal)
   }
 
-  private track(targets: TrackTarget[], timeoutMs: number, since: Date): Promise<RolloutOutcome> {
+  private track(targets: TrackTarget[], timeoutMs: number, since: Date, signal?: AbortSignal): Promise<RolloutOutcome> {
     return trackRollout(this.kc, targets, {
       timeoutMs,
       since,
+      signal,
       log: line => this.host.info(line),
       failuresAllowed: this.failuresAllowed
     })

@@ -10,11 +10,12 @@ import {
 import { type Host } from '../host/host.js'
 import { buildAndResolve, type ImageResult } from '../build/index.js'
 import { EnvRepository, renderCommitMessage, type EnvCommit, type EnvPlan, type ImageEdit } from '../gitops/index.js'
-import { ApplyError, Cluster, deployAnnotations, lockHolder, type AppliedObject } from '../kube/index.js'
+import { ApplyError, Cluster, deployAnnotations, lockHolder, policyRender, type AppliedObject } from '../kube/index.js'
 import { type RolloutOutcome } from '../kube/rollout/index.js'
 import { DeploymentRecorder } from '../report/deployments.js'
 import { newRunReport, outputsOf, type RunReport } from '../report/run-report.js'
 import { renderSummary } from '../report/summary.js'
+import { CancelledError, throwIfCancelled } from './cancellation.js'
 import { type DeployStatus } from './status.js'
 import { renderOnce, type RenderFiles } from '../render/manifests.js'
 
@@ -52,7 +53,9 @@ export async function runPipeline(
   host: Host,
   raw: RawInputs,
   stages: Stages = realStages,
-  context: RunContext = runContext()
+  context: RunContext = runContext(),
+  /** Aborted when the workflow is cancelled (SIGINT/SIGTERM): see cancellation.ts. */
+  cancel?: AbortSignal
 ): Promise<PipelineResult> {
   for (const secret of secretValues(raw)) host.setSecret(secret)
   const report = newRunReport()
@@ -61,9 +64,9 @@ export async function runPipeline(
     const config = parseConfig(raw, context)
     if (!config.dryRun) deployment = await stages.startDeployment(config, host, config.context.sha ?? config.tag)
     if (deployment) report.deploymentId = deployment.id
-    report.status = await deploy(config, host, stages, report)
+    report.status = await deploy(config, host, stages, report, cancel)
   } catch (error) {
-    report.status = 'failed'
+    report.status = error instanceof CancelledError || cancel?.aborted ? 'cancelled' : 'failed'
     report.failure = error instanceof ConfigError ? error.message : errorMessage(error)
     for (const line of report.failure.split('\n')) host.error(line)
   }
@@ -71,11 +74,17 @@ export async function runPipeline(
   return { status: report.status, report }
 }
 
-async function deploy(config: Config, host: Host, stages: Stages, report: RunReport): Promise<DeployStatus> {
-  const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn)
+async function deploy(
+  config: Config,
+  host: Host,
+  stages: Stages,
+  report: RunReport,
+  cancel: AbortSignal | undefined
+): Promise<DeployStatus> {
+  const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn, cancel)
   // Reach GitHub and the cluster (in parallel) before a build that may take minutes: a bad
   // token or kubeconfig fails the run at once.
-  const render = renderOnce()
+  const render = renderOnce(policyRender(config.kube.policy))
   const envConnection = settled(stages.openEnvRepo(config, host, render))
   const clusterConnection = config.kube.kubeconfig ? settled(stages.connectCluster(config, host, render)) : undefined
   try {
@@ -104,7 +113,7 @@ async function deploy(config: Config, host: Host, stages: Stages, report: RunRep
     }
 
     // With a kubeconfig the edited descriptors are validated before Git sees them, whatever the mode.
-    return await validateCommitApply(config, host, report, env, edit, image, plan, cluster)
+    return await validateCommitApply(config, host, report, env, edit, image, plan, cluster, cancel)
   } finally {
     await clusterConnection?.ifConnected(cluster => cluster.close())
   }
@@ -137,9 +146,10 @@ async function validateCommitApply(
   edit: ImageEdit,
   image: ImageResult,
   plan: EnvPlan,
-  cluster: ClusterPort | undefined
+  cluster: ClusterPort | undefined,
+  cancel: AbortSignal | undefined
 ): Promise<DeployStatus> {
-  const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn)
+  const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn, cancel)
   if (cluster) {
     await stage('Validate descriptors (server-side dry run)', () => cluster.validate(plan.files))
   }
@@ -168,7 +178,7 @@ async function validateCommitApply(
   report.previousImage = commit.previousImage
   if (!config.kube.apply || !cluster) return 'committed'
 
-  return applyAndWait(config, host, cluster, env, commit, report)
+  return applyAndWait(config, host, cluster, env, commit, report, cancel)
 }
 
 async function applyAndWait(
@@ -177,9 +187,10 @@ async function applyAndWait(
   cluster: ClusterPort,
   env: EnvRepo,
   commit: EnvCommit,
-  report: RunReport
+  report: RunReport,
+  cancel: AbortSignal | undefined
 ): Promise<DeployStatus> {
-  const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn)
+  const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn, cancel)
   const lock = await cluster.lock(
     `${config.kube.namespace ?? ''}:${config.env.owner}/${config.env.repo}:${config.env.paths.join(',')}`,
     lockHolder(config),
@@ -192,10 +203,20 @@ async function applyAndWait(
       const since = new Date()
       const annotations = deployAnnotations({ envCommit: commit.sha, ...config.context })
       applied = await stage('Apply (server-side)', () => cluster.apply(commit.files, annotations))
-      outcome = await stage('Wait on rollout', () => cluster.waitForRollout(applied, config.kube.timeoutMs, since))
+      outcome = await stage('Wait on rollout', () =>
+        cluster.waitForRollout(applied, config.kube.timeoutMs, since, cancel)
+      )
       report.resources = outcome.resources
       report.rolloutSeconds = outcome.seconds
       if (outcome.ok) return 'deployed'
+      if (cancel?.aborted) {
+        // No rollback: Git and the cluster both hold this run's image, which is consistent.
+        report.failure =
+          `cancelled during the rollout: tracking stopped; the cluster was left as it is ` +
+          `(Git and the cluster both hold ${report.image ?? 'the new image'}, env commit ${commit.sha.slice(0, 7)})`
+        host.error(report.failure)
+        return 'cancelled'
+      }
       report.failure = outcome.failure ?? 'rollout failed'
     } catch (error) {
       // A partial apply still needs rolling back: ApplyError says what reached the cluster.
@@ -222,7 +243,14 @@ async function applyAndWait(
   }
 }
 
-async function timed<T>(host: Host, report: RunReport, name: string, fn: () => Promise<T>): Promise<T> {
+async function timed<T>(
+  host: Host,
+  report: RunReport,
+  name: string,
+  fn: () => Promise<T>,
+  cancel?: AbortSignal
+): Promise<T> {
+  throwIfCancelled(cancel)
   const start = performance.now()
   try {
     return await host.group(name, fn)
@@ -236,7 +264,8 @@ async function finish(host: Host, report: RunReport, deployment: DeploymentPort 
     host.setOutput(name as keyof ReturnType<typeof outputsOf>, value)
   if (deployment) {
     const ok = ['deployed', 'committed', 'unchanged', 'proposed'].includes(report.status)
-    await deployment.status(ok ? 'success' : 'failure', ok ? `${report.status} ${report.image ?? ''}` : report.status)
+    const state = ok ? 'success' : report.status === 'cancelled' ? 'error' : 'failure'
+    await deployment.status(state, ok ? `${report.status} ${report.image ?? ''}` : report.status)
   }
   try {
     await host.writeSummary(renderSummary(report))

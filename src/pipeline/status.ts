@@ -1,4 +1,5 @@
-export type DeployStatus = 'deployed' | 'committed' | 'unchanged' | 'proposed' | 'planned' | 'rolled-back' | 'failed'
+export type DeployStatus =
+  'deployed' | 'committed' | 'unchanged' | 'proposed' | 'planned' | 'rolled-back' | 'failed' | 'cancelled'
 
 const SUCCESS: ReadonlySet<DeployStatus> = new Set(['deployed', 'committed', 'unchanged', 'proposed', 'planned'])
 

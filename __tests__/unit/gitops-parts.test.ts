@@ -123,8 +123,23 @@ describe('unifiedDiff', () => {
     const before = 'l1\nl2\nl3\nl4\nl5\nl6\nl7\nl8\nl9\nl10\n'
     const after = 'L1\nl2\nl3\nl4\nl5\nl6\nl7\nl8\nl9\nl10\nl11\n'
     expect(unifiedDiff('f', before, after)).toBe(
-      '--- a/f\n+++ b/f\n@@ -1,4 +1,4 @@\n-l1\n+L1\n l2\n l3\n l4\n@@ -8,3 +8,4 @@\n l8\n l9\n l10\n+l11\n'
+      '--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n-l1\n+L1\n l2\n@@ -10,1 +10,2 @@\n l10\n+l11\n'
     )
+  })
+
+  it.each([
+    [
+      'a Secret document',
+      'all.yaml',
+      'kind: Deployment\nimage: a:1\n---\nkind: Secret\nstringData:\n  token: s3cret-old\n'
+    ],
+    ['a JSON Secret', 's.json', '{\n"kind": "Secret",\n"stringData": {"token": "s3cret-old"}\n}\n']
+  ])('never shows the lines of %s', (_name, file, before) => {
+    const after = before.replace('s3cret-old', 's3cret-new').replace('a:1', 'a:2')
+    const diff = unifiedDiff(file, before, after)
+    expect(diff).not.toMatch(/s3cret/)
+    expect(diff).toContain(`-<line of a Secret document hidden>\n+<line of a Secret document hidden>`)
+    if (file.endsWith('.yaml')) expect(diff).toContain('-image: a:1\n+image: a:2')
   })
 
   it('is empty for equal texts', () => {

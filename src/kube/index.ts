@@ -13,7 +13,7 @@ import { type AppliedObject, type EnvFile } from './types.js'
 import { isKustomization, renderFiles, type RenderFiles } from '../render/manifests.js'
 import { kustomizeRefusals, type ApplyPolicy } from './policy.js'
 
-export { ApplyError, ValidationError, type ValidationReport } from './apply.js'
+export { ApplyError, type PlannedChange, ValidationError, type ValidationReport } from './apply.js'
 export { KubeConfigError } from './kubeconfig.js'
 export { PolicyError } from './policy.js'
 export { LockTimeoutError } from './lease.js'
@@ -98,6 +98,7 @@ export class Cluster {
   async validate(files: EnvFile[]): Promise<ValidationReport> {
     const report = await this.applier.validate(files)
     for (const deferred of report.deferred) this.host.info(`${deferred.object}: ${deferred.reason}`)
+    for (const { object, action } of report.changes) this.host.info(`plan: ${action.padEnd(9)} ${object}`)
     return report
   }
 

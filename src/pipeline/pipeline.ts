@@ -151,7 +151,8 @@ async function validateCommitApply(
 ): Promise<DeployStatus> {
   const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn, cancel)
   if (cluster) {
-    await stage('Validate descriptors (server-side dry run)', () => cluster.validate(plan.files))
+    const validation = await stage('Validate descriptors (server-side dry run)', () => cluster.validate(plan.files))
+    report.plan = validation.changes
   }
   if (config.dryRun) return 'planned'
 

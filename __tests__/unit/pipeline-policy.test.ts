@@ -357,8 +357,8 @@ describe('pipeline policy', () => {
     const controller = new AbortController()
     const cancelling: Stages = {
       ...stages,
-      async connectCluster(config, host, render) {
-        const cluster = await stages.connectCluster(config, host, render)
+      async connectCluster(config, host) {
+        const cluster = await stages.connectCluster(config, host)
         return {
           ...cluster,
           waitForRollout: (applied, timeoutMs, since) => {

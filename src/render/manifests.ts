@@ -4,15 +4,19 @@ import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { parseAllDocuments, type Tags } from 'yaml'
-import { type EnvFile, type KubeObject } from './types.js'
+import { type EnvFile, type HookInfo, type KubeObject } from './types.js'
 import { mapLimit } from '../lib/concurrency.js'
 import { makeTempDir, removeTempDir } from '../lib/temp-files.js'
 
 /** An object from the env repo and where it was read. */
 export interface Manifest {
   object: KubeObject
-  /** `apps/web/deploy.yaml (document 2)` or `kustomize build apps/web`. */
+  /** `apps/web/deploy.yaml (document 2)`, `kustomize build apps/web` or `helm template web apps/web`. */
   source: string
+  /** Namespace for it when it names none (a Helm release's namespace); else the default one. */
+  namespace?: string
+  /** A Helm hook, run around the main apply instead of with it. */
+  hook?: HookInfo
 }
 
 /** Every file or document that could not be read, each naming its source. */
@@ -120,21 +124,22 @@ function kustomizationReferences(content: string): string[] {
 /** Renders one kustomization directory (below `workdir`) to YAML. */
 export type KustomizeRenderer = (workdir: string, root: string) => Promise<string>
 
-/**
- * One way to turn part of the env files into objects: kustomize here; a Helm chart renderer
- * plugs in the same way (its roots are chart folders, it owns their templates and values).
- */
-export interface Renderer {
-  /** Names the source of what it renders: `kustomize build` → `kustomize build overlays/prod`. */
-  name: string
-  /** The roots to render and the files they read (never parsed as manifests themselves). */
-  plan(files: EnvFile[]): { roots: string[]; owned: Set<string> }
-  /** YAML of one root, rendered in `workdir`, which holds a copy of the files. */
-  render(workdir: string, root: string): Promise<string>
+/** What a renderer found in the files: the files it reads, and how to render them. */
+export interface RenderPlan {
+  /** Files it reads (never parsed as manifests themselves). */
+  owned: Set<string>
+  /** What is wrong with its inputs, each naming its file. */
+  problems: string[]
+  /** Renders what it found from `workdir`, which holds a copy of the files; absent when there is nothing. */
+  render?: (workdir: string) => Promise<Rendering>
 }
 
-export function kustomizeRenderer(build: KustomizeRenderer = kustomizeBuild): Renderer {
-  return { name: 'kustomize build', plan: kustomizePlan, render: build }
+/**
+ * One way to turn part of the env files into objects. Kustomize is one; Helm charts are
+ * another (src/kube/helm.ts): each owns its files, and renders them from one shared copy.
+ */
+export interface Renderer {
+  plan(files: EnvFile[]): RenderPlan
 }
 
 /** What would be deployed from a set of files, and every file or root that could not be read. */
@@ -148,15 +153,37 @@ export type RenderFiles = (files: EnvFile[]) => Promise<Rendering>
 // renderer processes (kubectl) run side by side; more than this only queues on a small runner
 const RENDER_PARALLELISM = 4
 
+/** Kustomizations that no other one refers to, built with `kustomize build` or `kubectl kustomize`. */
+export function kustomizeRenderer(build: KustomizeRenderer = kustomizeBuild): Renderer {
+  return {
+    plan(files) {
+      const { roots, owned } = kustomizePlan(files)
+      const render = async (workdir: string): Promise<Rendering> => {
+        const parsed = await mapLimit(roots, RENDER_PARALLELISM, async root => {
+          const source = `kustomize build ${root}`
+          try {
+            return parseManifest(source, await build(workdir, root))
+          } catch (error) {
+            return { manifests: [], problems: [`${source}: ${(error as Error).message}`] }
+          }
+        })
+        return { manifests: parsed.flatMap(p => p.manifests), problems: parsed.flatMap(p => p.problems) }
+      }
+      return { owned, problems: [], render: roots.length > 0 ? render : undefined }
+    }
+  }
+}
+
 /**
- * All objects of the env files. Plain manifests are parsed as they are; the renderers' roots
- * (kustomizations with `kustomize build` or `kubectl kustomize`) are rendered from one temporary
- * copy of the files. Never throws for what it cannot read: that is listed in `problems`.
+ * All objects of the env files. Plain manifests are parsed as they are; what a renderer owns
+ * (kustomizations, Helm charts) is rendered from one temporary copy of the files, renderers
+ * side by side. Never throws for what it cannot read: that is listed in `problems`.
  */
 export async function renderFiles(files: EnvFile[], renderers: Renderer[] = [kustomizeRenderer()]): Promise<Rendering> {
   const manifests: Manifest[] = []
   const problems: string[] = []
-  const plans = renderers.map(renderer => ({ renderer, ...renderer.plan(files) }))
+  const plans = renderers.map(renderer => renderer.plan(files))
+  for (const plan of plans) problems.push(...plan.problems)
   for (const file of files) {
     if (isKustomization(file.path) || plans.some(plan => plan.owned.has(file.path))) continue
     if (!MANIFEST_EXTENSIONS.includes(path.posix.extname(file.path).toLowerCase())) continue
@@ -164,22 +191,14 @@ export async function renderFiles(files: EnvFile[], renderers: Renderer[] = [kus
     manifests.push(...parsed.manifests)
     problems.push(...parsed.problems)
   }
-  const jobs = plans.flatMap(({ renderer, roots }) => roots.map(root => ({ renderer, root })))
-  if (jobs.length === 0) return { manifests, problems }
+  const renders = plans.flatMap(plan => (plan.render ? [plan.render] : []))
+  if (renders.length === 0) return { manifests, problems }
   const workdir = makeTempDir('render')
   try {
     problems.push(...writeFiles(workdir, files))
-    const rendered = await mapLimit(jobs, RENDER_PARALLELISM, async ({ renderer, root }) => {
-      const source = `${renderer.name} ${root}`
-      try {
-        return parseManifest(source, await renderer.render(workdir, root))
-      } catch (error) {
-        return { manifests: [], problems: [`${source}: ${(error as Error).message}`] }
-      }
-    })
-    for (const parsed of rendered) {
-      manifests.push(...parsed.manifests)
-      problems.push(...parsed.problems)
+    for (const rendered of await Promise.all(renders.map(render => render(workdir)))) {
+      manifests.push(...rendered.manifests)
+      problems.push(...rendered.problems)
     }
   } finally {
     removeTempDir(workdir)

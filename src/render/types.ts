@@ -13,3 +13,14 @@ export interface KubeObject {
   metadata: { name: string; namespace?: string; annotations?: Record<string, string>; [key: string]: unknown }
   [key: string]: unknown
 }
+
+export type HookPhase = 'pre' | 'post'
+
+/** A Helm hook: when it runs around the main apply. */
+export interface HookInfo {
+  phase: HookPhase
+  /** `helm.sh/hook-weight`: lower runs first. */
+  weight: number
+  /** `helm.sh/hook-delete-policy`; Helm's default is before-hook-creation. */
+  deletePolicies: string[]
+}

@@ -2,15 +2,16 @@
 // knows both the pipeline and the stage implementations; the entry points (main.ts, cli.ts) use it.
 import { buildAndResolve } from './build/index.js'
 import { EnvRepository } from './gitops/index.js'
-import { Cluster, deployAnnotations } from './kube/index.js'
+import { Cluster, deployAnnotations, envRenderer } from './kube/index.js'
 import { type ClusterPort, type Stages } from './pipeline/ports.js'
 import { DeploymentRecorder } from './report/deployments.js'
 
 export const realStages: Stages = {
   build: buildAndResolve,
-  openEnvRepo: (config, host) => EnvRepository.open(config, host),
+  openEnvRepo: (config, host, render) => EnvRepository.open(config, host, { render }),
   connectCluster: async (config, host) => clusterPort(await Cluster.connect(config, host)),
-  startDeployment: (config, host, ref) => DeploymentRecorder.start(config, host, ref)
+  startDeployment: (config, host, ref) => DeploymentRecorder.start(config, host, ref),
+  renderer: config => envRenderer(config, config.kube.namespace ?? 'default')
 }
 
 /** The cluster records a deploy stamp as its gitops-push-deploy/* annotations. */
@@ -22,6 +23,7 @@ function clusterPort(cluster: Cluster): ClusterPort {
     waitForRollout: (applied, deadline, since, signal) => cluster.waitForRollout(applied, deadline, since, signal),
     rollback: (previousFiles, applied, deadline, stamp) =>
       cluster.rollback(previousFiles, applied, deadline, deployAnnotations(stamp)),
+    render: cluster.render,
     close: () => cluster.close()
   }
 }

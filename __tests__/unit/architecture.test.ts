@@ -3,6 +3,7 @@
 //   entry points (main, cli, index, stages = the composition root)
 //   pipeline          order and failure policy; owns the stage ports
 //   build | gitops | kube | report     one folder per stage, none imports another
+//   render            env files → objects (kustomize, charts); shared by gitops and kube
 //   host              GitHub Actions runner or terminal
 //   config            inputs → validated config
 //   image             image references
@@ -22,6 +23,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['image'],
   ['config'],
   ['host'],
+  ['render'],
   ['build', 'gitops', 'kube', 'report'],
   ['pipeline'],
   ['<entry>']

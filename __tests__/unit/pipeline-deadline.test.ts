@@ -120,7 +120,8 @@ async function deployWithSlowRollout(inputs: Record<string, string>) {
       },
       close: () => {}
     }),
-    startDeployment: async () => undefined
+    startDeployment: async () => undefined,
+    renderer: () => async () => ({ manifests: [], problems: [] })
   }
   const logs: string[] = []
   const result = await runPipeline(

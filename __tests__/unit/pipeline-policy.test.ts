@@ -177,7 +177,8 @@ function fakeStages(scenario: Scenario) {
     },
     async startDeployment() {
       return undefined
-    }
+    },
+    renderer: () => async () => ({ manifests: [], problems: [] })
   }
   return { stages, calls }
 }

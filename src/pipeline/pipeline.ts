@@ -30,6 +30,7 @@ import {
 } from './ports.js'
 
 export type { Stages } from './ports.js'
+import { type RenderFiles } from '../render/manifests.js'
 
 export interface PipelineResult {
   status: DeployStatus
@@ -97,8 +98,12 @@ async function deploy(
 ): Promise<DeployStatus> {
   // Reach GitHub and the cluster (in parallel) before a build that may take minutes: a bad
   // token or kubeconfig fails the run at once.
-  const envConnection = settled(stages.openEnvRepo(config, host))
   const clusterConnection = config.kube.kubeconfig ? settled(stages.connectCluster(config, host)) : undefined
+  // the cluster's renderer (it knows the namespace charts render into), else one of our own
+  let ownRender: RenderFiles | undefined
+  const render: RenderFiles = async files =>
+    ((await clusterConnection?.get())?.render ?? (ownRender ??= stages.renderer(config)))(files)
+  const envConnection = settled(stages.openEnvRepo(config, host, render))
   try {
     const env = await envConnection.get()
     const cluster = await clusterConnection?.get()

@@ -7,6 +7,7 @@ import { type Deadline } from '../lib/deadline.js'
 import type { ImageResult } from '../build/index.js'
 import type { EnvCommit, EnvFile, EnvPlan, ImageEdit, PullRequestResult } from '../gitops/index.js'
 import type { AppliedObject, RolloutOutcome, ValidationReport } from '../kube/index.js'
+import type { RenderFiles } from '../render/manifests.js'
 import type { DeploymentState } from '../report/deployments.js'
 
 export type { ImageResult, EnvCommit, EnvFile, EnvPlan, ImageEdit, PullRequestResult, AppliedObject, RolloutOutcome }
@@ -51,6 +52,8 @@ export interface ClusterPort {
     since: Date,
     signal?: AbortSignal
   ): Promise<RolloutOutcome>
+  /** This run's renderer (kustomize, charts into the target namespace), shared with the render check. */
+  readonly render?: RenderFiles
   rollback(
     previousFiles: EnvFile[],
     applied: AppliedObject[],
@@ -68,9 +71,12 @@ export interface DeploymentPort {
 
 export interface Stages {
   build(config: Config, host: Host): Promise<ImageResult>
-  openEnvRepo(config: Config, host: Host): Promise<EnvRepoPort>
+  /** `render` is the run's renderer: the render check shares its renders with validation, apply and rollback. */
+  openEnvRepo(config: Config, host: Host, render: RenderFiles): Promise<EnvRepoPort>
   connectCluster(config: Config, host: Host): Promise<ClusterPort>
   startDeployment(config: Config, host: Host, ref: string): Promise<DeploymentPort | undefined>
+  /** The renderer of a run that has no cluster connection (or before it is there). */
+  renderer(config: Config): RenderFiles
 }
 
 /** What an apply that stopped part way had applied, when the error says. */

@@ -41,6 +41,7 @@ describe('helpText', () => {
     const text = helpText()
     for (const spec of INPUTS) expect(text).toContain(`--${spec.name} `)
     expect(text).toMatch(/--timeout\s+.*\(default: 5m\)/)
-    expect(text).toMatch(/--image\s+.*\(required\)/)
+    expect(text).toMatch(/--env-repo\s+.*\(required\)/)
+    expect(text).toMatch(/--image\s+.*Required in mode `deploy`/)
   })
 })

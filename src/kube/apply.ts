@@ -12,6 +12,7 @@ import {
   targetNamespace,
   waveOf
 } from './plan.js'
+import { memberLabelProblem } from './inventory.js'
 import { type AppliedObject, describeObject, type EnvFile, type KubeObject, objectKey } from './types.js'
 
 /** One object ready to send: where it goes and the exact body. */
@@ -113,8 +114,15 @@ export class Applier {
     this.parallelism = options.parallelism ?? 8
   }
 
-  /** Parses the files and resolves every object's resource and namespace; throws ValidationError. */
-  async prepare(files: EnvFile[], annotations: Record<string, string>): Promise<PreparedObject[]> {
+  /**
+   * Parses the files and resolves every object's resource and namespace; throws ValidationError.
+   * `labels` (the inventory's membership label) and `annotations` are added to every object.
+   */
+  async prepare(
+    files: EnvFile[],
+    annotations: Record<string, string>,
+    labels: Record<string, string> = {}
+  ): Promise<PreparedObject[]> {
     let manifests
     try {
       manifests = await readManifests(files)
@@ -140,8 +148,10 @@ export class Applier {
       }
       const namespace = targetNamespace(object, resource.namespaced, this.options.defaultNamespace)
       const describe = describeObject({ kind, namespace, name: object.metadata.name })
+      const labelProblem = memberLabelProblem(object)
+      if (labelProblem) problems.push(`${describe} (${source}): ${labelProblem}`)
       const prepared: PreparedObject = {
-        object: desiredObject(object, namespace, annotations),
+        object: desiredObject(object, namespace, annotations, labels),
         resource,
         namespace,
         source,
@@ -187,10 +197,15 @@ export class Applier {
    * Applies in waves: Namespaces and CRDs (waited for), a dry run of what depends on them,
    * then Helm's order. Stops at the first wave with a failure (ApplyError lists what was applied).
    */
-  async apply(files: EnvFile[], annotations: Record<string, string>): Promise<AppliedObject[]> {
-    const { applied, failed } = await this.applyWaves(await this.prepare(files, annotations), 'stop')
+  async apply(prepared: PreparedObject[]): Promise<AppliedObject[]> {
+    const { applied, failed } = await this.applyWaves(prepared, 'stop')
     if (failed.length > 0) throw new ApplyError(failed.map(failureLine), applied)
     return applied
+  }
+
+  /** The object a server-side apply of `p` would leave (dry run): Git's object merged, defaulted, normalised. */
+  async dryRunObject(p: PreparedObject): Promise<KubeObject | undefined> {
+    return (await this.send(p, true)).body
   }
 
   /**

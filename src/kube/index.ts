@@ -2,7 +2,9 @@ import os from 'node:os'
 import { type KubeConfig } from '@kubernetes/client-node'
 import { type Config } from '../config/config.js'
 import { type Host } from '../host/host.js'
-import { Applier, type ValidationReport } from './apply.js'
+import { Applier, ValidationError, type ValidationReport } from './apply.js'
+import { type DriftCheck, Inventory, type PruneOutcome } from './applyset.js'
+import { parentName } from './inventory.js'
 import { isNotFound, KubeApiError, KubeClient } from './client.js'
 import { Discovery } from './discovery.js'
 import { loadKubeConfig } from './kubeconfig.js'
@@ -15,6 +17,8 @@ export { ApplyError, ValidationError, type ValidationReport } from './apply.js'
 export { KubeConfigError } from './kubeconfig.js'
 export { LockTimeoutError } from './lease.js'
 export { deployAnnotations } from './plan.js'
+export { type DriftCheck, type PruneOutcome } from './applyset.js'
+export { type DriftItem, type DriftState, driftLine } from './drift.js'
 export { type AppliedObject, type EnvFile, type ResourceResult } from './types.js'
 export { type RolloutOutcome } from './rollout/index.js'
 
@@ -32,7 +36,10 @@ export class Cluster {
     /** Where namespaced objects without a namespace go, and where the lock lives. */
     readonly namespace: string,
     private readonly host: Host,
-    private readonly cleanup: () => void
+    private readonly cleanup: () => void,
+    /** The env path's ApplySet: what it deployed, for drift and prune. */
+    readonly inventory: Inventory,
+    private readonly fieldManager: string
   ) {}
 
   /** Loads the kubeconfig (in memory) and checks that the apiserver answers. */
@@ -60,12 +67,31 @@ export class Cluster {
       host.info(
         `cluster ${loaded.server} (Kubernetes ${version}), context ${loaded.kc.getCurrentContext()}, namespace ${namespace}`
       )
-      const applier = new Applier(client, new Discovery(client), {
+      const discovery = new Discovery(client)
+      const repository = `${config.env.owner}/${config.env.repo}`
+      const inventory = new Inventory(
+        client,
+        discovery,
+        { name: parentName(repository, config.env.paths), namespace },
+        { repository, paths: config.env.paths },
+        config.kube.fieldManager,
+        line => host.info(line)
+      )
+      const applier = new Applier(client, discovery, {
         fieldManager: config.kube.fieldManager,
         defaultNamespace: namespace,
         log: line => host.info(line)
       })
-      return new Cluster(loaded.kc, client, applier, namespace, host, loaded.cleanup)
+      return new Cluster(
+        loaded.kc,
+        client,
+        applier,
+        namespace,
+        host,
+        loaded.cleanup,
+        inventory,
+        config.kube.fieldManager
+      )
     } catch (error) {
       loaded.cleanup()
       throw error
@@ -108,9 +134,41 @@ export class Cluster {
     return held
   }
 
-  /** Server-side apply of every object in waves; throws ApplyError listing what was applied. */
+  /**
+   * How the cluster differs from `files` (Git's state): missing and changed objects, and members
+   * of the inventory Git no longer has. Undefined when those files cannot be read as objects.
+   */
+  async drift(files: EnvFile[]): Promise<DriftCheck | undefined> {
+    let prepared
+    try {
+      prepared = await this.applier.prepare(files, {})
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error
+      this.host.warning(`drift not checked: Git's state cannot be read as objects:\n${error.problems.join('\n')}`)
+      return undefined
+    }
+    return this.inventory.drift(this.applier, prepared, this.fieldManager)
+  }
+
+  /**
+   * Server-side apply of every object in waves, each labelled a member of the inventory, whose
+   * recorded scope is widened first (kubectl's order: an interrupted run leaks nothing).
+   * Throws ApplyError listing what was applied.
+   */
   async apply(files: EnvFile[], annotations: Record<string, string>): Promise<AppliedObject[]> {
-    return this.applier.apply(files, annotations)
+    const prepared = await this.applier.prepare(files, annotations, this.inventory.labels())
+    let recorded = await this.inventory.widen(prepared)
+    try {
+      return await this.applier.apply(prepared)
+    } finally {
+      // The parent's namespace is created by this apply: record the set now it exists.
+      if (!recorded) recorded = await this.inventory.widen(prepared).catch(() => false)
+    }
+  }
+
+  /** Deletes the inventory's members that `applied` (the whole desired state) no longer has. */
+  async prune(applied: AppliedObject[], deadline: number): Promise<PruneOutcome> {
+    return this.inventory.prune(applied, deadline)
   }
 
   async waitForRollout(applied: AppliedObject[], timeoutMs: number, since: Date): Promise<RolloutOutcome> {
@@ -135,7 +193,8 @@ export class Cluster {
       applied,
       timeoutMs,
       annotations,
-      line => this.host.info(line)
+      line => this.host.info(line),
+      this.inventory.labels()
     )
   }
 

@@ -45,13 +45,14 @@ export async function rollBack(
   applied: AppliedObject[],
   timeoutMs: number,
   annotations: Record<string, string>,
-  log: (line: string) => void
+  log: (line: string) => void,
+  labels: Record<string, string> = {}
 ): Promise<RolloutOutcome> {
   const since = new Date()
   const elapsed = (): number => (Date.now() - since.getTime()) / 1000
   let prepared
   try {
-    prepared = await applier.prepare(previousFiles, annotations)
+    prepared = await applier.prepare(previousFiles, annotations, labels)
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error
     const failure = `the previous env state cannot be applied, nothing rolled back:\n${error.problems.join('\n')}`

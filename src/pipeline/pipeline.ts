@@ -10,11 +10,20 @@ import {
 import { type Host } from '../host/host.js'
 import { buildAndResolve, type ImageResult } from '../build/index.js'
 import { EnvRepository, renderCommitMessage, type EnvCommit, type EnvPlan, type ImageEdit } from '../gitops/index.js'
-import { ApplyError, Cluster, deployAnnotations, lockHolder, type AppliedObject } from '../kube/index.js'
+import {
+  ApplyError,
+  Cluster,
+  deployAnnotations,
+  driftLine,
+  lockHolder,
+  type AppliedObject,
+  type EnvFile
+} from '../kube/index.js'
 import { type RolloutOutcome } from '../kube/rollout/index.js'
 import { DeploymentRecorder } from '../report/deployments.js'
 import { newRunReport, outputsOf, type RunReport } from '../report/run-report.js'
 import { renderSummary } from '../report/summary.js'
+import { afterDriftCheck, appliedStatus, checksDrift, inSyncStatus, type RunKind } from './decide.js'
 import { type DeployStatus } from './status.js'
 
 export interface PipelineResult {
@@ -22,8 +31,11 @@ export interface PipelineResult {
   report: RunReport
 }
 
-type EnvRepo = Pick<EnvRepository, 'plan' | 'commit' | 'propose' | 'readFiles' | 'revert'>
-type ClusterPort = Pick<Cluster, 'validate' | 'lock' | 'apply' | 'waitForRollout' | 'rollback' | 'close'>
+type EnvRepo = Pick<EnvRepository, 'plan' | 'commit' | 'propose' | 'readFiles' | 'revert' | 'current'>
+type ClusterPort = Pick<
+  Cluster,
+  'validate' | 'drift' | 'lock' | 'apply' | 'waitForRollout' | 'prune' | 'rollback' | 'close'
+>
 type DeploymentPort = Pick<DeploymentRecorder, 'id' | 'status'>
 
 /** The stages as the pipeline sees them; replaced by fakes only in the policy's unit tests. */
@@ -78,6 +90,12 @@ async function deploy(config: Config, host: Host, stages: Stages, report: RunRep
   try {
     const env = await envConnection.get()
     const cluster = await clusterConnection?.get()
+    if (config.mode === 'reconcile') {
+      // parseConfig requires a kubeconfig in this mode.
+      if (!cluster) throw new Error('mode reconcile needs a cluster: the kubeconfig input is required')
+      const head = await stage('Read environment repository', () => env.current())
+      return await reconcileCluster(config, host, report, env, cluster, 'reconcile', head.files, head.sha)
+    }
     const image = await stage(config.build.enabled ? 'Build and push image' : 'Resolve image', () =>
       stages.build(config, host)
     )
@@ -96,8 +114,12 @@ async function deploy(config: Config, host: Host, stages: Stages, report: RunRep
     report.diff = plan.diff
     if (plan.diff) host.info(plan.diff)
     if (plan.changes.length === 0) {
-      host.info(`${config.env.owner}/${config.env.repo} already holds ${image.reference}: nothing to commit or apply`)
-      return 'unchanged'
+      // The env repo held this very reference before the run.
+      report.previousImage = image.reference
+      host.info(`${config.env.owner}/${config.env.repo} already holds ${image.reference}: nothing to commit`)
+      if (!cluster || !config.kube.apply || config.env.commitMode !== 'push') return 'unchanged'
+      // Git is current; the cluster may not be (set back by hand, or an earlier apply failed half-way).
+      return await reconcileCluster(config, host, report, env, cluster, 'catch-up', plan.files, plan.baseSha)
     }
 
     // With a kubeconfig the edited descriptors are validated before Git sees them, whatever the mode.
@@ -105,6 +127,66 @@ async function deploy(config: Config, host: Host, stages: Stages, report: RunRep
   } finally {
     await clusterConnection?.ifConnected(cluster => cluster.close())
   }
+}
+
+/**
+ * Brings the cluster to `files` (Git's current state) without committing: mode reconcile, or a
+ * deploy run whose env repo already holds the reference. Nothing is applied when the cluster
+ * already equals Git; a failed rollout is not rolled back (Git has no other state to go back to).
+ */
+async function reconcileCluster(
+  config: Config,
+  host: Host,
+  report: RunReport,
+  env: EnvRepo,
+  cluster: ClusterPort,
+  kind: Exclude<RunKind, 'deploy'>,
+  files: EnvFile[],
+  sha: string
+): Promise<DeployStatus> {
+  const next = await checkDrift(config, host, report, cluster, kind, files)
+  if (next === 'stop') return 'drifted'
+  if (config.dryRun) return 'planned'
+  if (next === 'in-sync') {
+    host.info(`the cluster already equals ${config.env.owner}/${config.env.repo}@${sha.slice(0, 7)}: nothing to apply`)
+    return inSyncStatus(kind)
+  }
+  return applyAndWait(config, host, cluster, env, { files, envCommit: sha, success: appliedStatus(kind) }, report)
+}
+
+/** Compares the cluster with `files` (Git's state before this run) and reports the drift. */
+async function checkDrift(
+  config: Config,
+  host: Host,
+  report: RunReport,
+  cluster: ClusterPort,
+  kind: RunKind,
+  files: EnvFile[]
+): Promise<'stop' | 'in-sync' | 'apply'> {
+  if (!checksDrift(kind, config.kube.drift)) return 'apply'
+  const check = await timed(host, report, 'Check drift (cluster against Git)', async () => {
+    const found = await cluster.drift(files)
+    if (found && config.kube.drift !== 'ignore') {
+      for (const item of found.items) host.info(driftLine(item))
+      if (found.items.length === 0) host.info('no drift: the cluster holds what Git holds')
+    }
+    return found
+  })
+  if (check && config.kube.drift !== 'ignore') {
+    report.drift = check.items
+    if (check.items.length > 0) {
+      const next = config.kube.drift === 'fail' ? 'nothing committed or applied' : 'applying Git repairs it'
+      host.warning(`${check.items.length} object(s) drifted from Git (${next})`)
+    }
+  }
+  const next = afterDriftCheck(
+    kind,
+    config.kube.drift,
+    check && { drifted: check.items.length, unlabelled: check.unlabelled }
+  )
+  if (next === 'stop')
+    report.failure = `the cluster drifted from Git (drift: fail):\n${(check?.items ?? []).map(driftLine).join('\n')}`
+  return next
 }
 
 /** A promise whose rejection is not "unhandled" while another is awaited first. */
@@ -139,6 +221,7 @@ async function validateCommitApply(
   const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn)
   if (cluster) {
     await stage('Validate descriptors (server-side dry run)', () => cluster.validate(plan.files))
+    if ((await checkDrift(config, host, report, cluster, 'deploy', plan.baseFiles)) === 'stop') return 'drifted'
   }
   if (config.dryRun) return 'planned'
 
@@ -165,7 +248,25 @@ async function validateCommitApply(
   report.previousImage = commit.previousImage
   if (!config.kube.apply || !cluster) return 'committed'
 
-  return applyAndWait(config, host, cluster, env, commit, report)
+  return applyAndWait(
+    config,
+    host,
+    cluster,
+    env,
+    { files: commit.files, envCommit: commit.sha, commit, success: 'deployed' },
+    report
+  )
+}
+
+/** What one apply brings to the cluster. */
+interface ApplyTarget {
+  files: EnvFile[]
+  /** The env-repo commit the files are at (the objects' annotation). */
+  envCommit: string
+  /** The commit this run made: a failure rolls back to its parent and reverts it. */
+  commit?: EnvCommit
+  /** The status when apply, rollout and prune succeed. */
+  success: DeployStatus
 }
 
 async function applyAndWait(
@@ -173,10 +274,11 @@ async function applyAndWait(
   host: Host,
   cluster: ClusterPort,
   env: EnvRepo,
-  commit: EnvCommit,
+  target: ApplyTarget,
   report: RunReport
 ): Promise<DeployStatus> {
   const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn)
+  const deadline = Date.now() + config.kube.timeoutMs
   const lock = await cluster.lock(
     `${config.kube.namespace ?? ''}:${config.env.owner}/${config.env.repo}:${config.env.paths.join(',')}`,
     lockHolder(config),
@@ -187,20 +289,28 @@ async function applyAndWait(
     let outcome: RolloutOutcome | undefined
     try {
       const since = new Date()
-      const annotations = deployAnnotations({ envCommit: commit.sha, ...config.context })
-      applied = await stage('Apply (server-side)', () => cluster.apply(commit.files, annotations))
+      const annotations = deployAnnotations({ envCommit: target.envCommit, ...config.context })
+      applied = await stage('Apply (server-side)', () => cluster.apply(target.files, annotations))
       outcome = await stage('Wait on rollout', () => cluster.waitForRollout(applied, config.kube.timeoutMs, since))
       report.resources = outcome.resources
       report.rolloutSeconds = outcome.seconds
-      if (outcome.ok) return 'deployed'
-      report.failure = outcome.failure ?? 'rollout failed'
+      if (!outcome.ok) report.failure = outcome.failure ?? 'rollout failed'
+      else if (!config.kube.prune) return target.success
+      else {
+        // Only after a successful rollout: a failure before leaves every old object in place.
+        const pruned = await stage('Prune (objects no longer in Git)', () => cluster.prune(applied, deadline))
+        report.resources.push(...pruned.resources)
+        if (pruned.ok) return target.success
+        report.failure = pruned.failure ?? 'prune failed'
+      }
     } catch (error) {
       // A partial apply still needs rolling back: ApplyError says what reached the cluster.
       if (error instanceof ApplyError) applied = error.applied
       report.failure = errorMessage(error)
     }
     host.error(report.failure)
-    if (!config.kube.rollback) return 'failed'
+    const commit = target.commit
+    if (!commit || !config.kube.rollback) return 'failed'
 
     const previousFiles = await env.readFiles(commit.parentSha)
     const rollback = await stage('Roll back the cluster', () =>
@@ -232,7 +342,7 @@ async function finish(host: Host, report: RunReport, deployment: DeploymentPort 
   for (const [name, value] of Object.entries(outputsOf(report)))
     host.setOutput(name as keyof ReturnType<typeof outputsOf>, value)
   if (deployment) {
-    const ok = ['deployed', 'committed', 'unchanged', 'proposed'].includes(report.status)
+    const ok = ['deployed', 'committed', 'unchanged', 'reconciled', 'proposed'].includes(report.status)
     await deployment.status(ok ? 'success' : 'failure', ok ? `${report.status} ${report.image ?? ''}` : report.status)
   }
   try {

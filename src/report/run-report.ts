@@ -10,6 +10,16 @@ export interface ResourceRow {
   seconds?: number
 }
 
+/** One object that differed from Git before the run (the kube stage's DriftItem, as reported). */
+export interface DriftRow {
+  kind: string
+  namespace: string
+  name: string
+  state: 'missing' | 'changed' | 'extra'
+  fields: string[]
+  managers: string[]
+}
+
 export interface CommitRef {
   sha: string
   url: string
@@ -26,6 +36,8 @@ export interface RunReport {
   pullRequestUrl?: string
   resources: ResourceRow[]
   rolloutSeconds?: number
+  /** Drift found before applying; undefined when not checked. */
+  drift?: DriftRow[]
   deploymentId?: number
   /** Env-repo diff of this run (dry run and summaries). */
   diff?: string
@@ -55,6 +67,7 @@ export function outputsOf(report: RunReport): Record<OutputName, string> {
       report.resources.map(({ kind, namespace, name, status, message }) => ({ kind, namespace, name, status, message }))
     ),
     'rollout-seconds': report.rolloutSeconds === undefined ? '' : report.rolloutSeconds.toFixed(1),
+    drift: report.drift === undefined ? '' : JSON.stringify(report.drift),
     'deployment-id': report.deploymentId === undefined ? '' : String(report.deploymentId)
   }
 }

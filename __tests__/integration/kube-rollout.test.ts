@@ -186,7 +186,7 @@ describe('trackRollout on the test bed', () => {
       timeoutMs: 60_000,
       since,
       log: () => undefined,
-      unschedulableGraceMs: 2_000
+      graceMs: 2_000
     })
     expect(outcome.ok).toBe(false)
     expect(outcome.failure).toMatch(/^deployment\/huge: pod huge-\S+: Unschedulable: 0\/\d+ nodes are available/)

@@ -85,6 +85,7 @@ describe('parseConfig defaults', () => {
     ['namespace', config.kube.namespace, undefined],
     ['apply', config.kube.apply, true],
     ['timeout', config.kube.timeoutMs, 300_000],
+    ['failures-allowed', config.kube.failuresAllowed, 1],
     ['rollback', config.kube.rollback, true],
     ['field-manager', config.kube.fieldManager, 'gitops-push-deploy'],
     ['dry-run', config.dryRun, false],
@@ -162,6 +163,7 @@ describe('parseConfig valid values', () => {
     ],
     ['apply false needs no kubeconfig', { apply: 'false', kubeconfig: '' }, c => c.kube.apply, false],
     ['timeout 90s', { timeout: '90s' }, c => c.kube.timeoutMs, 90_000],
+    ['failures-allowed 0 keeps the first crash fatal', { 'failures-allowed': '0' }, c => c.kube.failuresAllowed, 0],
     ['namespace', { namespace: 'team-a' }, c => c.kube.namespace, 'team-a'],
     ['dry-run', { 'dry-run': 'true' }, c => c.dryRun, true],
     [
@@ -195,8 +197,29 @@ describe('parseConfig invalid values name the input', () => {
     [{ platforms: 'amd64' }, /^input "platforms": "amd64" is not a platform/],
     [{ builder: 'kaniko' }, /^input "builder": "kaniko" must be one of auto, docker, buildah, podman$/],
     [{ 'registry-password': 'p' }, /^input "registry-username": is required with registry-password$/],
-    [{ 'env-repo': 'acme' }, /^input "env-repo": "acme" is not owner\/name$/],
-    [{ 'env-repo': 'a/b/c' }, /^input "env-repo": "a\/b\/c" is not owner\/name$/],
+    [{ 'env-repo': 'acme' }, /^input "env-repo": "acme" is not owner\/name of GitHub's characters/],
+    [{ 'env-repo': 'a/b/c' }, /^input "env-repo": "a\/b\/c" is not owner\/name/],
+    [{ 'env-repo': '../user' }, /^input "env-repo": "..\/user" is not owner\/name/],
+    [{ 'env-repo': 'acme/..' }, /^input "env-repo": "acme\/.." is not owner\/name/],
+    [{ 'env-repo': 'ac.me/env' }, /^input "env-repo": "ac.me\/env" is not owner\/name/],
+    [{ 'env-repo': '-acme/env' }, /^input "env-repo": "-acme\/env" is not owner\/name/],
+    [{ timeout: '25h' }, /^input "timeout": "25h" is longer than 24h$/],
+    [{ timeout: '597h' }, /^input "timeout": "597h" is longer than 24h$/],
+    [
+      { 'commit-message': 'x'.repeat(64 * 1024 + 1) },
+      /^input "commit-message": is larger than 64 KiB \(65536 bytes\)$/
+    ],
+    [
+      { 'github-api-url': 'https://user:hunter22@ghe.example.com/api/v3' },
+      /^input "github-api-url": must not carry user:password@ credentials/
+    ],
+    [{ 'allowed-namespaces': 'Kube_System' }, /^input "allowed-namespaces": "Kube_System" is not a namespace name/],
+    [{ 'allowed-kinds': 'rbac/Cluster Role' }, /^input "allowed-kinds": "rbac\/Cluster Role" is not a kind/],
+    [{ 'denied-kinds': 'a/b/C' }, /^input "denied-kinds": "a\/b\/C" is not a kind/],
+    [{ 'allow-cluster-scoped': 'yes' }, /^input "allow-cluster-scoped": "yes" is not a boolean/],
+    [{ 'kustomize-remote': 'on' }, /^input "kustomize-remote": "on" is not a boolean/],
+    [{ 'kube-as-groups': 'devs' }, /^input "kube-as-groups": needs kube-as$/],
+    [{ 'kube-as': 'a\u0000b' }, /^input "kube-as": "a\\u0000b" must be 1 to 256 printable characters$/],
     [{ 'env-path': '' }, /^input "env-path": is required$/],
     [{ 'env-path': '../secrets' }, /^input "env-path": "..\/secrets" must be a path relative/],
     [{ 'env-token': '' }, /^input "env-token": is required$/],
@@ -205,6 +228,7 @@ describe('parseConfig invalid values name the input', () => {
     [{ kubeconfig: '' }, /^input "kubeconfig": is required unless apply is false$/],
     [{ kubeconfig: 'not: a kubeconfig' }, /^input "kubeconfig": is neither kubeconfig YAML nor base64 of it$/],
     [{ timeout: '5x' }, /^input "timeout": "5x" is not a duration \(examples: 90s, 5m, 1h\)$/],
+    [{ 'failures-allowed': '-1' }, /^input "failures-allowed": "-1" must be a whole number from 0 to 9999$/],
     [{ rollback: 'maybe' }, /^input "rollback": "maybe" is not a boolean/],
     [{ mode: 'sync' }, /^input "mode": "sync" must be one of deploy, reconcile$/],
     [{ drift: 'error' }, /^input "drift": "error" must be one of warn, fail, ignore$/],
@@ -248,6 +272,71 @@ describe('secrets', () => {
 
   it('finds kubeconfig credentials in base64 input too', () => {
     expect(kubeconfigSecrets(Buffer.from(KUBECONFIG).toString('base64'))).toContain('sekret-token-value')
+  })
+
+  it('masks every string under users[].user and proxy-URL credentials, not the structure', () => {
+    const config = `apiVersion: v1
+clusters:
+- name: c
+  cluster: {server: 'https://k8s.example.com', proxy-url: 'http://proxyuser:proxy-pass-123@proxy:3128'}
+users:
+- name: oidc
+  user:
+    auth-provider:
+      name: oidc
+      config: {id-token: eyJhbGciOiJSUzI1NiJ9.payload.sig, refresh-token: refresh-abc-123, client-secret: cs-987654, idp-issuer-url: 'https://issuer.example.com'}
+- name: exec
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      command: aws-iam-authenticator
+      args: [token, -i, cluster-name]
+      env: [{name: AWS_SECRET_ACCESS_KEY, value: wJalrXUtnFEMI-K7MDENG}]
+contexts:
+- name: ctx
+  context: {cluster: c, user: oidc}
+current-context: ctx
+`
+    const secrets = kubeconfigSecrets(config)
+    for (const value of [
+      'eyJhbGciOiJSUzI1NiJ9.payload.sig',
+      'refresh-abc-123',
+      'cs-987654',
+      'wJalrXUtnFEMI-K7MDENG',
+      'proxy-pass-123',
+      'http://proxyuser:proxy-pass-123@proxy:3128'
+    ])
+      expect(secrets).toContain(value)
+    for (const value of ['client.authentication.k8s.io/v1', 'aws-iam-authenticator', 'AWS_SECRET_ACCESS_KEY', 'oidc'])
+      expect(secrets).not.toContain(value)
+  })
+
+  it('parses the apply policy and impersonation inputs', () => {
+    const config = parse({
+      namespace: 'web',
+      'allowed-namespaces': 'web-*\nshared',
+      'allow-cluster-scoped': 'true',
+      'allowed-kinds': 'rbac.authorization.k8s.io/ClusterRole',
+      'denied-kinds': 'core/Secret',
+      'kustomize-remote': 'true',
+      'kube-as': 'system:serviceaccount:web:deployer',
+      'kube-as-groups': 'devs\nops'
+    })
+    expect(config.kube.policy).toEqual({
+      namespace: 'web',
+      allowedNamespaces: ['web-*', 'shared'],
+      allowClusterScoped: true,
+      allowedKinds: ['rbac.authorization.k8s.io/ClusterRole'],
+      deniedKinds: ['core/Secret'],
+      kustomizeRemote: true
+    })
+    expect(config.kube.impersonate).toEqual({ user: 'system:serviceaccount:web:deployer', groups: ['devs', 'ops'] })
+  })
+
+  it('never echoes an input larger than 64 KiB', () => {
+    const huge = 'ghp_' + 'z'.repeat(70 * 1024)
+    const problems = problemsOf({ 'commit-message': huge, image: huge })
+    expect(problems.join('\n')).not.toContain('zzzz')
   })
 
   it('rejects base64 of something else', () => {

@@ -95,6 +95,12 @@ describe('semantic revert', () => {
     expect(reverted.changes).toHaveLength(spec.changes)
   })
 
+  it.each(cases)('%s: the semantic revert alone gives back the original bytes', name => {
+    const { spec, files, forward } = corpus(name)
+    const reverted = editFiles(forward.files, revertEdit(parseImageRepository(spec.image), forward.changes))
+    expect(reverted.files).toEqual(files)
+  })
+
   it.each(cases)('%s: a file changed since gets every reference value back', name => {
     const { spec, files, forward } = corpus(name)
     const touched = forward.files.map(f => ({ ...f, content: `# touched\n${f.content}` }))
@@ -184,6 +190,48 @@ describe('forward edit details', () => {
     )
   })
 
+  it('a block scalar reference is shown without its line break', () => {
+    const result = run(`image: |\n  ${image}:1.9\n`, 'tag')
+    expect(result.changes.map(c => [c.previous, c.next])).toEqual([[`${image}:1.9`, `${image}:1.10`]])
+  })
+
+  it('leaves ${…} placeholders alone in every form, with a warning naming the file and line', () => {
+    const source = [
+      `a:\n  image: ${image}:\${TAG}`,
+      `b:\n  image: \${REGISTRY}/team/api:1.9`,
+      `c:\n  repository: ${image}\n  tag: \${TAG}`,
+      `d: \${TAG} # gitops-push-deploy: tag`,
+      ''
+    ].join('\n')
+    const result = run(source, 'tag')
+    expect(result.text).toBe(source)
+    expect(result.matched).toBe(0)
+    expect(result.warnings.map(w => w.slice(0, w.indexOf(':', 'f.yaml'.length + 1)))).toEqual([
+      'f.yaml:2',
+      'f.yaml:4',
+      'f.yaml:7',
+      'f.yaml:8'
+    ])
+  })
+
+  it('an aliased newTag is replaced by the new tag; the anchor stays', () => {
+    const source = `images:\n- name: other\n  newTag: &v "1.9"\n- name: ${image}\n  newTag: *v\n`
+    expect(run(source, 'tag', 'kustomization.yaml').text).toBe(
+      `images:\n- name: other\n  newTag: &v "1.9"\n- name: ${image}\n  newTag: "1.10"\n`
+    )
+  })
+
+  it('the no-match message points at a Helm template that hard-codes the image', () => {
+    const template = `spec:\n  containers:\n  - image: "${image}:{{ .Values.tag }}"\n    {{- if .Values.x }}\n`
+    const result = run(template, 'tag', 'templates/deployment.yaml')
+    expect(result.skipped).toMatch(/^not YAML/)
+    expect(result.mentions).toEqual([3])
+    const message = noMatchMessage(image, 'o/r@main', [
+      { path: 'templates/deployment.yaml', repositories: [], skipped: result.skipped, mentions: result.mentions }
+    ])
+    expect(message).toContain(`names ${image} on line 3: a Helm template is never edited`)
+  })
+
   it('a tag marker stays when the pin has no tag', () => {
     const source = 'version: "1.9" # gitops-push-deploy: tag\n'
     expect(run(source, 'digest').text).toBe(source)
@@ -192,12 +240,12 @@ describe('forward edit details', () => {
 
 describe('targetOf', () => {
   const base = { repository: parseImageRepository('nginx'), image: 'nginx', tag: '1.27', digest: NEW }
-  it.each<[Pin, string]>([
-    ['tag', 'nginx:1.27'],
-    ['digest', `nginx@${NEW}`],
-    ['tag+digest', `nginx:1.27@${NEW}`]
-  ])('pin %s writes %s', (pin, reference) => {
-    expect(targetOf({ ...base, pin }).reference).toBe(reference)
+  it.each<[Pin, string | undefined, string | undefined]>([
+    ['tag', '1.27', undefined],
+    ['digest', undefined, NEW],
+    ['tag+digest', '1.27', NEW]
+  ])('pin %s writes tag %s and digest %s', (pin, tag, digest) => {
+    expect(targetOf({ ...base, pin })).toEqual({ tag, digest, version: '1.27' })
   })
 
   it('refuses a digest pin without a digest', () => {

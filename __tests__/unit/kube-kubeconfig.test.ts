@@ -79,4 +79,37 @@ describe('loadKubeConfig', () => {
     expect(message).toMatch(/^kubeconfig could not be read/)
     expect(message).not.toContain(TOKEN)
   })
+
+  it('reports a parse error by position, never quoting a line', () => {
+    const broken = kubeconfig({ currentContext: 'first' }).replace('- name: one', `- name: one\n  extra: [${TOKEN}`)
+    expect(() => loadKubeConfig(broken, undefined)).toThrow(
+      /^kubeconfig could not be read: YAML error at line \d+, column \d+ \(/
+    )
+  })
+
+  it('puts the impersonation headers on every request it prepares', async () => {
+    const loaded = loadKubeConfig(
+      kubeconfig({ currentContext: 'first' }),
+      undefined,
+      {},
+      {
+        user: 'system:serviceaccount:web:deployer',
+        groups: ['system:serviceaccounts', 'devs']
+      }
+    )
+    for (let i = 0; i < 2; i++) {
+      const options: { headers?: Record<string, unknown> } = {}
+      await loaded.kc.applyToHTTPSOptions(options)
+      expect(options.headers?.['Impersonate-User']).toBe('system:serviceaccount:web:deployer')
+      expect(options.headers?.['Impersonate-Group']).toEqual(['system:serviceaccounts', 'devs'])
+      expect(options.headers?.Authorization).toBe(`Bearer ${TOKEN}`)
+    }
+  })
+
+  it('sends no impersonation headers without kube-as', async () => {
+    const loaded = loadKubeConfig(kubeconfig({ currentContext: 'first' }), undefined, {})
+    const options: { headers?: Record<string, unknown> } = {}
+    await loaded.kc.applyToHTTPSOptions(options)
+    expect(options.headers?.['Impersonate-User']).toBeUndefined()
+  })
 })

@@ -4,6 +4,7 @@ import {
   describeFailure,
   describeTimeout,
   eventTimeMs,
+  notReadyPodLines,
   progressDue,
   warningLines
 } from '../../src/kube/rollout/report.js'
@@ -86,6 +87,65 @@ describe('describeFailure', () => {
   it('no events section without events', () => {
     expect(describeFailure('job/migrate', 'Failed: BackoffLimitExceeded: limit', [])).toBe(
       'job/migrate: Failed: BackoffLimitExceeded: limit'
+    )
+  })
+})
+
+describe('notReadyPodLines', () => {
+  const pod = (name: string, ready: string | undefined, extra: Record<string, unknown> = {}) => ({
+    metadata: { name, uid: `uid-${name}` },
+    status: {
+      phase: 'Running',
+      ...(ready === undefined
+        ? {}
+        : {
+            conditions: [
+              {
+                type: 'Ready',
+                status: ready,
+                reason: 'ContainersNotReady',
+                message: 'containers with unready status: [app]'
+              }
+            ]
+          }),
+      ...extra
+    }
+  })
+  const probe = (uid: string, time: string, message: string, count = 1) =>
+    event('web-1', uid, time, { reason: 'Unhealthy', message, count })
+
+  it('names each pod not Ready, its Ready reason and its latest readiness-probe event', () => {
+    const events = [
+      probe('uid-web-1', '2026-01-01T00:00:01Z', 'Readiness probe failed: HTTP probe failed with statuscode: 500'),
+      probe('uid-web-1', '2026-01-01T00:00:09Z', 'Readiness probe failed: HTTP probe failed with statuscode: 503', 7),
+      probe('uid-web-1', '2026-01-01T00:00:10Z', 'Liveness probe failed: timeout'),
+      probe('uid-web-2', '2026-01-01T00:00:05Z', 'Readiness probe failed: connection refused')
+    ]
+    expect(notReadyPodLines([pod('web-1', 'False'), pod('web-0', 'True'), pod('web-3', undefined)], events)).toEqual([
+      'pod web-1: Ready=False: ContainersNotReady: containers with unready status: [app]; ' +
+        'last readiness probe: Readiness probe failed: HTTP probe failed with statuscode: 503 (x7)',
+      'pod web-3: no Ready condition (phase Running)'
+    ])
+  })
+
+  it('shows the first few and counts the rest', () => {
+    const pods = ['a', 'b', 'c'].map(n => pod(n, 'False'))
+    expect(notReadyPodLines(pods, [], 2)).toEqual([
+      'pod a: Ready=False: ContainersNotReady: containers with unready status: [app]',
+      'pod b: Ready=False: ContainersNotReady: containers with unready status: [app]',
+      '… and 1 more'
+    ])
+  })
+
+  it('describeFailure lists them before the events', () => {
+    expect(describeFailure('deployment/web', 'timed out', ['pod/web-1 Unhealthy: x'], ['pod web-1: Ready=False'])).toBe(
+      [
+        'deployment/web: timed out',
+        '  Pods not ready:',
+        '    pod web-1: Ready=False',
+        '  Warning events:',
+        '    pod/web-1 Unhealthy: x'
+      ].join('\n')
     )
   })
 })

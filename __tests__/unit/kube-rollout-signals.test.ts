@@ -2,6 +2,8 @@ import { describe, expect, it } from '@jest/globals'
 import { type ContainerStatus, type LiveObject } from '../../src/kube/rollout/objects.js'
 import {
   describePodFailure,
+  failuresAllowed,
+  hasReplicaFailure,
   isUnschedulable,
   newReplicaSet,
   newRevisionPods,
@@ -23,7 +25,7 @@ function waiting(reason: string, message = `${reason} message`, name = 'app'): C
   return { name, state: { waiting: { reason, message } } }
 }
 
-const options = { nowMs: 100_000, unschedulableGraceMs: 30_000 }
+const options = { nowMs: 100_000, unschedulableGraceMs: 30_000, failuresAllowed: 0 }
 
 describe('podFailure', () => {
   it.each([
@@ -118,6 +120,35 @@ describe('podFailure', () => {
     const failure = podFailure(pod('web-1', unschedulable), { ...options, unschedulableSinceMs: since })
     expect(failure?.reason).toBe(reason)
     if (reason) expect(failure?.message).toBe('0/2 nodes are available: 2 Insufficient cpu.')
+  })
+
+  const crashed = (restartCount: number): ContainerStatus => ({
+    name: 'app',
+    restartCount,
+    lastState: { terminated: { reason: 'Error', exitCode: 1 } },
+    state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 10s restarting failed container' } }
+  })
+  it.each([
+    ['first crash, none allowed', 1, 0, 'back-off 10s restarting failed container'],
+    ['first crash, one allowed', 1, 1, undefined],
+    ['second crash, one allowed', 2, 1, 'back-off 10s restarting failed container (2 restarts, 1 allowed)'],
+    ['third crash, three allowed', 3, 3, undefined]
+  ])('crash loop: %s', (_name, restarts, allowed, message) => {
+    const failure = podFailure(pod('web-1', { containerStatuses: [crashed(restarts)] }), {
+      ...options,
+      failuresAllowed: allowed
+    })
+    expect(failure?.message).toBe(message)
+  })
+
+  it('an init container that failed once and was restarted is tolerated with one failure allowed', () => {
+    const status = {
+      initContainerStatuses: [
+        { name: 'migrate', restartCount: 1, lastState: { terminated: { reason: 'Error', exitCode: 3 } }, state: {} }
+      ]
+    }
+    expect(podFailure(pod('web-1', status), { ...options, failuresAllowed: 1 })).toBeUndefined()
+    expect(podFailure(pod('web-1', status), options)?.reason).toBe('Error')
   })
 
   it('isUnschedulable reads PodScheduled=False/Unschedulable only', () => {
@@ -233,7 +264,41 @@ describe('replicaSetFailure', () => {
     ],
     [[{ type: 'ReplicaFailure', status: 'False' }], undefined],
     [[], undefined]
-  ])('%j', (conditions, expected) => {
-    expect(replicaSetFailure({ metadata: { name: 'web-b', uid: 'rs' }, status: { conditions } })).toBe(expected)
+  ])('%j, past the grace window', (conditions, expected) => {
+    const rs = { metadata: { name: 'web-b', uid: 'rs' }, status: { conditions } }
+    const failure = replicaSetFailure(rs, { nowMs: 100_000, sinceMs: 60_000, graceMs: 30_000 })
+    expect(failure).toBe(expected && `${expected} (for 30s or more)`)
+  })
+
+  it.each([
+    ['just seen (a quota hit by the surge pod clears when an old pod goes)', 90_000, false],
+    ['never seen', undefined, false],
+    ['seen for the whole grace window', 70_000, true]
+  ])('ReplicaFailure %s', (_name, since, fails) => {
+    const rs = {
+      metadata: { name: 'web-b', uid: 'rs' },
+      status: { conditions: [{ type: 'ReplicaFailure', status: 'True' }] }
+    }
+    expect(replicaSetFailure(rs, { nowMs: 100_000, sinceMs: since, graceMs: 30_000 }) !== undefined).toBe(fails)
+    expect(hasReplicaFailure(rs)).toBe(true)
+  })
+})
+
+describe('failuresAllowed', () => {
+  const annotated = (value?: string) => ({
+    metadata: {
+      name: 'web',
+      uid: 'u',
+      ...(value === undefined ? {} : { annotations: { 'gitops-push-deploy/failures-allowed': value } })
+    }
+  })
+  it.each<[string | undefined, unknown]>([
+    [undefined, { allowed: 1 }],
+    ['0', { allowed: 0 }],
+    [' 3 ', { allowed: 3 }],
+    ['-1', { error: 'annotation gitops-push-deploy/failures-allowed: "-1" is not a whole number from 0 to 9999' }],
+    ['two', { error: 'annotation gitops-push-deploy/failures-allowed: "two" is not a whole number from 0 to 9999' }]
+  ])('annotation %j', (value, expected) => {
+    expect(failuresAllowed(annotated(value), 1)).toEqual(expected)
   })
 })

@@ -29,7 +29,11 @@ describe('trackingRule', () => {
     ['apps/v1', 'Deployment', 'Deployment'],
     ['apps/v1', 'StatefulSet', 'StatefulSet'],
     ['apps/v1', 'DaemonSet', 'DaemonSet'],
-    ['apps/v1', 'ReplicaSet', 'applied'],
+    ['apps/v1', 'ReplicaSet', 'ReplicaSet'],
+    ['v1', 'ReplicationController', 'ReplicaSet'],
+    ['v1', 'Pod', 'Pod'],
+    ['v1', 'PersistentVolumeClaim', 'PersistentVolumeClaim'],
+    ['policy/v1', 'PodDisruptionBudget', 'PodDisruptionBudget'],
     ['batch/v1', 'Job', 'Job'],
     ['batch/v1', 'CronJob', 'applied'],
     ['v1', 'Service', 'applied'],
@@ -153,27 +157,43 @@ describe('Deployment (kubectl rollout status, available replicas)', () => {
       '1/1'
     ],
     [
-      'ReplicaFailure=True (quota)',
+      'ReplicaFailure=True (quota at the surge pod): waits, the tracker fails it after the grace window',
       object(
         2,
-        { replicas: 3 },
+        { replicas: 4 },
         status({
-          replicas: 0,
+          replicas: 4,
+          updatedReplicas: 0,
+          availableReplicas: 4,
           conditions: [
             { type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: 'exceeded quota: pods' }
           ]
         })
       ),
       2,
-      'failed',
-      'ReplicaFailure: FailedCreate: exceeded quota: pods'
+      'progressing',
+      '0/4 updated, 4/4 available, 4 old pending termination; ReplicaFailure: FailedCreate: exceeded quota: pods'
     ],
     [
-      'paused: fails at once, even before the generation is observed',
-      object(2, { replicas: 3, paused: true }, { observedGeneration: 1 }),
+      'paused with nothing pending is done (kubectl, helm)',
+      object(2, { replicas: 3, paused: true }, status({ replicas: 3, updatedReplicas: 3, availableReplicas: 3 })),
+      2,
+      'ready',
+      '3/3 updated, 3/3 available, paused with nothing pending'
+    ],
+    [
+      'paused with a rollout pending fails, saying paused',
+      object(2, { replicas: 3, paused: true }, status({ replicas: 3, updatedReplicas: 0, availableReplicas: 3 })),
       2,
       'failed',
-      /paused/
+      /^is paused \(spec.paused: true\) with a rollout pending \(0\/3 updated/
+    ],
+    [
+      'paused, generation not yet observed: waits for the controller',
+      object(2, { replicas: 3, paused: true }, { observedGeneration: 1 }),
+      2,
+      'progressing',
+      /observe generation 2/
     ]
   ])
 })
@@ -407,7 +427,20 @@ describe('Job', () => {
       /^FailureTarget: DeadlineExceeded/
     ],
     ['running', object(1, {}, { active: 1 }), 1, 'progressing', '1 active, 0 succeeded, 0 failed'],
-    ['suspended', object(1, { suspend: true }, {}), 1, 'progressing', /suspended/],
+    [
+      'suspended by the controller: done, saying so (kstatus)',
+      object(1, { suspend: true }, { conditions: [{ type: 'Suspended', status: 'True', reason: 'JobSuspended' }] }),
+      1,
+      'ready',
+      /^suspended \(spec.suspend: true\)/
+    ],
+    [
+      'suspend asked, not yet done by the controller',
+      object(1, { suspend: true }, {}),
+      1,
+      'progressing',
+      /waiting for the controller to suspend it/
+    ],
     [
       'Complete=False is not done',
       object(1, {}, { active: 1, conditions: [{ type: 'Complete', status: 'False' }] }),
@@ -448,7 +481,91 @@ describe('CustomResourceDefinition', () => {
       1,
       'failed',
       'NamesAccepted=False: MultipleNamesNotAllowed: conflict'
+    ],
+    [
+      'Established=True but a later name change refused',
+      object(
+        2,
+        {},
+        {
+          conditions: [
+            { type: 'Established', status: 'True' },
+            { type: 'NamesAccepted', status: 'False', reason: 'KindConflict', message: 'taken' }
+          ]
+        }
+      ),
+      2,
+      'failed',
+      'NamesAccepted=False: KindConflict: taken'
     ]
+  ])
+})
+
+describe('Pod (kstatus; fail-fast signals in signals.ts)', () => {
+  check('Pod', [
+    ['no status', object(1, {}, {}), 1, 'progressing', 'waiting for the kubelet'],
+    [
+      'running and Ready',
+      object(1, {}, { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] }),
+      1,
+      'ready',
+      'Running and Ready'
+    ],
+    [
+      'running, not Ready',
+      object(
+        1,
+        {},
+        { phase: 'Running', conditions: [{ type: 'Ready', status: 'False', reason: 'ContainersNotReady' }] }
+      ),
+      1,
+      'progressing',
+      'phase Running, not Ready (ContainersNotReady)'
+    ],
+    ['Succeeded', object(1, {}, { phase: 'Succeeded' }), 1, 'ready', 'phase Succeeded'],
+    ['Failed', object(1, {}, { phase: 'Failed', message: 'exit 1' }), 1, 'failed', 'phase Failed: exit 1']
+  ])
+})
+
+describe('ReplicaSet and ReplicationController (kstatus)', () => {
+  const rs = (generation: number, replicas: number, s: Record<string, unknown>) =>
+    object(generation, { replicas }, { observedGeneration: 1, ...s })
+  const all = { replicas: 2, fullyLabeledReplicas: 2, readyReplicas: 2, availableReplicas: 2 }
+  check('ReplicaSet', [
+    ['all ready and available', rs(1, 2, all), 1, 'ready', '2/2 ready, 2/2 available'],
+    ['generation not observed', rs(2, 2, all), 2, 'progressing', /observe generation 2/],
+    ['fewer available', rs(1, 2, { ...all, availableReplicas: 1 }), 1, 'progressing', '2/2 ready, 1/2 available'],
+    ['extra pods pending termination', rs(1, 2, { ...all, replicas: 3 }), 1, 'progressing', /1 pending termination/],
+    [
+      'ReplicaFailure waits (the tracker fails it after the grace window)',
+      rs(1, 2, { ...all, conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate' }] }),
+      1,
+      'progressing',
+      /ReplicaFailure: FailedCreate/
+    ]
+  ])
+})
+
+describe('PersistentVolumeClaim', () => {
+  const pvc = (phase: string | undefined) =>
+    object(1, { storageClassName: 'local' }, phase === undefined ? {} : { phase })
+  it.each<[string, string | undefined, string | undefined, RolloutState, string | RegExp]>([
+    ['Bound', 'Bound', undefined, 'ready', 'Bound'],
+    ['Pending, Immediate binding', 'Pending', 'Immediate', 'progressing', 'phase Pending, waiting for Bound'],
+    ['Pending, no class known', 'Pending', undefined, 'progressing', 'phase Pending, waiting for Bound'],
+    ['Pending, WaitForFirstConsumer', 'Pending', 'WaitForFirstConsumer', 'ready', /binds when the first pod uses it/],
+    ['Lost', 'Lost', 'Immediate', 'failed', /Lost/]
+  ])('%s', (_name, phase, mode, state, message) => {
+    const status = rolloutStatus('PersistentVolumeClaim', pvc(phase), 1, { volumeBindingMode: mode })
+    expect(status.state).toBe(state)
+    expect(status.message).toMatch(message)
+  })
+})
+
+describe('PodDisruptionBudget (observedGeneration)', () => {
+  check('PodDisruptionBudget', [
+    ['observed', object(2, {}, { observedGeneration: 2 }), 2, 'ready', 'observed'],
+    ['not yet observed', object(2, {}, { observedGeneration: 1 }), 2, 'progressing', /observe generation 2/]
   ])
 })
 
@@ -461,6 +578,27 @@ describe('custom resources (kstatus)', () => {
       2,
       'ready',
       'Ready=True'
+    ],
+    [
+      'Ready=True stamped with an older generation (cert-manager, Gateway API)',
+      object(3, {}, { conditions: [{ type: 'Ready', status: 'True', observedGeneration: 2 }] }),
+      3,
+      'progressing',
+      'condition Ready describes generation 2, waiting for generation 3'
+    ],
+    [
+      'Ready=True stamped with the current generation',
+      object(3, {}, { conditions: [{ type: 'Ready', status: 'True', observedGeneration: 3 }] }),
+      3,
+      'ready',
+      'Ready=True'
+    ],
+    [
+      'a stale Stalled is ignored',
+      object(3, {}, { conditions: [{ type: 'Stalled', status: 'True', observedGeneration: 2 }] }),
+      3,
+      'ready',
+      'current'
     ],
     [
       'Ready=True for an older generation',

@@ -2,12 +2,13 @@
 // shell, and reads back the digest it pushed. The command lines come from argv.ts.
 import { exec } from '@actions/exec'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, symlink } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { type Config } from '../config/config.js'
 import { type Host } from '../host/host.js'
 import { isValidDigest, repositoryName } from '../image/reference.js'
+import { withTempDir, writeTempFile } from '../lib/temp-files.js'
 import {
   AUTO_ORDER,
   chooseBuilder,
@@ -160,7 +161,7 @@ async function loginToTemporaryAuth(tool: BuilderName, dir: string, config: Conf
     const dockerConfig = path.join(dir, 'docker-config')
     await mkdir(dockerConfig, { mode: 0o700 })
     const seeded = seedAuthConfig(readJsonFile(path.join(userDir, 'config.json')), domain)
-    await writeFile(path.join(dockerConfig, 'config.json'), JSON.stringify(seeded), { mode: 0o600 })
+    writeTempFile(dockerConfig, 'config.json', JSON.stringify(seeded))
     // buildx finds its plugins, builder instances and contexts under DOCKER_CONFIG.
     for (const entry of ['cli-plugins', 'buildx', 'contexts']) {
       if (existsSync(path.join(userDir, entry)))
@@ -168,10 +169,9 @@ async function loginToTemporaryAuth(tool: BuilderName, dir: string, config: Conf
     }
     auth = { dockerConfig }
   } else {
-    const authFile = path.join(dir, 'auth.json')
     const existing = authFilePaths(process.env).find(file => existsSync(file))
     const seeded = seedAuthConfig(existing ? readJsonFile(existing) : undefined, domain)
-    await writeFile(authFile, JSON.stringify(seeded), { mode: 0o600 })
+    const authFile = writeTempFile(dir, 'auth.json', JSON.stringify(seeded))
     auth = { authFile }
   }
   await runCommand(loginCommand(tool, domain, username, password, config.registry.insecure, auth), host)
@@ -193,8 +193,7 @@ async function pushedDigest(tool: BuilderName, files: OutputFiles): Promise<stri
 /** Builds and pushes `config.image:config.tag`; returns the digest the builder reports. */
 export async function buildAndPush(config: Config, host: Host, now = new Date()): Promise<string | undefined> {
   const tool = config.build.builder === 'auto' ? await detectBuilder(host) : config.build.builder
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'gitops-push-deploy-build-'))
-  try {
+  return withTempDir('build', async dir => {
     const files: OutputFiles = { digestFile: path.join(dir, 'digest'), metadataFile: path.join(dir, 'metadata.json') }
     const auth = await loginToTemporaryAuth(tool, dir, config, host)
     const request = {
@@ -216,7 +215,5 @@ export async function buildAndPush(config: Config, host: Host, now = new Date())
     }
     for (const command of commands) await runCommand(command, host)
     return await pushedDigest(tool, files)
-  } finally {
-    await rm(dir, { recursive: true, force: true })
-  }
+  })
 }

@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml'
 import { INPUTS, type InputName } from './inputs.js'
 import { parseDuration } from './duration.js'
 import { type RunContext } from './context.js'
+import { type ApplyPolicy, KIND_PATTERN, NAMESPACE_PATTERN } from '../kube/policy.js'
 import { ImageReferenceError, isValidTag, parseImageRepository, type ImageRepository } from '../image/reference.js'
 
 export type Builder = 'auto' | 'docker' | 'buildah' | 'podman'
@@ -48,11 +49,16 @@ export interface KubeConfigInput {
   context?: string
   namespace?: string
   timeoutMs: number
+  /** Restarts a new pod may have before its crash loop fails the rollout. */
+  failuresAllowed: number
   rollback: boolean
   fieldManager: string
   /** Delete inventory members Git no longer has, after a successful rollout. */
   prune: boolean
   drift: DriftPolicy
+  policy: ApplyPolicy
+  /** `kube-as` / `kube-as-groups`: the identity every apiserver request impersonates. */
+  impersonate?: { user: string; groups: string[] }
 }
 
 export interface Config {
@@ -108,7 +114,13 @@ const LITERAL_DEFAULTS = new Map(
 const BOOLEAN_TRUE = ['true', 'True', 'TRUE']
 const BOOLEAN_FALSE = ['false', 'False', 'FALSE']
 const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/
-const GITHUB_NAME = /^[A-Za-z0-9_.-]+$/
+// GitHub's characters: owners are letters, digits and hyphens (underscores for managed users),
+// repositories add dots but are never `.` or `..` (`../user` would reach `GET /user`).
+const GITHUB_OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$/
+const GITHUB_REPO = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,100}$/
+const MAX_INPUT_BYTES = 64 * 1024
+const MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000
+const IDENTITY = /^[\x20-\x7e]{1,256}$/
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/
 const FIELD_MANAGER = /^[\x21-\x7e]{1,128}$/
@@ -123,7 +135,15 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
     const shown = value === undefined || isSecret(name) ? '' : ` ${JSON.stringify(value)}`
     problems.push(`input "${name}":${shown} ${what}`)
   }
-  const get = (name: InputName): string => raw[name]?.trim() || LITERAL_DEFAULTS.get(name) || ''
+  // Anything bigger is a mistake or an attack; never echoed (the kubeconfig may carry a bundle).
+  const oversized = new Set(
+    INPUTS.filter(spec => spec.name !== 'kubeconfig' && Buffer.byteLength(raw[spec.name] ?? '') > MAX_INPUT_BYTES).map(
+      spec => spec.name
+    )
+  )
+  for (const name of oversized) problems.push(`input "${name}": is larger than 64 KiB (${MAX_INPUT_BYTES} bytes)`)
+  const get = (name: InputName): string =>
+    (oversized.has(name) ? '' : raw[name]?.trim()) || LITERAL_DEFAULTS.get(name) || ''
   const optional = (name: InputName): string | undefined => get(name) || undefined
   const required = (name: InputName): string => {
     const value = get(name)
@@ -227,8 +247,8 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
   // env repo
   const envRepo = required('env-repo')
   const [owner = '', repo = '', ...extra] = envRepo.split('/')
-  if (envRepo && (extra.length > 0 || !GITHUB_NAME.test(owner) || !GITHUB_NAME.test(repo))) {
-    problem('env-repo', envRepo, 'is not owner/name')
+  if (envRepo && (extra.length > 0 || !GITHUB_OWNER.test(owner) || !GITHUB_REPO.test(repo))) {
+    problem('env-repo', envRepo, "is not owner/name of GitHub's characters (letters, digits, - _ and . in the name)")
   }
   const paths = lines(required('env-path')).map(p => p.replace(/^\.\//, '').replace(/\/+$/, ''))
   for (const p of paths) {
@@ -266,18 +286,50 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
   } catch (error) {
     problem('timeout', get('timeout'), (error as Error).message)
   }
+  // Node timers overflow past 2^31 ms (24.8 days) and fire at once: cap well below.
+  if (timeoutMs > MAX_TIMEOUT_MS) problem('timeout', get('timeout'), 'is longer than 24h')
+  const failuresAllowedInput = get('failures-allowed').trim()
+  if (!/^\d{1,4}$/.test(failuresAllowedInput)) {
+    problem('failures-allowed', failuresAllowedInput, 'must be a whole number from 0 to 9999')
+  }
   const fieldManager = get('field-manager')
   if (!FIELD_MANAGER.test(fieldManager)) problem('field-manager', fieldManager, 'must be 1 to 128 printable characters')
+  const patterns = (name: InputName, pattern: RegExp, what: string): string[] => {
+    const values = lines(get(name))
+    for (const value of values) if (!pattern.test(value)) problem(name, value, `is not ${what}`)
+    return values
+  }
+  const kindPatterns = (name: InputName): string[] =>
+    patterns(name, KIND_PATTERN, 'a kind (`Kind` or `group/Kind`, `*` globs)')
+  const policy: ApplyPolicy = {
+    namespace: optional('namespace'),
+    allowedNamespaces: patterns('allowed-namespaces', NAMESPACE_PATTERN, 'a namespace name or glob'),
+    allowClusterScoped: bool('allow-cluster-scoped'),
+    allowedKinds: kindPatterns('allowed-kinds'),
+    deniedKinds: kindPatterns('denied-kinds'),
+    kustomizeRemote: bool('kustomize-remote')
+  }
+  const kubeAs = optional('kube-as')
+  const kubeAsGroups = lines(get('kube-as-groups'))
+  if (kubeAs !== undefined && !IDENTITY.test(kubeAs))
+    problem('kube-as', kubeAs, 'must be 1 to 256 printable characters')
+  for (const group of kubeAsGroups) {
+    if (!IDENTITY.test(group)) problem('kube-as-groups', group, 'must be 1 to 256 printable characters')
+  }
+  if (kubeAsGroups.length > 0 && kubeAs === undefined) problem('kube-as-groups', undefined, 'needs kube-as')
   const kube: KubeConfigInput = {
     apply,
     kubeconfig,
     context: optional('kube-context'),
     namespace: optional('namespace'),
     timeoutMs,
+    failuresAllowed: Number(failuresAllowedInput),
     rollback: bool('rollback'),
     fieldManager,
     prune: bool('prune'),
-    drift: oneOf('drift', ['warn', 'fail', 'ignore'] as const)
+    drift: oneOf('drift', ['warn', 'fail', 'ignore'] as const),
+    policy,
+    impersonate: kubeAs === undefined ? undefined : { user: kubeAs, groups: kubeAsGroups }
   }
   if (kube.namespace && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(kube.namespace)) {
     problem('namespace', kube.namespace, 'is not a valid namespace name')
@@ -285,7 +337,12 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
 
   // GitHub
   const githubApiUrl = get('github-api-url') || context.apiUrl
-  if (!isHttpUrl(githubApiUrl)) problem('github-api-url', githubApiUrl, 'is not an http(s) URL')
+  if (!isHttpUrl(githubApiUrl))
+    problem('github-api-url', githubApiUrl.includes('@') ? undefined : githubApiUrl, 'is not an http(s) URL')
+  else if (hasCredentials(githubApiUrl)) {
+    // Shown without the URL: it holds a password. The token goes in github-token / env-token.
+    problem('github-api-url', undefined, 'must not carry user:password@ credentials (use env-token and github-token)')
+  }
   const environmentUrl = optional('environment-url')
   if (environmentUrl && !isHttpUrl(environmentUrl)) problem('environment-url', environmentUrl, 'is not an http(s) URL')
 
@@ -336,6 +393,11 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
+function hasCredentials(value: string): boolean {
+  const url = new URL(value)
+  return url.username !== '' || url.password !== ''
+}
+
 function looksLikeKubeconfig(text: string): boolean {
   try {
     const value: unknown = parseDocument(text).toJS()
@@ -354,35 +416,57 @@ export function decodeKubeconfig(input: string): string | undefined {
   return looksLikeKubeconfig(decoded) ? decoded : undefined
 }
 
-/** Credentials inside a kubeconfig: tokens, keys, passwords, client certificates. */
+/** Keys under `users[].user` that are structure, not credentials (masking them garbles logs). */
+const USER_STRUCTURE = new Set(['apiVersion', 'command', 'interactiveMode', 'installHint', 'name'])
+
+/**
+ * Credentials inside a kubeconfig: every string under `users[].user` (tokens, keys, passwords,
+ * OIDC id/refresh tokens and client secrets, exec env values and args, auth-provider config)
+ * with decoded PEM lines, and the credentials of proxy URLs.
+ */
 export function kubeconfigSecrets(input: string): string[] {
   const text = decodeKubeconfig(input)
   if (text === undefined) return []
   // The input itself when it is one line (base64), never the lines of the YAML.
   const found = new Set<string>(input.includes('\n') ? [] : [input.trim()])
-  const walk = (node: unknown): void => {
-    if (Array.isArray(node)) node.forEach(walk)
-    else if (node && typeof node === 'object') {
-      for (const [key, value] of Object.entries(node)) {
-        if (
-          typeof value === 'string' &&
-          /^(token|password|client-key-data|client-key|client-certificate-data)$/.test(key)
-        ) {
-          found.add(value)
-          if (key.endsWith('-data')) {
-            // The decoded PEM, line by line: a runner masks single lines.
-            for (const line of Buffer.from(value, 'base64').toString('utf8').split('\n')) {
-              if (line.length >= 16 && !line.startsWith('-----')) found.add(line.trim())
-            }
-          }
-        } else walk(value)
+  const add = (value: string, key: string): void => {
+    found.add(value)
+    if (key.endsWith('-data')) {
+      // The decoded PEM, line by line: a runner masks single lines.
+      for (const line of Buffer.from(value, 'base64').toString('utf8').split('\n')) {
+        if (line.length >= 16 && !line.startsWith('-----')) found.add(line.trim())
       }
     }
   }
+  const walk = (node: unknown, key: string): void => {
+    if (typeof node === 'string') {
+      if (!USER_STRUCTURE.has(key)) add(node, key)
+    } else if (Array.isArray(node)) node.forEach(item => walk(item, key))
+    else if (node && typeof node === 'object') {
+      for (const [childKey, value] of Object.entries(node)) {
+        // exec env entries: {name, value}; the value is the credential
+        walk(value, childKey === 'value' ? key : childKey)
+      }
+    }
+  }
+  let document: unknown
   try {
-    walk(parseDocument(text).toJS())
+    document = parseDocument(text).toJS()
   } catch {
-    // not YAML: the whole input is masked already
+    return [...found]
+  }
+  const config = (document ?? {}) as { users?: unknown; clusters?: unknown }
+  for (const user of Array.isArray(config.users) ? config.users : []) walk((user as { user?: unknown })?.user, 'user')
+  for (const cluster of Array.isArray(config.clusters) ? config.clusters : []) {
+    const proxy = (cluster as { cluster?: Record<string, unknown> })?.cluster?.['proxy-url']
+    if (typeof proxy !== 'string') continue
+    try {
+      const url = new URL(proxy)
+      if (url.password) found.add(decodeURIComponent(url.password)).add(url.password)
+      if (url.username || url.password) found.add(proxy)
+    } catch {
+      // not a URL: client-node refuses it
+    }
   }
   return [...found].filter(value => value.length >= 4)
 }

@@ -9,7 +9,7 @@ export interface InputSpec {
   /** How the default reads in docs when it is computed (`${{ github.token }}`, first 7 chars of sha). */
   defaultText?: string
   required?: boolean
-  /** Masked in logs; never printed. */
+  /** Masked in logs; never printed. The CLI also reads it from a file (`--<name>-file`). */
   secret?: boolean
   /** Boolean inputs accept a bare CLI flag (`--dry-run`). */
   boolean?: boolean
@@ -99,7 +99,46 @@ export const INPUTS: readonly InputSpec[] = [
     description: 'Kubeconfig YAML, or base64 of it (secret); required unless apply is false.'
   },
   { name: 'kube-context', defaultText: "the kubeconfig's current context", description: 'Kubeconfig context to use.' },
-  { name: 'namespace', description: 'Namespace for objects that name none.' },
+  {
+    name: 'namespace',
+    description:
+      'Namespace for objects that name none; objects naming another namespace are refused (see allowed-namespaces).'
+  },
+  {
+    name: 'allowed-namespaces',
+    description:
+      'Other namespaces objects may name (and Namespace objects may be), one per line, `*` globs; with no `namespace`, the only ones allowed when set.'
+  },
+  {
+    name: 'allow-cluster-scoped',
+    default: 'false',
+    boolean: true,
+    description:
+      'Allow every cluster-scoped kind (ClusterRole, ClusterRoleBinding, webhook configurations, …); Namespaces and CRDs are always allowed.'
+  },
+  {
+    name: 'allowed-kinds',
+    description:
+      'Cluster-scoped kinds to allow, one `group/Kind` or `Kind` per line, `*` globs (e.g. `rbac.authorization.k8s.io/ClusterRole`).'
+  },
+  {
+    name: 'denied-kinds',
+    description:
+      'Kinds refused whatever else allows them, one `group/Kind` or `Kind` per line, `*` globs (`core/Secret` or `/Secret` for the core group).'
+  },
+  {
+    name: 'kustomize-remote',
+    default: 'false',
+    boolean: true,
+    description:
+      'Allow kustomize resources, bases and components from remote URLs or git; paths leaving the env repo are always refused.'
+  },
+  {
+    name: 'kube-as',
+    description:
+      'User to impersonate on every apiserver request (`Impersonate-User`), e.g. `system:serviceaccount:web:deployer`; the kubeconfig then only needs impersonate rights.'
+  },
+  { name: 'kube-as-groups', description: 'Groups to impersonate (`Impersonate-Group`), one per line; needs kube-as.' },
   {
     name: 'apply',
     default: 'true',
@@ -119,6 +158,13 @@ export const INPUTS: readonly InputSpec[] = [
     default: 'warn',
     description:
       'Before applying, compare the cluster with Git: `warn` reports drift then applies (which repairs it), `fail` stops before committing or applying (status `drifted`), `ignore` skips the report.'
+  },
+  {
+    name: 'failures-allowed',
+    default: '1',
+    description:
+      'Restarts a new pod may have before its crash loop fails the deploy (`0`: the first crash fails it). ' +
+      'An object overrides it with the annotation `gitops-push-deploy/failures-allowed`.'
   },
   {
     name: 'rollback',

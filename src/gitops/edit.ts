@@ -1,11 +1,12 @@
 // The pure edit: (file text, path, edit) → new text and the references it changed. Only the
 // scalars that change are spliced; every other byte of the file stays as it was.
-import { type ImageRepository } from '../image/reference.js'
+import { formatReference, type ImageRepository } from '../image/reference.js'
 import {
   field,
   lineAt,
   lineStarts,
   locateImages,
+  splitAlias,
   tryParseReference,
   type ImageLocation,
   type MapSpot
@@ -18,9 +19,16 @@ export interface ImageValue {
   digest?: string
 }
 
-/** What a location should hold: the whole reference for whole-reference scalars, tag and digest for split forms. */
+/** What a location should hold. */
 export interface WriteTarget extends ImageValue {
-  reference: string
+  /** The tag to write where one is required even under pin `digest` (a Helm `tag` without a `digest` key). */
+  version: string
+}
+
+/** The whole lines a change replaced, to put back byte for byte when they are still as written. */
+export interface LineBlock {
+  before: string
+  after: string
 }
 
 export interface LocationChange {
@@ -31,6 +39,7 @@ export interface LocationChange {
   next: string
   /** The location's key (see `locateImages`), to find it again at a later commit. */
   location: string
+  lines?: LineBlock
 }
 
 export interface FileEdit {
@@ -39,6 +48,8 @@ export interface FileEdit {
   image: string
   /** What the location should hold; undefined leaves it alone. */
   targetFor(location: { key: string; current: ImageValue }): WriteTarget | undefined
+  /** Lines to put back instead of writing the target, when found as written near the location (a revert). */
+  restore?(key: string): LineBlock | undefined
 }
 
 export interface FileEditResult {
@@ -49,6 +60,9 @@ export interface FileEditResult {
   /** Every image repository the file names. */
   repositories: string[]
   skipped?: string
+  /** Lines of a skipped file naming the repository. */
+  mentions: number[]
+  warnings: string[]
 }
 
 export function sameValue(a: ImageValue, b: ImageValue): boolean {
@@ -76,7 +90,22 @@ export function editFile(source: string, path: string, edit: FileEdit): FileEdit
   for (const location of located.locations) {
     const state = read(location, edit.image)
     const target = edit.targetFor({ key: location.key, current: state.value })
-    if (!target || holds(state.value, target)) continue
+    if (!target) continue
+    // a revert puts the lines back as they were, even where the value reads the same (`1.10` → `"1.10"`)
+    const restored = edit.restore && restoreSplice(source, starts, location.line, edit.restore(location.key))
+    if (restored && !splices.some(s => s.start < restored.end && restored.start < s.end)) {
+      splices.push(restored)
+      changes.push({
+        path,
+        line: spliceLine(starts, restored),
+        previous: state.shown,
+        next: shownTarget(location, state, target, edit.image, source, eol),
+        location: location.key,
+        lines: lineBlock(source, [restored])
+      })
+      continue
+    }
+    if (holds(state.value, target) && !state.typed) continue
     const written = write(location, state, target, edit.image, source, eol)
     if (written.splices.length === 0) continue
     splices.push(...written.splices)
@@ -85,7 +114,8 @@ export function editFile(source: string, path: string, edit: FileEdit): FileEdit
       line: Math.min(...written.splices.map(splice => spliceLine(starts, splice))),
       previous: state.shown,
       next: written.shown,
-      location: location.key
+      location: location.key,
+      lines: lineBlock(source, written.splices)
     })
   }
   let text = source
@@ -99,8 +129,61 @@ export function editFile(source: string, path: string, edit: FileEdit): FileEdit
     changes,
     matched: located.locations.length,
     repositories: located.repositories,
-    skipped: located.skipped
+    skipped: located.skipped,
+    mentions: located.mentions,
+    warnings: located.warnings
   }
+}
+
+/** How a target shows for a location (what `write` would report). */
+function shownTarget(
+  location: ImageLocation,
+  state: LocationState,
+  target: WriteTarget,
+  image: string,
+  source: string,
+  eol: string
+): string {
+  try {
+    return write(location, state, target, image, source, eol).shown
+  } catch {
+    return state.shown
+  }
+}
+
+/** The whole lines the splices touch (line breaks included), before and after. */
+function lineBlock(source: string, splices: Splice[]): LineBlock {
+  const first = Math.min(...splices.map(s => s.start))
+  // a removed line ends at the next line's start: its own line break closes the block
+  const last = Math.max(...splices.map(s => (s.end > s.start && source[s.end - 1] === '\n' ? s.end - 1 : s.end)))
+  const start = source.lastIndexOf('\n', first - 1) + 1
+  const newline = source.indexOf('\n', last)
+  const end = newline < 0 ? source.length : newline + 1
+  const before = source.slice(start, end)
+  const shifted = splices.map(s => ({ ...s, start: s.start - start, end: s.end - start }))
+  return { before, after: applySplices(before, shifted) }
+}
+
+/** Puts `block.before` back where `block.after` stands as whole lines, nearest to `line`. */
+function restoreSplice(
+  source: string,
+  starts: number[],
+  line: number,
+  block: LineBlock | undefined
+): Splice | undefined {
+  if (!block) return undefined
+  let best: Splice | undefined
+  let distance = Infinity
+  for (let at = source.indexOf(block.after); at >= 0; at = source.indexOf(block.after, at + 1)) {
+    const end = at + block.after.length
+    const wholeLines = (at === 0 || source[at - 1] === '\n') && (end === source.length || source[end - 1] === '\n')
+    const d = Math.abs(lineAt(starts, at) - line)
+    if (wholeLines && d < distance) {
+      best = { start: at, end, text: block.before }
+      distance = d
+    }
+  }
+  return distance <= 50 ? best : undefined
 }
 
 /** The line an edit shows on: an added key starts on the line after its line break. */
@@ -112,6 +195,8 @@ interface LocationState {
   value: ImageValue
   /** The reference as shown in changes and messages. */
   shown: string
+  /** A tag written as a number (`newTag: 1.10`): rewritten quoted even when it reads as current. */
+  typed: boolean
 }
 
 function shownReference(repository: string, tag?: string, digest?: string): string {
@@ -126,26 +211,51 @@ function helmValue(tagText: string, digestText: string | undefined): ImageValue 
   return { tag: tag || undefined, digest: digest || undefined }
 }
 
+/** The repository part of a reference as written (`docker.io/library/nginx` of `docker.io/library/nginx:1.25`). */
+export function repositorySpelling(reference: string): string | undefined {
+  const ref = tryParseReference(reference)
+  if (!ref) return undefined
+  return reference.slice(
+    0,
+    reference.length - (ref.digest ? ref.digest.length + 1 : 0) - (ref.tag ? ref.tag.length + 1 : 0)
+  )
+}
+
 function read(location: ImageLocation, image: string): LocationState {
   switch (location.kind) {
     case 'reference': {
-      const text = location.scalar.value
-      return { value: valueOf(text) ?? {}, shown: text }
+      // a block scalar (`image: |`) ends with a line break that is not part of the reference
+      const text = splitAlias(location.scalar.value).reference.trim()
+      return { value: valueOf(text) ?? {}, shown: text, typed: false }
     }
     case 'tag':
-      return { value: { tag: location.scalar.value || undefined }, shown: shownReference(image, location.scalar.value) }
+      return {
+        value: { tag: location.scalar.value || undefined },
+        shown: shownReference(image, location.scalar.value),
+        typed: Boolean(location.scalar.typed)
+      }
     case 'digest': {
       const digest = location.scalar.value || undefined
-      return { value: { digest }, shown: shownReference(image, undefined, digest) }
+      return { value: { digest }, shown: shownReference(image, undefined, digest), typed: false }
     }
     case 'kustomize': {
-      const tag = field(location.entry, 'newTag')?.value || undefined
+      const newTag = field(location.entry, 'newTag')
+      const tag = newTag?.value || undefined
       const digest = field(location.entry, 'digest')?.value || undefined
-      return { value: { tag, digest }, shown: shownReference(location.repository, tag, digest) }
+      return {
+        value: { tag, digest },
+        shown: shownReference(location.repository, tag, digest),
+        typed: Boolean(newTag?.typed)
+      }
     }
     case 'helm': {
-      const value = helmValue(field(location.entry, 'tag')?.value ?? '', field(location.entry, 'digest')?.value)
-      return { value, shown: shownReference(location.repository, value.tag, value.digest) }
+      const tag = field(location.entry, location.tagKey)
+      const value = helmValue(tag?.value ?? '', field(location.entry, 'digest')?.value)
+      return {
+        value,
+        shown: shownReference(location.repository, value.tag, value.digest),
+        typed: Boolean(tag?.typed)
+      }
     }
   }
 }
@@ -159,11 +269,20 @@ function write(
   eol: string
 ): { splices: Splice[]; shown: string } {
   switch (location.kind) {
-    case 'reference':
-      return { splices: [replaceScalar(source, location.scalar, target.reference)], shown: target.reference }
+    case 'reference': {
+      // the file's spelling stays: kustomize matches `images[].name` literally
+      const current = splitAlias(location.scalar.value)
+      const repository = repositorySpelling(current.reference.trim()) ?? image
+      const reference = formatReference(repository, target.tag, target.digest)
+      return { splices: [replaceScalar(source, location.scalar, current.prefix + reference)], shown: reference }
+    }
     case 'tag':
-      if (target.tag === undefined) return { splices: [], shown: state.shown }
-      return { splices: [replaceScalar(source, location.scalar, target.tag)], shown: shownReference(image, target.tag) }
+      // no tag under pin digest: the marked tag stays; neither tag nor digest: back to an empty value (a revert)
+      if (target.tag === undefined && target.digest !== undefined) return { splices: [], shown: state.shown }
+      return {
+        splices: [replaceScalar(source, location.scalar, target.tag ?? '')],
+        shown: shownReference(image, target.tag)
+      }
     case 'digest':
       return {
         splices: [replaceScalar(source, location.scalar, target.digest ?? '')],
@@ -171,24 +290,29 @@ function write(
       }
     case 'kustomize': {
       // `kustomize edit set image` semantics: newName and other keys stay; newTag and digest
-      // hold exactly what the pin says (a stale digest would otherwise keep the old image)
-      const kept = target.tag === undefined ? ['name', 'newName'] : ['name', 'newName', 'newTag']
+      // hold exactly what the pin says (a stale digest would otherwise keep the old image).
+      // An entry that only adds a `tagSuffix` gets no newTag: kustomize would drop the suffix.
+      const suffixOnly =
+        field(location.entry, 'tagSuffix') !== undefined && field(location.entry, 'newTag') === undefined
+      const tag = suffixOnly ? undefined : target.tag
+      const kept = tag === undefined ? ['name', 'newName'] : ['name', 'newName', 'newTag']
       const splices = [
-        ...setKey(source, location.entry, 'newTag', target.tag, ['name', 'newName'], eol),
+        ...(suffixOnly ? [] : setKey(source, location.entry, 'newTag', tag, ['name', 'newName'], eol)),
         ...setKey(source, location.entry, 'digest', target.digest, kept, eol)
       ]
-      return { splices, shown: shownReference(location.repository, target.tag, target.digest) }
+      return { splices, shown: shownReference(location.repository, tag, target.digest) }
     }
     case 'helm': {
       const hasDigestKey = field(location.entry, 'digest') !== undefined
-      const tag = target.tag ?? state.value.tag ?? ''
+      // charts render `repository:tag`: the tag is never left empty, even under pin digest
+      const tag = target.tag ?? target.version
       const splices = hasDigestKey
         ? [
-            ...setKey(source, location.entry, 'tag', tag, [], eol),
+            ...setKey(source, location.entry, location.tagKey, tag, [], eol),
             // an empty digest rather than a stale one: charts render `repo@digest` when it is set
             ...setKey(source, location.entry, 'digest', target.digest ?? '', [], eol)
           ]
-        : setKey(source, location.entry, 'tag', target.digest ? `${tag}@${target.digest}` : tag, [], eol)
+        : setKey(source, location.entry, location.tagKey, target.digest ? `${tag}@${target.digest}` : tag, [], eol)
       return { splices, shown: shownReference(location.repository, tag, target.digest) }
     }
   }
@@ -210,7 +334,7 @@ function setKey(
   const pair = entry.pairs[index]
   if (pair?.value) {
     if (value === undefined) return [removePair(source, entry, index)]
-    return pair.value.value === value ? [] : [replaceScalar(source, pair.value, value)]
+    return pair.value.value === value && !pair.value.typed ? [] : [replaceScalar(source, pair.value, value)]
   }
   if (pair) throw new Error(`"${key}" at offset ${pair.keyStart} is not a scalar`)
   if (value === undefined) return []

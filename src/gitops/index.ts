@@ -163,6 +163,7 @@ export class EnvRepository {
     for (const { path, skipped } of edited.inventory) {
       if (skipped) this.host.warning(`${path}: skipped, ${skipped}`)
     }
+    for (const warning of edited.warnings) this.host.warning(warning)
     if (edited.matched === 0) throw new Error(noMatchMessage(edit.image, this.where(snapshot.head), edited.inventory))
     return edited
   }

@@ -27,10 +27,15 @@ interface LocationBase {
   line: number
 }
 
-/** A scalar holding a whole reference: a container's `image`, a Helm `image:` string, an `image` marker. */
+/**
+ * A scalar holding a whole reference: a container's `image`, a Helm `image:` string, an `image`
+ * marker, a JSON 6902 `value`, an Argo CD `kustomize.images` entry (after its `alias=` prefix).
+ */
 export interface ReferenceLocation extends LocationBase {
   kind: 'reference'
   scalar: ScalarSpot
+  /** Text before the reference inside the scalar (`alias=`); '' for most. */
+  prefix: string
 }
 
 /** A scalar holding only a tag or only a digest, marked `# gitops-push-deploy: tag|digest`. */
@@ -42,7 +47,7 @@ export interface PartLocation extends LocationBase {
 export interface PairSpot {
   key: string
   keyStart: number
-  /** Set when the value is a scalar. */
+  /** Set when the value is a scalar (or an alias of one: then the alias is what gets replaced). */
   value?: ScalarSpot
   valueEnd: number
 }
@@ -55,7 +60,7 @@ export interface MapSpot {
   pairs: PairSpot[]
 }
 
-/** A kustomization `images:` entry (`name`, `newName`, `newTag`, `digest`). */
+/** A kustomize `images:` entry (kustomization or Flux `Kustomization.spec.images`). */
 export interface KustomizeLocation extends LocationBase {
   kind: 'kustomize'
   /** `newName` when given, else `name`: the repository the entry deploys. */
@@ -63,10 +68,15 @@ export interface KustomizeLocation extends LocationBase {
   entry: MapSpot
 }
 
-/** Helm values: `repository` (with an optional `registry`) next to `tag` and maybe `digest`. */
+/**
+ * Helm values: a repository-like key (`repository`, or `image` without a tag) with an optional
+ * `registry`, next to a tag-like key (`tag`, `imageTag`) and maybe `digest`.
+ */
 export interface HelmLocation extends LocationBase {
   kind: 'helm'
   repository: string
+  repositoryKey: string
+  tagKey: string
   entry: MapSpot
 }
 
@@ -79,6 +89,10 @@ export interface LocatedImages {
   repositories: string[]
   /** Why the file was skipped (not YAML). */
   skipped?: string
+  /** Lines of a skipped file that name the wanted repository (a Helm template hard-coding it). */
+  mentions: number[]
+  /** Places of the repository left alone, each naming the file and line. */
+  warnings: string[]
 }
 
 // `# gitops-push-deploy: image|tag|digest [repository]` at the end of a line: an `image` marker
@@ -87,6 +101,10 @@ export interface LocatedImages {
 const MARKER = 'gitops-push-deploy'
 const MARKER_LINE = new RegExp(`(?:^|\\s)#\\s*${MARKER}:\\s*(image|tag|digest)(?:\\s+(\\S+))?\\s*$`)
 const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization']
+const HELM_REPOSITORY_KEYS = ['repository', 'image']
+const HELM_TAG_KEYS = ['tag', 'imageTag']
+// `${VAR}`: filled in later (Flux post-build substitution, envsubst); never ours to write.
+const PLACEHOLDER = /\$\{[^}]*\}/g
 
 export function isKustomizationFile(path: string): boolean {
   return KUSTOMIZATION_FILES.includes(path.slice(path.lastIndexOf('/') + 1))
@@ -101,6 +119,12 @@ export function tryParseReference(text: string): ImageReference | undefined {
   }
 }
 
+/** `alias=repo:tag` (Argo CD `kustomize.images`): the prefix up to `=`, and the reference after it. */
+export function splitAlias(text: string): { prefix: string; reference: string } {
+  const eq = text.indexOf('=')
+  return eq < 0 ? { prefix: '', reference: text } : { prefix: text.slice(0, eq + 1), reference: text.slice(eq + 1) }
+}
+
 interface ValueScalar {
   spot: ScalarSpot
   key: string
@@ -111,14 +135,22 @@ export function locateImages(source: string, path: string, repository: ImageRepo
   const documents = parseAllDocuments(source)
   const docs = Array.isArray(documents) ? documents : [documents]
   const broken = docs.find(doc => doc.errors.length > 0)
-  if (broken)
-    return { locations: [], repositories: [], skipped: `not YAML: ${broken.errors[0].message.split('\n')[0]}` }
+  if (broken) {
+    return {
+      locations: [],
+      repositories: [],
+      skipped: `not YAML: ${broken.errors[0].message.split('\n')[0]}`,
+      mentions: mentionLines(source, repository),
+      warnings: []
+    }
+  }
 
   const lines = lineStarts(source)
   const lineOf = (offset: number): number => lineAt(lines, offset)
   const found = new Set<string>()
   const taken = new Set<number>()
   const locations: ImageLocation[] = []
+  const warnings: string[] = []
   const values: ValueScalar[] = []
   const note = (text: string): ImageReference | undefined => {
     const ref = tryParseReference(text)
@@ -130,10 +162,84 @@ export function locateImages(source: string, path: string, repository: ImageRepo
   const add = (location: ImageLocation, covered: number[]): void => {
     if (covered.some(offset => taken.has(offset))) return
     for (const offset of covered) taken.add(offset)
+    const placeholder = spotsOf(location).find(spot => PLACEHOLDER.test(spot.value))
+    PLACEHOLDER.lastIndex = 0
+    if (placeholder) {
+      warnings.push(`${path}:${location.line}: ${placeholder.value.trim()} holds a \${…} placeholder: left alone`)
+      return
+    }
     locations.push(location)
+  }
+  const reference = (spot: ScalarSpot, key: string, prefix = ''): void => {
+    const text = spot.value.slice(prefix.length)
+    if (ours(note(text))) {
+      add({ kind: 'reference', key, line: lineOf(spot.start), scalar: spot, prefix }, [spot.start])
+    } else if (namesWithPlaceholder(text, repository)) {
+      warnings.push(`${path}:${lineOf(spot.start)}: ${text.trim()} holds a \${…} placeholder: left alone`)
+    }
+  }
+  const kustomizeImages = (images: unknown, doc: Document, index: number, at: string): void => {
+    if (!isSeq(images)) return
+    images.items.forEach((item, i) => {
+      if (!isMap(item)) return
+      const entry = mapSpot(doc, item, Boolean(images.flow || item.flow), source)
+      const name = field(entry, 'name')?.value
+      if (name === undefined) return
+      const newName = field(entry, 'newName')?.value
+      const matches = [name, newName].filter(n => n !== undefined).map(n => note(n))
+      if (!matches.some(ours)) return
+      const location: KustomizeLocation = {
+        kind: 'kustomize',
+        key: `${index}:${at}/${i}`,
+        line: lineOf(entry.pairs[0].keyStart),
+        repository: newName ?? name,
+        entry
+      }
+      add(location, valueStarts(entry))
+    })
   }
 
   docs.forEach((doc, index) => {
+    const root: unknown = doc.contents
+    const kind = isMap(root) ? stringAt(root, ['kind']) : undefined
+    const apiVersion = (isMap(root) && stringAt(root, ['apiVersion'])) || ''
+    // Flux ImageRepository.spec.image names a repository to scan: a tag there is refused
+    const repositoryOnly = kind === 'ImageRepository' && apiVersion.startsWith('image.toolkit.fluxcd.io/')
+
+    // override carriers first: they win at render time over what the manifests say
+    if (isKustomizationFile(path) && isMap(root)) {
+      kustomizeImages(root.get('images', true), doc, index, 'images')
+      patchLocations(root, source, path, repository).forEach(found => {
+        found.located.repositories.forEach(r => note(r))
+        warnings.push(...found.located.warnings)
+        for (const location of found.located.locations) {
+          const shifted = shiftLocation(location, found.map, found.indent, `${index}:${found.at}|`)
+          add({ ...shifted, line: lineOf(spotsOf(shifted)[0]?.start ?? found.map(0)) }, coveredOf(shifted))
+        }
+      })
+    }
+    if (kind === 'Kustomization' && apiVersion.startsWith('kustomize.toolkit.fluxcd.io/') && isMap(root)) {
+      kustomizeImages(root.getIn(['spec', 'images'], true), doc, index, 'spec/images')
+    }
+    if (kind === 'Application' && apiVersion.startsWith('argoproj.io/') && isMap(root)) {
+      const sources = root.getIn(['spec', 'sources'], true)
+      const carriers: Array<[unknown, string]> = [
+        [root.getIn(['spec', 'source', 'kustomize', 'images'], true), 'spec/source']
+      ]
+      if (isSeq(sources))
+        sources.items.forEach((_, i) =>
+          carriers.push([sources.getIn([i, 'kustomize', 'images'], true), `spec/sources/${i}`])
+        )
+      for (const [images, at] of carriers) {
+        if (!isSeq(images)) continue
+        images.items.forEach((item, i) => {
+          if (!isScalar(item) || typeof item.value !== 'string') return
+          const spot = scalarSpot(item, Boolean(images.flow), source)
+          reference(spot, `${index}:${at}/kustomize/images/${i}`, splitAlias(spot.value).prefix)
+        })
+      }
+    }
+
     const walk = (node: unknown, path: string[], flow: boolean): void => {
       if (isMap(node)) {
         const inFlow = flow || Boolean(node.flow)
@@ -141,11 +247,19 @@ export function locateImages(source: string, path: string, repository: ImageRepo
         const key = `${index}:${path.join('/')}`
         const helm = helmRepository(entry)
         if (helm !== undefined) {
-          const ref = note(helm)
+          const ref = note(helm.repository)
           if (ours(ref) && ref?.tag === undefined && ref?.digest === undefined) {
-            const tag = field(entry, 'tag') as ScalarSpot
-            add({ kind: 'helm', key, line: lineOf(tag.start), repository: helm, entry }, valueStarts(entry))
+            const tag = field(entry, helm.tagKey) as ScalarSpot
+            const location: HelmLocation = { kind: 'helm', key, line: lineOf(tag.start), ...helm, entry }
+            add(location, coveredOf(location))
           }
+        }
+        // JSON 6902 operation setting a container image (`value` of a path ending in /image)
+        const op = field(entry, 'op')?.value
+        const opPath = field(entry, 'path')?.value
+        const opValue = field(entry, 'value')
+        if ((op === 'replace' || op === 'add') && opPath?.endsWith('/image') && opValue) {
+          reference(opValue, `${index}:${[...path, 'value'].join('/')}`)
         }
         for (const pair of node.items) {
           if (!isScalar(pair.key)) continue
@@ -155,17 +269,9 @@ export function locateImages(source: string, path: string, repository: ImageRepo
           if (isScalar(pair.value)) {
             values.push({ spot: scalarSpot(pair.value, inFlow, source), key: `${index}:${[...path, name].join('/')}` })
           }
-          if (name === 'image' && isScalar(value) && typeof value.value === 'string') {
-            const spot = scalarSpot(value, inFlow, source)
-            if (ours(note(spot.value))) {
-              const location: ReferenceLocation = {
-                kind: 'reference',
-                key: `${index}:${[...path, name].join('/')}`,
-                line: lineOf(spot.start),
-                scalar: spot
-              }
-              add(location, [spot.start])
-            }
+          const repositoryField = repositoryOnly && path.join('/') === 'spec' && name === 'image'
+          if (name === 'image' && !repositoryField && isScalar(value) && typeof value.value === 'string') {
+            reference(scalarSpot(value, inFlow, source), `${index}:${[...path, name].join('/')}`)
           }
           // aliased collections are visited where they are anchored
           if (!isAlias(pair.value)) walk(pair.value, [...path, name], inFlow)
@@ -179,31 +285,7 @@ export function locateImages(source: string, path: string, repository: ImageRepo
         })
       }
     }
-    walk(doc.contents, [], false)
-
-    if (isKustomizationFile(path) && isMap(doc.contents)) {
-      const images = doc.contents.get('images', true)
-      if (isSeq(images)) {
-        images.items.forEach((item, i) => {
-          if (!isMap(item)) return
-          const entry = mapSpot(doc, item, Boolean(images.flow || item.flow), source)
-          const name = field(entry, 'name')?.value
-          if (name === undefined) return
-          const newName = field(entry, 'newName')?.value
-          const matches = [name, newName].filter(n => n !== undefined).map(n => note(n))
-          if (!matches.some(ours)) return
-          const first = entry.pairs[0]
-          const location: KustomizeLocation = {
-            kind: 'kustomize',
-            key: `${index}:images/${i}`,
-            line: lineOf(first.keyStart),
-            repository: newName ?? name,
-            entry
-          }
-          add(location, valueStarts(entry))
-        })
-      }
-    }
+    walk(root, [], false)
   })
 
   // markers: the value scalar that ends the marked line, unless a structural rule covers it
@@ -219,12 +301,53 @@ export function locateImages(source: string, path: string, repository: ImageRepo
     if (!spot) return
     if (part === 'image') {
       if (!ours(note(spot.spot.value))) return
-    } else if (named !== undefined && !ours(note(named))) return
-    const kind = part === 'image' ? 'reference' : (part as 'tag' | 'digest')
-    add({ kind, key: spot.key, line: i + 1, scalar: spot.spot }, [spot.spot.start])
+      add({ kind: 'reference', key: spot.key, line: i + 1, scalar: spot.spot, prefix: '' }, [spot.spot.start])
+      return
+    }
+    if (named !== undefined && !ours(note(named))) return
+    add({ kind: part as 'tag' | 'digest', key: spot.key, line: i + 1, scalar: spot.spot }, [spot.spot.start])
   })
 
-  return { locations: locations.sort((a, b) => a.line - b.line), repositories: [...found].sort() }
+  return {
+    locations: locations.sort((a, b) => a.line - b.line),
+    repositories: [...found].sort(),
+    mentions: [],
+    warnings
+  }
+}
+
+/** `repo:${TAG}`, `${REGISTRY}/team/api:1.9`: our repository, with a part filled in later. */
+function namesWithPlaceholder(text: string, repository: ImageRepository): boolean {
+  if (!text.includes('${')) return false
+  const filled = tryParseReference(text.replace(PLACEHOLDER, 'x'))
+  if (filled && sameRepository(filled, repository)) return true
+  // a placeholder registry: the path alone decides
+  const rest = tryParseReference(text.replace(/^\$\{[^}]*\}\//, '').replace(PLACEHOLDER, 'x'))
+  return text.startsWith('${') && rest !== undefined && rest.path === repository.path
+}
+
+/** The scalars a location reads and writes. */
+function spotsOf(location: ImageLocation): ScalarSpot[] {
+  switch (location.kind) {
+    case 'reference':
+    case 'tag':
+    case 'digest':
+      return [location.scalar]
+    case 'kustomize':
+      return ['newTag', 'digest'].flatMap(k => field(location.entry, k) ?? [])
+    case 'helm':
+      return [location.tagKey, 'digest'].flatMap(k => field(location.entry, k) ?? [])
+  }
+}
+
+function coveredOf(location: ImageLocation): number[] {
+  if (location.kind === 'kustomize') return valueStarts(location.entry)
+  if (location.kind === 'helm') return helmKeys(location).flatMap(k => field(location.entry, k)?.start ?? [])
+  return [location.scalar.start]
+}
+
+function helmKeys(helm: { repositoryKey: string; tagKey: string }): string[] {
+  return ['registry', helm.repositoryKey, helm.tagKey, 'digest']
 }
 
 function valueStarts(entry: MapSpot): number[] {
@@ -236,28 +359,152 @@ export function field(entry: MapSpot, key: string): ScalarSpot | undefined {
   return entry.pairs.find(pair => pair.key === key)?.value
 }
 
-function helmRepository(entry: MapSpot): string | undefined {
-  const repository = field(entry, 'repository')?.value
-  if (repository === undefined || field(entry, 'tag') === undefined) return undefined
+/** `repository` (else `image`) naming a repository, with a tag-like sibling: Helm values. */
+function helmRepository(entry: MapSpot): { repository: string; repositoryKey: string; tagKey: string } | undefined {
+  const tagKey = HELM_TAG_KEYS.find(k => field(entry, k) !== undefined)
+  const repositoryKey = HELM_REPOSITORY_KEYS.find(k => field(entry, k)?.value)
+  if (repositoryKey === undefined || tagKey === undefined) return undefined
+  const repository = (field(entry, repositoryKey) as ScalarSpot).value
   const registry = field(entry, 'registry')?.value
-  return registry ? `${registry}/${repository}` : repository
+  return { repository: registry ? `${registry}/${repository}` : repository, repositoryKey, tagKey }
+}
+
+function stringAt(map: YAMLMap, path: string[]): string | undefined {
+  const value = map.getIn(path)
+  return typeof value === 'string' ? value : undefined
+}
+
+interface PatchFound {
+  /** Where the patch text sits in the kustomization (`patches/0/patch`). */
+  at: string
+  located: LocatedImages
+  /** Offset in the patch text → offset in the file. */
+  map: (offset: number) => number
+  indent: number
+}
+
+/**
+ * Inline patches of a kustomization (`patches[].patch`, `patchesJson6902[].patch`,
+ * `patchesStrategicMerge[]`) written as literal block scalars: located like a file of their own,
+ * then mapped back into the kustomization. Other scalar styles are left alone.
+ */
+function patchLocations(root: YAMLMap, source: string, path: string, repository: ImageRepository): PatchFound[] {
+  const found: PatchFound[] = []
+  const scalars: Array<[unknown, string]> = []
+  for (const key of ['patches', 'patchesJson6902']) {
+    const list = root.get(key, true)
+    if (isSeq(list))
+      list.items.forEach((item, i) => isMap(item) && scalars.push([item.get('patch', true), `${key}/${i}/patch`]))
+  }
+  const merge = root.get('patchesStrategicMerge', true)
+  if (isSeq(merge)) merge.items.forEach((item, i) => scalars.push([item, `patchesStrategicMerge/${i}`]))
+  for (const [node, at] of scalars) {
+    if (!isScalar(node) || node.type !== 'BLOCK_LITERAL' || typeof node.value !== 'string' || !node.range) continue
+    const mapped = blockMap(source, node.range[0], node.range[1], node.value)
+    if (!mapped) continue
+    found.push({ at, located: locateImages(node.value, `${path} (${at})`, repository), ...mapped })
+  }
+  return found
+}
+
+/** Offsets of a literal block scalar's text in the file, when its lines are the file's lines minus one indentation. */
+function blockMap(
+  source: string,
+  start: number,
+  end: number,
+  value: string
+): { map: (offset: number) => number; indent: number } | undefined {
+  const body = source.indexOf('\n', start) + 1
+  if (body <= 0 || body > end) return undefined
+  const sourceLines = source.slice(body, end).split('\n')
+  const indent = Math.min(...sourceLines.filter(l => l.trim() !== '').map(l => l.length - l.trimStart().length))
+  const valueLines = value.split('\n')
+  const starts: number[] = []
+  let at = body
+  for (let i = 0; i < valueLines.length; i++) {
+    const line = sourceLines[i] ?? ''
+    if (valueLines[i] !== '' && line.replace(/\r$/, '').slice(indent) !== valueLines[i]) return undefined
+    starts.push(at + Math.min(indent, line.length))
+    at += line.length + 1
+  }
+  const valueStarts = lineStarts(value)
+  const map = (offset: number): number => {
+    const line = lineAt(valueStarts, offset) - 1
+    return starts[line] + (offset - valueStarts[line])
+  }
+  return { map, indent }
+}
+
+function shiftSpot(spot: ScalarSpot, map: (offset: number) => number): ScalarSpot {
+  return { ...spot, start: map(spot.start), end: map(spot.end) }
+}
+
+function shiftLocation(
+  location: ImageLocation,
+  map: (offset: number) => number,
+  indent: number,
+  keyPrefix: string
+): ImageLocation {
+  const key = keyPrefix + location.key
+  switch (location.kind) {
+    case 'reference':
+    case 'tag':
+    case 'digest':
+      return { ...location, key, scalar: shiftSpot(location.scalar, map) } as ImageLocation
+    case 'kustomize':
+    case 'helm': {
+      const entry: MapSpot = {
+        ...location.entry,
+        keyColumn: location.entry.keyColumn + indent,
+        pairs: location.entry.pairs.map(pair => ({
+          key: pair.key,
+          keyStart: map(pair.keyStart),
+          value: pair.value && shiftSpot(pair.value, map),
+          valueEnd: map(pair.valueEnd)
+        }))
+      }
+      return { ...location, key, entry }
+    }
+  }
+}
+
+/** Lines naming the repository in a file that is not YAML (a Helm template hard-coding it). */
+function mentionLines(source: string, repository: ImageRepository): number[] {
+  const lines: number[] = []
+  source.split('\n').forEach((line, i) => {
+    const words = line.split(/[\s"'`{}()|,[\]]+/).filter(w => w.includes(repository.path.split('/').pop() ?? ''))
+    const named = words.some(word => {
+      const ref = tryParseReference(word.replace(/:$/, '')) ?? tryParseReference(word.replace(/[:@].*$/, ''))
+      return ref !== undefined && sameRepository(ref, repository)
+    })
+    if (named) lines.push(i + 1)
+  })
+  return lines
 }
 
 function scalarSpot(node: Scalar, flow: boolean, source: string): ScalarSpot {
   const [start, end] = node.range ?? [0, 0]
   const value = typeof node.value === 'string' ? node.value : source.slice(start, end)
-  return { start, end, value, style: node.type ?? 'PLAIN', flow }
+  const typed = node.type === 'PLAIN' && node.value !== null && typeof node.value !== 'string'
+  return { start, end, value, style: node.type ?? 'PLAIN', flow, typed }
 }
 
 function mapSpot(doc: Document, node: YAMLMap, flow: boolean, source: string): MapSpot {
   const pairs: PairSpot[] = []
   for (const pair of node.items) {
     if (!isScalar(pair.key) || !pair.key.range) continue
-    const value = isAlias(pair.value) ? pair.value.resolve(doc) : pair.value
+    const resolved = isAlias(pair.value) ? pair.value.resolve(doc) : pair.value
+    let value: ScalarSpot | undefined
+    if (isScalar(resolved)) {
+      value = scalarSpot(resolved, flow, source)
+      // an alias (`newTag: *version`) is replaced by a plain scalar; the anchor stays as it is
+      const range = (pair.value as Node).range
+      if (isAlias(pair.value) && range) value = { ...value, start: range[0], end: range[1], style: 'PLAIN' }
+    }
     pairs.push({
       key: String(pair.key.value),
       keyStart: pair.key.range[0],
-      value: isScalar(value) && !isAlias(pair.value) ? scalarSpot(value, flow, source) : undefined,
+      value,
       valueEnd: (pair.value as Node | null)?.range?.[1] ?? pair.key.range[1]
     })
   }

@@ -1,8 +1,7 @@
 // Edits over all descriptor files of one commit: forward (deploy an image) and semantic revert.
-import { familiarName, formatReference, type ImageRepository } from '../image/reference.js'
+import { familiarName, type ImageRepository } from '../image/reference.js'
 import { unifiedDiff } from './diff.js'
-import { tryParseReference } from './locate.js'
-import { editFile, sameValue, valueOf, type FileEdit, type WriteTarget } from './edit.js'
+import { editFile, repositorySpelling, sameValue, valueOf, type FileEdit, type WriteTarget } from './edit.js'
 import { type EnvFile, type ImageEdit, type ReferenceChange } from './types.js'
 
 export interface FilesEdit {
@@ -14,18 +13,18 @@ export interface FilesEdit {
   /** Locations of the repository found, changed or not. */
   matched: number
   diff: string
-  /** Per file read: the image repositories it names, or why it was skipped. */
-  inventory: Array<{ path: string; repositories: string[]; skipped?: string }>
+  /** Per file read: the image repositories it names, or why it was skipped (and the lines naming the image then). */
+  inventory: Array<{ path: string; repositories: string[]; skipped?: string; mentions?: number[] }>
+  /** Places of the image left alone, each naming its file. */
+  warnings: string[]
 }
 
-/** The reference written for an edit, per pin: `repo:tag`, `repo@digest` or `repo:tag@digest`. */
+/** What an edit writes, per pin: tag, digest or both (`version` is the tag in every case). */
 export function targetOf(edit: ImageEdit): WriteTarget {
   const withTag = edit.pin !== 'digest'
   const withDigest = edit.pin !== 'tag'
   if (withDigest && !edit.digest) throw new Error(`pin "${edit.pin}" needs the image digest, which is unknown`)
-  const tag = withTag ? edit.tag : undefined
-  const digest = withDigest ? edit.digest : undefined
-  return { reference: formatReference(edit.image, tag, digest), tag, digest }
+  return { tag: withTag ? edit.tag : undefined, digest: withDigest ? edit.digest : undefined, version: edit.tag }
 }
 
 /** Every location of the repository is made to hold the edit's reference. */
@@ -50,19 +49,11 @@ export function revertEdit(repository: ImageRepository, changes: ReferenceChange
         const written = change && valueOf(change.next)
         const previous = change && valueOf(change.previous)
         if (!change || !written || !previous || !sameValue(current, written)) return undefined
-        return { reference: change.previous, ...previous }
-      }
+        return { ...previous, version: previous.tag ?? '' }
+      },
+      restore: key => byLocation.get(key)?.lines
     }
   }
-}
-
-function repositorySpelling(reference: string): string | undefined {
-  const ref = tryParseReference(reference)
-  if (!ref) return undefined
-  return reference.slice(
-    0,
-    reference.length - (ref.digest ? ref.digest.length + 1 : 0) - (ref.tag ? ref.tag.length + 1 : 0)
-  )
 }
 
 /**
@@ -93,7 +84,7 @@ export function editFiles(
   editFor: (path: string) => FileEdit,
   exactText: (file: EnvFile) => string | undefined = () => undefined
 ): FilesEdit {
-  const result: FilesEdit = { files: [], changed: [], changes: [], matched: 0, diff: '', inventory: [] }
+  const result: FilesEdit = { files: [], changed: [], changes: [], matched: 0, diff: '', inventory: [], warnings: [] }
   for (const file of files) {
     const edited = editFile(file.content, file.path, editFor(file.path))
     const text = edited.changes.length > 0 ? (exactText(file) ?? edited.text) : edited.text
@@ -105,16 +96,26 @@ export function editFiles(
     }
     result.changes.push(...edited.changes)
     result.matched += edited.matched
-    result.inventory.push({ path: file.path, repositories: edited.repositories, skipped: edited.skipped })
+    result.inventory.push({
+      path: file.path,
+      repositories: edited.repositories,
+      skipped: edited.skipped,
+      mentions: edited.mentions
+    })
+    result.warnings.push(...edited.warnings)
   }
   return result
 }
 
 /** The "nothing to edit" error: what was read and which images it names. */
 export function noMatchMessage(image: string, where: string, inventory: FilesEdit['inventory']): string {
-  const lines = inventory.map(({ path, repositories, skipped }) => {
+  const lines = inventory.map(({ path, repositories, skipped, mentions }) => {
     const names = skipped ?? (repositories.length > 0 ? repositories.join(', ') : 'no images')
-    return `  ${path}: ${names}`
+    const named =
+      skipped && mentions && mentions.length > 0
+        ? `; names ${image} on line ${mentions.join(', ')}: a Helm template is never edited, put the image in values.yaml (repository + tag) or mark the line`
+        : ''
+    return `  ${path}: ${names}${named}`
   })
   return [
     `no reference to ${image} found under env-path in ${where}.`,

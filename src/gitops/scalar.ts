@@ -12,6 +12,8 @@ export interface ScalarSpot {
   style: Scalar.Type
   /** Inside a flow collection (`{…}`, `[…]`), where `,[]{}` end a plain scalar. */
   flow: boolean
+  /** A plain scalar that resolves to a number or boolean (`newTag: 1.10`): never a current tag. */
+  typed?: boolean
 }
 
 /** Whether `value` written plain reads back as the same string under YAML 1.2 and 1.1 (Kubernetes) rules. */
@@ -55,16 +57,24 @@ export function replaceScalar(source: string, spot: ScalarSpot, value: string): 
       return { start: spot.start, end: spot.end, text: singleQuoted(value) }
     case 'BLOCK_LITERAL':
     case 'BLOCK_FOLDED': {
-      // `|\n  value\n`: only the content changes, header and indentation stay
+      // `|\n  value\n`: only the content changes; header (and its comment) and indentation stay
       const old = spot.value.trim()
-      const at = source.slice(spot.start, spot.end).indexOf(old)
+      const body = source.indexOf('\n', spot.start) + 1
+      const at = body > 0 && body <= spot.end ? source.slice(body, spot.end).indexOf(old) : -1
       if (old === '' || at < 0 || /[\n\r]/.test(value)) {
         throw new Error(`cannot rewrite the block scalar ${JSON.stringify(spot.value)} in place`)
       }
-      return { start: spot.start + at, end: spot.start + at + old.length, text: value }
+      return { start: body + at, end: body + at + old.length, text: value }
     }
-    default:
-      return { start: spot.start, end: spot.end, text: renderScalar(value, spot.flow) }
+    default: {
+      let text = renderScalar(value, spot.flow)
+      if (spot.start === spot.end) {
+        // an empty value (`tag:`, `tag: # comment`) needs a space after the colon and before a comment
+        if (source[spot.start - 1] === ':') text = ` ${text}`
+        if (source[spot.end] === '#') text = `${text} `
+      }
+      return { start: spot.start, end: spot.end, text }
+    }
   }
 }
 

@@ -3,6 +3,7 @@ import { isNotFound, KubeApiError, type KubeClient } from './client.js'
 import { type ApiResource, type Discovery, objectPath, resourceFromCrd } from './discovery.js'
 import { ManifestError, readManifests } from './manifests.js'
 import { mapLimit } from '../lib/concurrency.js'
+import { type ApplyPolicy, objectRefusals, PolicyError } from './policy.js'
 import {
   desiredObject,
   duplicateProblems,
@@ -64,6 +65,8 @@ export interface ApplierOptions {
   parallelism?: number
   /** How long a new CRD may take to become Established. */
   crdTimeoutMs?: number
+  /** What the env repo may touch; checked on every set before anything is sent. */
+  policy?: ApplyPolicy
 }
 
 export const APPLY_PATCH_CONTENT_TYPE = 'application/apply-patch+yaml'
@@ -115,8 +118,9 @@ export class Applier {
   }
 
   /**
-   * Parses the files and resolves every object's resource and namespace; throws ValidationError.
-   * `labels` (the inventory's membership label) and `annotations` are added to every object.
+   * Parses the files and resolves every object's resource and namespace; throws ValidationError,
+   * or PolicyError listing every object the apply policy refuses. `labels` (the inventory's
+   * membership label) and `annotations` are added to every object.
    */
   async prepare(
     files: EnvFile[],
@@ -125,7 +129,7 @@ export class Applier {
   ): Promise<PreparedObject[]> {
     let manifests
     try {
-      manifests = await readManifests(files)
+      manifests = await readManifests(files, undefined, this.options.policy?.kustomizeRemote)
     } catch (error) {
       if (error instanceof ManifestError) throw new ValidationError(error.problems)
       throw error
@@ -164,6 +168,20 @@ export class Applier {
     const prepared = resolved.filter((p): p is PreparedObject => p !== undefined)
     problems.push(...duplicateProblems(prepared))
     if (problems.length > 0) throw new ValidationError(problems)
+    if (this.options.policy) {
+      const refused = objectRefusals(
+        prepared.map(p => ({
+          apiVersion: p.object.apiVersion,
+          kind: p.object.kind,
+          name: p.object.metadata.name,
+          namespace: p.namespace,
+          namespaced: p.resource.namespaced,
+          source: p.source
+        })),
+        this.options.policy
+      )
+      if (refused.length > 0) throw new PolicyError(refused)
+    }
     return prepared
   }
 

@@ -3,6 +3,7 @@ import { type KubeConfig } from '@kubernetes/client-node'
 import { type Config } from '../config/config.js'
 import { type Host } from '../host/host.js'
 import { Applier, ValidationError, type ValidationReport } from './apply.js'
+import { PolicyError } from './policy.js'
 import { type DriftCheck, Inventory, type PruneOutcome } from './applyset.js'
 import { parentName } from './inventory.js'
 import { isNotFound, KubeApiError, KubeClient } from './client.js'
@@ -10,11 +11,12 @@ import { Discovery } from './discovery.js'
 import { loadKubeConfig } from './kubeconfig.js'
 import { acquireLease, type HeldLock, leaseName } from './lease.js'
 import { rollBack, trackTarget } from './rollback.js'
-import { type RolloutOutcome, trackRollout } from './rollout/index.js'
+import { type RolloutOutcome, trackRollout, type TrackTarget } from './rollout/index.js'
 import { type AppliedObject, type EnvFile } from './types.js'
 
 export { ApplyError, ValidationError, type ValidationReport } from './apply.js'
 export { KubeConfigError } from './kubeconfig.js'
+export { PolicyError } from './policy.js'
 export { LockTimeoutError } from './lease.js'
 export { deployAnnotations } from './plan.js'
 export { type DriftCheck, type PruneOutcome } from './applyset.js'
@@ -39,13 +41,15 @@ export class Cluster {
     private readonly cleanup: () => void,
     /** The env path's ApplySet: what it deployed, for drift and prune. */
     readonly inventory: Inventory,
-    private readonly fieldManager: string
+    private readonly fieldManager: string,
+    /** Restarts a new pod may have before its crash loop fails the rollout (`failures-allowed`). */
+    private readonly failuresAllowed: number
   ) {}
 
   /** Loads the kubeconfig (in memory) and checks that the apiserver answers. */
   static async connect(config: Config, host: Host): Promise<Cluster> {
     if (!config.kube.kubeconfig) throw new Error('no kubeconfig given: the kubeconfig input is required to apply')
-    const loaded = loadKubeConfig(config.kube.kubeconfig, config.kube.context)
+    const loaded = loadKubeConfig(config.kube.kubeconfig, config.kube.context, process.env, config.kube.impersonate)
     try {
       const client = new KubeClient(loaded.kc, loaded.server)
       let version: string
@@ -80,6 +84,7 @@ export class Cluster {
       const applier = new Applier(client, discovery, {
         fieldManager: config.kube.fieldManager,
         defaultNamespace: namespace,
+        policy: config.kube.policy,
         log: line => host.info(line)
       })
       return new Cluster(
@@ -90,7 +95,8 @@ export class Cluster {
         host,
         loaded.cleanup,
         inventory,
-        config.kube.fieldManager
+        config.kube.fieldManager,
+        config.kube.failuresAllowed
       )
     } catch (error) {
       loaded.cleanup()
@@ -143,8 +149,8 @@ export class Cluster {
     try {
       prepared = await this.applier.prepare(files, {})
     } catch (error) {
-      if (!(error instanceof ValidationError)) throw error
-      this.host.warning(`drift not checked: Git's state cannot be read as objects:\n${error.problems.join('\n')}`)
+      if (!(error instanceof ValidationError || error instanceof PolicyError)) throw error
+      this.host.warning(`drift not checked: Git's state before this run cannot be applied:\n${error.message}`)
       return undefined
     }
     return this.inventory.drift(this.applier, prepared, this.fieldManager)
@@ -172,7 +178,16 @@ export class Cluster {
   }
 
   async waitForRollout(applied: AppliedObject[], timeoutMs: number, since: Date): Promise<RolloutOutcome> {
-    return trackRollout(this.kc, applied.map(trackTarget), { timeoutMs, since, log: line => this.host.info(line) })
+    return this.track(applied.map(trackTarget), timeoutMs, since)
+  }
+
+  private track(targets: TrackTarget[], timeoutMs: number, since: Date): Promise<RolloutOutcome> {
+    return trackRollout(this.kc, targets, {
+      timeoutMs,
+      since,
+      log: line => this.host.info(line),
+      failuresAllowed: this.failuresAllowed
+    })
   }
 
   /**
@@ -187,8 +202,7 @@ export class Cluster {
   ): Promise<RolloutOutcome> {
     return rollBack(
       this.applier,
-      (targets, ms, since) =>
-        trackRollout(this.kc, targets, { timeoutMs: ms, since, log: line => this.host.info(line) }),
+      (targets, ms, since) => this.track(targets, ms, since),
       previousFiles,
       applied,
       timeoutMs,

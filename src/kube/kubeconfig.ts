@@ -1,8 +1,6 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
+import type https from 'node:https'
 import { KubeConfig } from '@kubernetes/client-node'
-import { kubeconfigSecrets } from '../config/config.js'
+import { makeTempDir, removeTempDir, writeTempFile } from '../lib/temp-files.js'
 
 export interface LoadedKubeConfig {
   kc: KubeConfig
@@ -20,20 +18,58 @@ export class KubeConfigError extends Error {
   }
 }
 
+/** Who every request impersonates (`kube-as`, `kube-as-groups`). */
+export interface Impersonation {
+  user: string
+  groups: string[]
+}
+
+/**
+ * Every request path (our client, the watches) asks the KubeConfig for its options, so adding
+ * the impersonation headers here puts them on every request. client-node knows only the user.
+ */
+class ImpersonatingKubeConfig extends KubeConfig {
+  constructor(private readonly identity: Impersonation) {
+    super()
+  }
+
+  override async applyToHTTPSOptions(opts: Parameters<KubeConfig['applyToHTTPSOptions']>[0]): Promise<void> {
+    await super.applyToHTTPSOptions(opts)
+    const headers = ((opts as https.RequestOptions).headers ??= {}) as Record<string, string | string[]>
+    headers['Impersonate-User'] = this.identity.user
+    if (this.identity.groups.length > 0) headers['Impersonate-Group'] = this.identity.groups
+    else delete headers['Impersonate-Group']
+  }
+}
+
+/**
+ * A parse error by position only: parser messages quote the lines around the error, and those
+ * lines may hold a token.
+ */
+export function kubeconfigParseError(error: unknown): string {
+  const { reason, mark } = error as { reason?: unknown; mark?: { line?: unknown; column?: unknown } }
+  if (typeof reason === 'string' && typeof mark?.line === 'number' && typeof mark.column === 'number') {
+    return `kubeconfig could not be read: YAML error at line ${mark.line + 1}, column ${mark.column + 1} (${reason})`
+  }
+  return 'kubeconfig could not be read (not a valid kubeconfig)'
+}
+
 /**
  * Loads kubeconfig YAML in memory and selects a context. Nothing touches the disk unless the
  * user runs an exec credential plugin: such plugins may read KUBECONFIG, so they get a 0600
- * copy in RUNNER_TEMP (removed by cleanup()).
+ * copy in a temp dir (removed by cleanup(), or at exit).
  */
-export function loadKubeConfig(yaml: string, context: string | undefined, env = process.env): LoadedKubeConfig {
-  const kc = new KubeConfig()
+export function loadKubeConfig(
+  yaml: string,
+  context: string | undefined,
+  env = process.env,
+  impersonate?: Impersonation
+): LoadedKubeConfig {
+  const kc = impersonate ? new ImpersonatingKubeConfig(impersonate) : new KubeConfig()
   try {
     kc.loadFromString(yaml)
   } catch (error) {
-    // Parser messages quote the offending line, which may hold a credential.
-    const message = (error as Error).message
-    const safe = !kubeconfigSecrets(yaml).some(secret => message.includes(secret))
-    throw new KubeConfigError(`kubeconfig could not be read${safe ? `: ${message}` : ''}`)
+    throw new KubeConfigError(kubeconfigParseError(error))
   }
   const names = kc.getContexts().map(c => c.name)
   const available = names.length > 0 ? `available contexts: ${names.join(', ')}` : 'it defines no contexts'
@@ -54,10 +90,8 @@ export function loadKubeConfig(yaml: string, context: string | undefined, env = 
   const user = kc.getCurrentUser()
   let tempDir: string | undefined
   if (user?.exec) {
-    tempDir = mkdtempSync(path.join(env.RUNNER_TEMP || os.tmpdir(), 'gitops-push-deploy-'))
-    const file = path.join(tempDir, 'kubeconfig')
-    writeFileSync(file, kc.exportConfig(), { mode: 0o600 })
-    chmodSync(file, 0o600)
+    tempDir = makeTempDir('kubeconfig', env)
+    const file = writeTempFile(tempDir, 'kubeconfig', kc.exportConfig())
     const exec = user.exec as { env?: Array<{ name: string; value: string }> | null }
     exec.env = [...(exec.env ?? []).filter(e => e.name !== 'KUBECONFIG'), { name: 'KUBECONFIG', value: file }]
   }
@@ -66,7 +100,7 @@ export function loadKubeConfig(yaml: string, context: string | undefined, env = 
     contextNamespace: contextObject?.namespace || undefined,
     server: cluster.server,
     cleanup() {
-      if (tempDir) rmSync(tempDir, { recursive: true, force: true })
+      if (tempDir) removeTempDir(tempDir)
       tempDir = undefined
     }
   }

@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process'
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
+import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { parseAllDocuments, type Tags } from 'yaml'
 import { type EnvFile, type KubeObject } from './types.js'
+import { makeTempDir, removeTempDir } from '../lib/temp-files.js'
+import { kustomizeRefusals, PolicyError } from './policy.js'
 
 /** An object from the env repo and where it was read. */
 export interface Manifest {
@@ -120,9 +121,16 @@ export type KustomizeRenderer = (workdir: string, root: string) => Promise<strin
 
 /**
  * All objects of the env files. Plain manifests are parsed as they are; kustomizations are
- * rendered with `kustomize build` or `kubectl kustomize` from a temporary copy of the files.
+ * rendered with `kustomize build` or `kubectl kustomize` from a temporary copy of the files,
+ * once every reference they make stays in the env repo (remote ones only with `kustomizeRemote`).
  */
-export async function readManifests(files: EnvFile[], render: KustomizeRenderer = kustomizeBuild): Promise<Manifest[]> {
+export async function readManifests(
+  files: EnvFile[],
+  render: KustomizeRenderer = kustomizeBuild,
+  kustomizeRemote = false
+): Promise<Manifest[]> {
+  const refused = kustomizeRefusals(files, kustomizeRemote, isKustomization)
+  if (refused.length > 0) throw new PolicyError(refused)
   const manifests: Manifest[] = []
   const problems: string[] = []
   const { roots, owned } = kustomizePlan(files)
@@ -134,8 +142,9 @@ export async function readManifests(files: EnvFile[], render: KustomizeRenderer 
     problems.push(...parsed.problems)
   }
   if (roots.length > 0) {
-    const workdir = writeFiles(files)
+    const workdir = makeTempDir('kustomize')
     try {
+      writeFiles(workdir, files)
       for (const root of roots) {
         let rendered: string
         try {
@@ -149,15 +158,14 @@ export async function readManifests(files: EnvFile[], render: KustomizeRenderer 
         problems.push(...parsed.problems)
       }
     } finally {
-      rmSync(workdir, { recursive: true, force: true })
+      removeTempDir(workdir)
     }
   }
   if (problems.length > 0) throw new ManifestError(problems)
   return manifests
 }
 
-function writeFiles(files: EnvFile[]): string {
-  const workdir = mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'gitops-push-deploy-kustomize-'))
+function writeFiles(workdir: string, files: EnvFile[]): void {
   for (const file of files) {
     const relative = path.posix.normalize(file.path)
     if (relative.startsWith('../') || path.posix.isAbsolute(relative)) {
@@ -167,7 +175,6 @@ function writeFiles(files: EnvFile[]): string {
     mkdirSync(path.dirname(target), { recursive: true })
     writeFileSync(target, file.content)
   }
-  return workdir
 }
 
 /** The first of `names` that is an executable on PATH. */

@@ -1,5 +1,6 @@
 import { type Applier, ValidationError } from './apply.js'
 import { waveOf } from './plan.js'
+import { PolicyError, refusalLine } from './policy.js'
 import { type RolloutOutcome, type TrackTarget } from './rollout/index.js'
 import { type AppliedObject, describeObject, type EnvFile, objectKey, type ResourceResult } from './types.js'
 
@@ -54,8 +55,9 @@ export async function rollBack(
   try {
     prepared = await applier.prepare(previousFiles, annotations, labels)
   } catch (error) {
-    if (!(error instanceof ValidationError)) throw error
-    const failure = `the previous env state cannot be applied, nothing rolled back:\n${error.problems.join('\n')}`
+    if (!(error instanceof ValidationError) && !(error instanceof PolicyError)) throw error
+    const problems = error instanceof PolicyError ? error.refusals.map(refusalLine) : error.problems
+    const failure = `the previous env state cannot be applied, nothing rolled back:\n${problems.join('\n')}`
     return { ok: false, resources: [], failure, seconds: elapsed() }
   }
   const { applied: restored, failed } = await applier.applyWaves(prepared, 'continue')

@@ -18,7 +18,14 @@ export function parseEnvFile(text) {
     let value = m[2]
     if (value.startsWith("'") && value.endsWith("'") && value.length >= 2) value = value.slice(1, -1)
     else if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) {
-      value = value.slice(1, -1).replace(/\\(["\\$`])/g, '$1')
+      // As the shell would: `export PATH="…/.testbed/bin:$PATH"` expands variables, `\$` does not.
+      value = value
+        .slice(1, -1)
+        .replace(/(?<!\\)\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_, braced, plain) => {
+          const name = braced ?? plain
+          return out[name] ?? process.env[name] ?? ''
+        })
+        .replace(/\\(["\\$`])/g, '$1')
     }
     out[m[1]] = value
   }

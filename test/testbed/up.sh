@@ -241,6 +241,8 @@ fi
   echo "export TESTBED_REGISTRY_USER='$TESTBED_REGISTRY_USER'"
   echo "export TESTBED_REGISTRY_PASSWORD='$TESTBED_REGISTRY_PASSWORD'"
   echo "export TESTBED_GIT_ROOT='$GIT_ROOT'"
+  # Go tools built by gotool.sh (buildkitd, buildx, act, helm, …) come before the system's.
+  echo "export PATH=\"$TB/bin:\$PATH\""
 } >"$TB/env.tmp"
 mv "$TB/env.tmp" "$TB/env"
 

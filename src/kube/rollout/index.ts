@@ -26,8 +26,13 @@ export interface TrackOptions {
   since: Date
   log: (line: string) => void
   signal?: AbortSignal
-  /** How long a new pod may stay unschedulable (autoscalers add nodes); 30 s by default. */
-  unschedulableGraceMs?: number
+  /**
+   * How long a new pod may stay unschedulable (autoscalers add nodes) or its ReplicaSet refuse
+   * to create pods (a quota freed when an old pod goes); 30 s by default.
+   */
+  graceMs?: number
+  /** Restarts a new pod may have before its crash loop fails the rollout; 1 by default. */
+  failuresAllowed?: number
 }
 
 /**

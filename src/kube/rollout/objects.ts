@@ -6,6 +6,8 @@ export interface Condition {
   reason?: string
   message?: string
   lastTransitionTime?: string
+  /** Set by controllers that stamp each condition with the generation it describes (cert-manager, Gateway API). */
+  observedGeneration?: number
 }
 
 export interface OwnerReference {
@@ -76,6 +78,22 @@ export interface DaemonSetStatus {
 
 export interface JobSpec {
   suspend?: boolean
+}
+
+/** ReplicaSet and ReplicationController. */
+export interface ReplicaSetSpec {
+  replicas?: number
+}
+
+export interface ReplicaSetStatus {
+  replicas?: number
+  fullyLabeledReplicas?: number
+  readyReplicas?: number
+  availableReplicas?: number
+}
+
+export interface PersistentVolumeClaimSpec {
+  storageClassName?: string
 }
 
 export interface JobStatus {

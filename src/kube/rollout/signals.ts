@@ -13,6 +13,7 @@ import { type TrackingRule } from './status.js'
  * Waiting reasons that do not clear up by themselves. ErrImagePull is not among them: it is the
  * state right after one failed pull, which a registry blip also causes; the kubelet shows
  * ImagePullBackOff at its next sync, seconds later, and that is when we give up.
+ * CrashLoopBackOff counts only past the restarts allowed (`failures-allowed`).
  */
 export const FAILING_WAITING_REASONS: ReadonlySet<string> = new Set([
   'ImagePullBackOff',
@@ -32,6 +33,18 @@ export interface PodFailure {
 }
 
 const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision'
+/** Per object, overrides the `failures-allowed` input. */
+export const FAILURES_ALLOWED_ANNOTATION = 'gitops-push-deploy/failures-allowed'
+
+/** The restarts a new pod of this object may have: its annotation, else the input's value. */
+export function failuresAllowed(object: LiveObject, fallback: number): { allowed: number } | { error: string } {
+  const value = object.metadata.annotations?.[FAILURES_ALLOWED_ANNOTATION]
+  if (value === undefined) return { allowed: fallback }
+  if (!/^\d{1,4}$/.test(value.trim())) {
+    return { error: `annotation ${FAILURES_ALLOWED_ANNOTATION}: "${value}" is not a whole number from 0 to 9999` }
+  }
+  return { allowed: Number(value.trim()) }
+}
 const DAEMONSET_GENERATION_ANNOTATION = 'deprecated.daemonset.template.generation'
 
 /** The Deployment's current ReplicaSet: controlled by it, at its revision. */
@@ -86,17 +99,35 @@ function newRevisionMatcher(
         (generation === undefined || pod.metadata.labels?.['pod-template-generation'] === generation)
     }
     case 'Job':
+    case 'ReplicaSet':
       return pod => isControlledBy(pod, uid)
+    case 'Pod':
+      return pod => pod.metadata.uid === uid
     default:
       return undefined
   }
 }
 
-/** A ReplicaSet that cannot create its pods (quota, admission): `ReplicaFailure=True`. */
-export function replicaSetFailure(replicaSet: LiveObject): string | undefined {
+export function hasReplicaFailure(replicaSet: LiveObject): boolean {
+  return conditionOf(replicaSet, 'ReplicaFailure')?.status === 'True'
+}
+
+/**
+ * A ReplicaSet that cannot create its pods (quota, admission): `ReplicaFailure=True` for at
+ * least the grace window. A quota hit by the surge pod clears once an old pod terminates.
+ */
+export function replicaSetFailure(
+  replicaSet: LiveObject,
+  options: { nowMs: number; sinceMs?: number; graceMs: number }
+): string | undefined {
   const condition = conditionOf(replicaSet, 'ReplicaFailure')
-  if (condition?.status !== 'True') return undefined
-  return `replicaset ${replicaSet.metadata.name}: ${condition.reason ?? 'ReplicaFailure'}: ${condition.message ?? ''}`
+  if (condition?.status !== 'True' || options.sinceMs === undefined) return undefined
+  if (options.nowMs - options.sinceMs < options.graceMs) return undefined
+  const seconds = Math.round(options.graceMs / 1000)
+  return (
+    `replicaset ${replicaSet.metadata.name}: ${condition.reason ?? 'ReplicaFailure'}: ${condition.message ?? ''}` +
+    ` (for ${seconds}s or more)`
+  )
 }
 
 export function isUnschedulable(pod: LiveObject): boolean {
@@ -110,6 +141,8 @@ export interface PodFailureOptions {
   unschedulableSinceMs?: number
   /** Autoscalers add nodes: unschedulable counts as failed only after this long. */
   unschedulableGraceMs: number
+  /** Restarts a container may have before its crash loop fails the rollout (0: the first crash fails it). */
+  failuresAllowed: number
 }
 
 /** Why this pod will not become ready without a change, or undefined while it may still. */
@@ -121,7 +154,7 @@ export function podFailure(pod: LiveObject, options: PodFailureOptions): PodFail
     [status.containerStatuses ?? [], false]
   ] as const) {
     for (const container of containers) {
-      const failure = containerFailure(container, init)
+      const failure = containerFailure(container, init, options.failuresAllowed)
       if (failure) return { pod: name, container: container.name, ...failure }
     }
   }
@@ -136,14 +169,27 @@ export function podFailure(pod: LiveObject, options: PodFailureOptions): PodFail
   return undefined
 }
 
-function containerFailure(container: ContainerStatus, init: boolean): { reason: string; message: string } | undefined {
+function containerFailure(
+  container: ContainerStatus,
+  init: boolean,
+  failuresAllowed: number
+): { reason: string; message: string } | undefined {
+  const restarts = container.restartCount ?? 0
   const waiting = container.state?.waiting
+  // A crash while a dependency starts is tolerated up to failuresAllowed restarts; a back-off
+  // follows at least one crash, whatever restartCount says.
+  const crashTolerated = Math.max(restarts, 1) <= failuresAllowed
+  if (waiting?.reason === 'CrashLoopBackOff') {
+    if (crashTolerated) return undefined
+    const allowance = failuresAllowed > 0 ? ` (${restarts} restarts, ${failuresAllowed} allowed)` : ''
+    return { reason: waiting.reason, message: (waiting.message ?? '') + allowance }
+  }
   if (waiting?.reason && FAILING_WAITING_REASONS.has(waiting.reason)) {
     return { reason: waiting.reason, message: waiting.message ?? '' }
   }
   // An init container that failed and was restarted fails again: its pod never starts.
   const lastExit = container.lastState?.terminated
-  if (init && (container.restartCount ?? 0) > 0 && lastExit?.reason === 'Error') {
+  if (init && restarts > 0 && !crashTolerated && lastExit?.reason === 'Error') {
     const detail = lastExit.message ? `: ${lastExit.message}` : ''
     return { reason: 'Error', message: `init container exited with code ${lastExit.exitCode ?? '?'}${detail}` }
   }

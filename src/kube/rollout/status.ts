@@ -1,6 +1,7 @@
 import { groupOf } from '../types.js'
 import {
   conditionOf,
+  type Condition,
   type DaemonSetSpec,
   type DaemonSetStatus,
   type DeploymentSpec,
@@ -8,13 +9,27 @@ import {
   type JobSpec,
   type JobStatus,
   type LiveObject,
+  type PersistentVolumeClaimSpec,
+  type PodStatus,
+  type ReplicaSetSpec,
+  type ReplicaSetStatus,
   type StatefulSetSpec,
   type StatefulSetStatus
 } from './objects.js'
 
 /** How an applied kind is followed to its verdict. */
 export type TrackingRule =
-  'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'CustomResourceDefinition' | 'custom-resource' | 'applied'
+  | 'Deployment'
+  | 'StatefulSet'
+  | 'DaemonSet'
+  | 'Job'
+  | 'Pod'
+  | 'ReplicaSet'
+  | 'PersistentVolumeClaim'
+  | 'PodDisruptionBudget'
+  | 'CustomResourceDefinition'
+  | 'custom-resource'
+  | 'applied'
 
 export type RolloutState = 'progressing' | 'ready' | 'failed' | 'not-trackable'
 
@@ -28,6 +43,12 @@ export function trackingRule(apiVersion: string, kind: string): TrackingRule {
   const group = groupOf(apiVersion)
   if (group === 'apps' && (kind === 'Deployment' || kind === 'StatefulSet' || kind === 'DaemonSet')) return kind
   if (group === 'batch' && kind === 'Job') return 'Job'
+  // A ReplicationController is a ReplicaSet with an equality selector: same status, same rule.
+  if ((group === 'apps' && kind === 'ReplicaSet') || (group === '' && kind === 'ReplicationController')) {
+    return 'ReplicaSet'
+  }
+  if (group === '' && (kind === 'Pod' || kind === 'PersistentVolumeClaim')) return kind
+  if (group === 'policy' && kind === 'PodDisruptionBudget') return kind
   if (group === 'apiextensions.k8s.io' && kind === 'CustomResourceDefinition') return kind
   return isBuiltInGroup(group) ? 'applied' : 'custom-resource'
 }
@@ -53,8 +74,19 @@ const progressing = (message: string): RolloutStatus => ({ state: 'progressing',
 const ready = (message: string): RolloutStatus => ({ state: 'ready', message })
 const failed = (message: string): RolloutStatus => ({ state: 'failed', message })
 
-/** The rollout state of a live object by its kind's rule (kubectl rollout status, kstatus). */
-export function rolloutStatus(rule: TrackingRule, object: LiveObject, appliedGeneration?: number): RolloutStatus {
+/** What a rule needs beyond the object, looked up by the tracker. */
+export interface RuleFacts {
+  /** The PVC's StorageClass volumeBindingMode; undefined when it has no class (binds at once). */
+  volumeBindingMode?: string
+}
+
+/** The rollout state of a live object by its kind's rule (kubectl rollout status, kstatus, helm). */
+export function rolloutStatus(
+  rule: TrackingRule,
+  object: LiveObject,
+  appliedGeneration?: number,
+  facts: RuleFacts = {}
+): RolloutStatus {
   switch (rule) {
     case 'Deployment':
       return deploymentStatus(object, appliedGeneration)
@@ -64,6 +96,14 @@ export function rolloutStatus(rule: TrackingRule, object: LiveObject, appliedGen
       return daemonSetStatus(object, appliedGeneration)
     case 'Job':
       return jobStatus(object)
+    case 'Pod':
+      return podStatus(object)
+    case 'ReplicaSet':
+      return replicaSetStatus(object, appliedGeneration)
+    case 'PersistentVolumeClaim':
+      return volumeClaimStatus(object, facts.volumeBindingMode)
+    case 'PodDisruptionBudget':
+      return observedStatus(object, appliedGeneration)
     case 'CustomResourceDefinition':
       return crdStatus(object)
     case 'custom-resource':
@@ -79,10 +119,6 @@ function replicaSummary(updated: number, available: number, desired: number): st
 
 function deploymentStatus(object: LiveObject, appliedGeneration?: number): RolloutStatus {
   const spec = (object.spec ?? {}) as DeploymentSpec
-  // The controller never progresses a paused Deployment, nor sets ProgressDeadlineExceeded on it.
-  if (spec.paused) {
-    return failed('is paused (spec.paused: true), so it will never roll out; resume it or remove spec.paused')
-  }
   const unobserved = unobservedGeneration(object, appliedGeneration)
   if (unobserved) return progressing(unobserved)
   const status = (object.status ?? {}) as DeploymentStatus
@@ -90,19 +126,29 @@ function deploymentStatus(object: LiveObject, appliedGeneration?: number): Rollo
   if (deadline?.reason === 'ProgressDeadlineExceeded') {
     return failed(`ProgressDeadlineExceeded: ${deadline.message ?? 'no progress within progressDeadlineSeconds'}`)
   }
-  const replicaFailure = conditionOf(object, 'ReplicaFailure')
-  if (replicaFailure?.status === 'True') {
-    return failed(`ReplicaFailure: ${replicaFailure.reason ?? ''}: ${replicaFailure.message ?? ''}`)
-  }
   // spec.replicas is read live: an HPA may own it.
   const desired = spec.replicas ?? 1
   const updated = status.updatedReplicas ?? 0
   const total = status.replicas ?? 0
   const available = status.availableReplicas ?? 0
   const oldPending = total - updated
+  const pending = updated < desired || oldPending > 0
   const summary =
     replicaSummary(updated, available, desired) + (oldPending > 0 ? `, ${oldPending} old pending termination` : '')
-  return updated < desired || oldPending > 0 || available < updated ? progressing(summary) : ready(summary)
+  // The controller never rolls out a paused Deployment (nor sets ProgressDeadlineExceeded on
+  // it); one with nothing pending is done, as for kubectl and helm.
+  if (spec.paused && pending) {
+    return failed(`is paused (spec.paused: true) with a rollout pending (${summary}); resume it or remove spec.paused`)
+  }
+  // A quota or admission refusal often clears when an old pod goes: the tracker fails it only
+  // once it outlasts the grace window (signals.ts), like an unschedulable pod.
+  const replicaFailure = conditionOf(object, 'ReplicaFailure')
+  const refused =
+    replicaFailure?.status === 'True'
+      ? `; ReplicaFailure: ${replicaFailure.reason ?? ''}: ${replicaFailure.message ?? ''}`
+      : ''
+  if (pending || available < updated) return progressing(summary + refused)
+  return ready(summary + (spec.paused ? ', paused with nothing pending' : ''))
 }
 
 function statefulSetStatus(object: LiveObject, appliedGeneration?: number): RolloutStatus {
@@ -150,30 +196,106 @@ function jobStatus(object: LiveObject): RolloutStatus {
   if (failure) return failed(`${failure.type}: ${failure.reason ?? ''}: ${failure.message ?? ''}`)
   const succeeded = status.succeeded ?? 0
   if (conditionOf(object, 'Complete')?.status === 'True') return ready(`complete, ${succeeded} succeeded`)
-  const suspended = ((object.spec ?? {}) as JobSpec).suspend ? ', suspended' : ''
-  return progressing(`${status.active ?? 0} active, ${succeeded} succeeded, ${status.failed ?? 0} failed${suspended}`)
+  const counts = `${status.active ?? 0} active, ${succeeded} succeeded, ${status.failed ?? 0} failed`
+  // kstatus: a Job the controller has suspended is done; it runs when someone resumes it.
+  if (((object.spec ?? {}) as JobSpec).suspend) {
+    return conditionOf(object, 'Suspended')?.status === 'True'
+      ? ready(`suspended (spec.suspend: true), not run by this deploy; ${counts}`)
+      : progressing(`${counts}, waiting for the controller to suspend it`)
+  }
+  return progressing(counts)
+}
+
+/**
+ * kstatus for bare pods, except that a Failed pod fails the deploy (kstatus calls it done).
+ * Crash loops and unschedulable pods are fail-fast signals (signals.ts), as for workloads.
+ */
+function podStatus(object: LiveObject): RolloutStatus {
+  const status = (object.status ?? {}) as PodStatus
+  const phase = status.phase ?? ''
+  const readyCondition = conditionOf(object, 'Ready')
+  if (phase === 'Succeeded') return ready('phase Succeeded')
+  if (phase === 'Failed') {
+    const detail = (status as { reason?: string; message?: string }).message
+    return failed(`phase Failed${detail ? `: ${detail}` : ''}`)
+  }
+  if (phase === 'Running' && readyCondition?.status === 'True') return ready('Running and Ready')
+  const why = readyCondition?.reason ? ` (${readyCondition.reason})` : ''
+  return progressing(phase ? `phase ${phase}, not Ready${why}` : 'waiting for the kubelet')
+}
+
+/** kstatus for ReplicaSets and ReplicationControllers; ReplicaFailure is judged with a grace window. */
+function replicaSetStatus(object: LiveObject, appliedGeneration?: number): RolloutStatus {
+  const unobserved = unobservedGeneration(object, appliedGeneration)
+  if (unobserved) return progressing(unobserved)
+  const desired = ((object.spec ?? {}) as ReplicaSetSpec).replicas ?? 1
+  const status = (object.status ?? {}) as ReplicaSetStatus
+  const labelled = status.fullyLabeledReplicas ?? 0
+  const available = status.availableReplicas ?? 0
+  const readyCount = status.readyReplicas ?? 0
+  const total = status.replicas ?? 0
+  const summary =
+    `${readyCount}/${desired} ready, ${available}/${desired} available` +
+    (total > desired ? `, ${total - desired} pending termination` : '')
+  const replicaFailure = conditionOf(object, 'ReplicaFailure')
+  if (replicaFailure?.status === 'True') {
+    return progressing(`${summary}; ReplicaFailure: ${replicaFailure.reason ?? ''}: ${replicaFailure.message ?? ''}`)
+  }
+  return labelled < desired || available < desired || readyCount < desired || total > desired
+    ? progressing(summary)
+    : ready(summary)
+}
+
+/** kstatus waits for Bound; a WaitForFirstConsumer claim binds only once a pod uses it. */
+function volumeClaimStatus(object: LiveObject, bindingMode: string | undefined): RolloutStatus {
+  const phase = (object.status as { phase?: string } | undefined)?.phase ?? 'Pending'
+  if (phase === 'Bound') return ready('Bound')
+  if (phase === 'Lost') return failed('phase Lost: its PersistentVolume is gone')
+  if (bindingMode === 'WaitForFirstConsumer') {
+    const storageClass = ((object.spec ?? {}) as PersistentVolumeClaimSpec).storageClassName ?? ''
+    return ready(`${phase}: storage class ${storageClass} binds when the first pod uses it (WaitForFirstConsumer)`)
+  }
+  return progressing(`phase ${phase}, waiting for Bound`)
+}
+
+/** Kinds whose controller's only signal is observedGeneration (kstatus: PodDisruptionBudget). */
+function observedStatus(object: LiveObject, appliedGeneration?: number): RolloutStatus {
+  const unobserved = unobservedGeneration(object, appliedGeneration)
+  return unobserved ? progressing(unobserved) : ready('observed')
 }
 
 function crdStatus(object: LiveObject): RolloutStatus {
-  if (conditionOf(object, 'Established')?.status === 'True') return ready('established')
+  // Established stays True when a later name change conflicts: NamesAccepted=False wins (kstatus).
   const names = conditionOf(object, 'NamesAccepted')
   if (names?.status === 'False') return failed(`NamesAccepted=False: ${names.reason ?? ''}: ${names.message ?? ''}`)
+  if (conditionOf(object, 'Established')?.status === 'True') return ready('established')
   return progressing('waiting for condition Established')
 }
 
-/** kstatus: observed generation, then Reconciling, Stalled and Ready; no conditions means current. */
+/**
+ * kstatus: observed generation, then Reconciling, Stalled and Ready; no conditions means
+ * current. A condition stamped with an older generation than the object's describes the old
+ * spec: it is ignored, and a stale Ready means not ready yet.
+ */
 function customResourceStatus(object: LiveObject, appliedGeneration?: number): RolloutStatus {
   if (object.status?.observedGeneration !== undefined) {
     const unobserved = unobservedGeneration(object, appliedGeneration)
     if (unobserved) return progressing(unobserved)
   }
-  const describe = (c: { type: string; status: string; reason?: string; message?: string }): string =>
+  const generation = Math.max(appliedGeneration ?? 0, object.metadata.generation ?? 0)
+  const stale = (c: Condition): boolean => c.observedGeneration !== undefined && c.observedGeneration < generation
+  const describe = (c: Condition): string =>
     `${c.type}=${c.status}` + (c.reason ? `: ${c.reason}` : '') + (c.message ? `: ${c.message}` : '')
   const reconciling = conditionOf(object, 'Reconciling')
-  if (reconciling?.status === 'True') return progressing(describe(reconciling))
+  if (reconciling?.status === 'True' && !stale(reconciling)) return progressing(describe(reconciling))
   const stalled = conditionOf(object, 'Stalled')
-  if (stalled?.status === 'True') return failed(describe(stalled))
+  if (stalled?.status === 'True' && !stale(stalled)) return failed(describe(stalled))
   const readyCondition = conditionOf(object, 'Ready')
+  if (readyCondition && stale(readyCondition)) {
+    return progressing(
+      `condition Ready describes generation ${readyCondition.observedGeneration}, waiting for generation ${generation}`
+    )
+  }
   if (readyCondition && readyCondition.status !== 'True') return progressing(describe(readyCondition))
   return ready(readyCondition ? 'Ready=True' : 'current')
 }

@@ -4,23 +4,26 @@ import { Discovery, objectPath } from '../discovery.js'
 import { type ResourceResult } from '../types.js'
 import { type RolloutOutcome, type TrackOptions, type TrackTarget } from './index.js'
 import { type KubeEvent, type LiveObject } from './objects.js'
-import { describeFailure, describeTimeout, progressDue, warningLines } from './report.js'
+import { describeFailure, describeTimeout, notReadyPodLines, progressDue, warningLines } from './report.js'
 import {
   describePodFailure,
+  failuresAllowed,
+  hasReplicaFailure,
   isUnschedulable,
   newReplicaSet,
   newRevisionPods,
   podFailure,
   replicaSetFailure
 } from './signals.js'
-import { rolloutStatus, trackingRule, unobservedGeneration, type TrackingRule } from './status.js'
+import { rolloutStatus, trackingRule, unobservedGeneration, type RuleFacts, type TrackingRule } from './status.js'
 import { CollectionWatch } from './watch.js'
 
 const PROGRESS_INTERVAL_MS = 5_000
 /** Re-evaluates time-based rules (unschedulable grace) and flushes held-back progress lines. */
 const TICK_MS = 1_000
 const WATCH_TIMEOUT_SECONDS = 120
-const DEFAULT_UNSCHEDULABLE_GRACE_MS = 30_000
+const DEFAULT_GRACE_MS = 30_000
+const DEFAULT_FAILURES_ALLOWED = 1
 const OK_STATUSES = new Set(['ready', 'not-trackable', 'applied'])
 
 interface Tracked {
@@ -36,6 +39,10 @@ interface Tracked {
   lastLogged?: { line: string; atMs: number }
   /** The object, its current ReplicaSet and new pods: whose Warning events explain a failure. */
   relatedUids: Set<string>
+  /** The new revision's pods at the last evaluation: the not-ready ones are named on a timeout. */
+  newPods: LiveObject[]
+  /** What its rule needs beyond the object (a PVC's binding mode), once looked up. */
+  facts?: RuleFacts
   result?: ResourceResult
 }
 
@@ -48,7 +55,14 @@ interface NamespaceWatches {
   events: CollectionWatch<LiveObject & KubeEvent>
 }
 
-const WORKLOAD_RULES: ReadonlySet<TrackingRule> = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job'])
+/** Rules whose pods are watched for fail-fast signals (a bare Pod is its own target). */
+const WORKLOAD_RULES: ReadonlySet<TrackingRule> = new Set([
+  'Deployment',
+  'StatefulSet',
+  'DaemonSet',
+  'Job',
+  'ReplicaSet'
+])
 
 /**
  * One tracking run. Every watch feeds one in-memory picture; any change schedules one
@@ -60,7 +74,9 @@ export class RolloutTracker {
   private readonly client: KubeClient
   private readonly tracked: Tracked[]
   private readonly namespaces = new Map<string, NamespaceWatches>()
+  /** First seen (our clock) per uid: unschedulable pods, ReplicaSets with ReplicaFailure. */
   private readonly unschedulableSince = new Map<string, number>()
+  private readonly replicaFailureSince = new Map<string, number>()
   private readonly graceMs: number
   private evaluationQueued = false
   private timers: NodeJS.Timeout[] = []
@@ -73,14 +89,15 @@ export class RolloutTracker {
     private readonly options: TrackOptions
   ) {
     this.client = new KubeClient(kc, kc.getCurrentCluster()?.server ?? '')
-    this.graceMs = options.unschedulableGraceMs ?? DEFAULT_UNSCHEDULABLE_GRACE_MS
+    this.graceMs = options.graceMs ?? DEFAULT_GRACE_MS
     this.tracked = targets.map(target => ({
       target,
       ref: `${target.kind.toLowerCase()}/${target.name}`,
       rule: trackingRule(target.apiVersion, target.kind),
       seen: false,
       progress: 'waiting for the first status',
-      relatedUids: new Set<string>()
+      relatedUids: new Set<string>(),
+      newPods: []
     }))
   }
 
@@ -199,7 +216,11 @@ export class RolloutTracker {
     }
     t.seen = true
     t.relatedUids.add(object.metadata.uid)
-    const status = rolloutStatus(t.rule, object, t.target.generation)
+    if (t.rule === 'PersistentVolumeClaim' && !t.facts) {
+      this.lookUpBindingMode(t, object)
+      return
+    }
+    const status = rolloutStatus(t.rule, object, t.target.generation, t.facts)
     if (status.state !== 'progressing') {
       this.settle(t, status.state, status.message)
       return
@@ -211,18 +232,32 @@ export class RolloutTracker {
 
   /** A reason the workload's new revision cannot become ready, read from its ReplicaSet and pods. */
   private failFastSignal(t: Tracked, object: LiveObject, nowMs: number): string | undefined {
+    const allowance = failuresAllowed(object, this.options.failuresAllowed ?? DEFAULT_FAILURES_ALLOWED)
+    if ('error' in allowance) return allowance.error
     const watches = t.namespace === undefined ? undefined : this.namespaces.get(t.namespace)
     // Before the controller observed our generation, revision markers still name the old pods.
-    if (!watches?.pods || (t.rule !== 'Job' && unobservedGeneration(object, t.target.generation))) return undefined
+    const ownGeneration = t.rule === 'Job' || t.rule === 'Pod'
+    if (!ownGeneration && unobservedGeneration(object, t.target.generation)) return undefined
     let replicaSet: LiveObject | undefined
-    if (t.rule === 'Deployment') {
-      replicaSet = newReplicaSet(object, watches.replicaSets?.objects.values() ?? [])
-      if (!replicaSet) return undefined
-      t.relatedUids.add(replicaSet.metadata.uid)
-      const failure = replicaSetFailure(replicaSet)
+    if (t.rule === 'Deployment') replicaSet = newReplicaSet(object, watches?.replicaSets?.objects.values() ?? [])
+    if (t.rule === 'ReplicaSet') replicaSet = object
+    if (replicaSet) {
+      const uid = replicaSet.metadata.uid
+      t.relatedUids.add(uid)
+      if (!hasReplicaFailure(replicaSet)) this.replicaFailureSince.delete(uid)
+      else if (!this.replicaFailureSince.has(uid)) this.replicaFailureSince.set(uid, nowMs)
+      const failure = replicaSetFailure(replicaSet, {
+        nowMs,
+        sinceMs: this.replicaFailureSince.get(uid),
+        graceMs: this.graceMs
+      })
       if (failure) return failure
+    } else if (t.rule === 'Deployment') {
+      return undefined
     }
-    for (const pod of newRevisionPods(t.rule, object, watches.pods.objects.values(), replicaSet)) {
+    const candidates = t.rule === 'Pod' ? [object] : (watches?.pods?.objects.values() ?? [])
+    t.newPods = newRevisionPods(t.rule, object, candidates, replicaSet)
+    for (const pod of t.newPods) {
       const uid = pod.metadata.uid
       t.relatedUids.add(uid)
       if (!isUnschedulable(pod)) this.unschedulableSince.delete(uid)
@@ -230,11 +265,36 @@ export class RolloutTracker {
       const failure = podFailure(pod, {
         nowMs,
         unschedulableSinceMs: this.unschedulableSince.get(uid),
-        unschedulableGraceMs: this.graceMs
+        unschedulableGraceMs: this.graceMs,
+        failuresAllowed: allowance.allowed
       })
       if (failure) return describePodFailure(failure)
     }
     return undefined
+  }
+
+  /** A PVC's rule depends on its StorageClass's volumeBindingMode: one GET, then re-evaluate. */
+  private lookUpBindingMode(t: Tracked, claim: LiveObject): void {
+    const storageClass = (claim.spec as { storageClassName?: string } | undefined)?.storageClassName
+    // Until the answer comes the claim is judged as Immediate: it waits for Bound, it never fails.
+    t.facts = {}
+    if (!storageClass) return this.queueEvaluation()
+    this.noteProgress(t, `looking up storage class ${storageClass}`, Date.now())
+    this.client
+      .request<{ volumeBindingMode?: string }>(
+        'GET',
+        `/apis/storage.k8s.io/v1/storageclasses/${encodeURIComponent(storageClass)}`
+      )
+      .then(
+        answer => {
+          t.facts = { volumeBindingMode: answer.body?.volumeBindingMode }
+        },
+        (error: unknown) => {
+          // A missing class leaves the claim Pending: it is judged as Immediate, waiting for Bound.
+          this.options.log(`${t.ref}: storage class ${storageClass}: ${(error as Error).message}`)
+        }
+      )
+      .finally(() => this.queueEvaluation())
   }
 
   private noteProgress(t: Tracked, progress: string, nowMs: number): void {
@@ -291,8 +351,15 @@ export class RolloutTracker {
   }
 
   private diagnose(t: Tracked, reason: string): string {
-    const events = t.namespace === undefined ? [] : this.namespaces.get(t.namespace)?.events.objects.values()
-    return describeFailure(t.ref, reason, warningLines(events ?? [], t.relatedUids, this.options.since.getTime()))
+    const events = [
+      ...((t.namespace === undefined ? undefined : this.namespaces.get(t.namespace)?.events.objects.values()) ?? [])
+    ]
+    return describeFailure(
+      t.ref,
+      reason,
+      warningLines(events, t.relatedUids, this.options.since.getTime()),
+      notReadyPodLines(t.newPods, events)
+    )
   }
 
   private conclude(failure: string | undefined): void {

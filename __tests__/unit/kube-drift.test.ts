@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
-import { changedFields, classifyDrift, driftLine, otherOwners, ownsPath } from '../../src/kube/drift.js'
+import { changedFields, classifyDrift, otherOwners, ownsPath } from '../../src/kube/drift.js'
+import { driftLine } from '../../src/report/run-report.js'
 import { type LiveMember } from '../../src/kube/inventory.js'
 import { objectKey, type KubeObject } from '../../src/kube/types.js'
 

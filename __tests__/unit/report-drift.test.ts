@@ -26,9 +26,9 @@ describe('drift in the report', () => {
       '| changed | Deployment | web/web | spec.replicas, spec.template.spec.containers[name=web].image | kubectl, kubectl-set |'
     )
     expect(markdown).toContain('| extra | Namespace | old |  |  |')
-    expect(text).toContain('    missing ConfigMap/web/cfg')
+    expect(text).toContain('    missing ConfigMap web/cfg')
     expect(text).toContain(
-      '    changed Deployment/web/web: spec.replicas, spec.template.spec.containers[name=web].image (owned by kubectl, kubectl-set)'
+      '    changed Deployment web/web: spec.replicas, spec.template.spec.containers[name=web].image (owned by kubectl, kubectl-set)'
     )
   })
 

@@ -179,11 +179,3 @@ export function classifyDrift(
       a.name.localeCompare(b.name)
   )
 }
-
-/** `changed Deployment web/api: spec.replicas (owned by kubectl)`: one log line per item. */
-export function driftLine(item: DriftItem): string {
-  const where = item.namespace ? `${item.namespace}/${item.name}` : item.name
-  const fields = item.fields.length > 0 ? `: ${item.fields.join(', ')}` : ''
-  const managers = item.managers.length > 0 ? ` (owned by ${item.managers.join(', ')})` : ''
-  return `${item.state} ${item.kind} ${where}${fields}${managers}`
-}

@@ -20,7 +20,7 @@ export { PolicyError } from './policy.js'
 export { LockTimeoutError } from './lease.js'
 export { deployAnnotations } from './plan.js'
 export { type DriftCheck, type PruneOutcome } from './applyset.js'
-export { type DriftItem, type DriftState, driftLine } from './drift.js'
+export { type DriftItem, type DriftState } from './drift.js'
 export { type AppliedObject, type EnvFile, type ResourceResult } from './types.js'
 export { type RolloutOutcome } from './rollout/index.js'
 

@@ -10,18 +10,10 @@ import {
 import { type Host } from '../host/host.js'
 import { buildAndResolve, type ImageResult } from '../build/index.js'
 import { EnvRepository, renderCommitMessage, type EnvCommit, type EnvPlan, type ImageEdit } from '../gitops/index.js'
-import {
-  ApplyError,
-  Cluster,
-  deployAnnotations,
-  driftLine,
-  lockHolder,
-  type AppliedObject,
-  type EnvFile
-} from '../kube/index.js'
+import { ApplyError, Cluster, deployAnnotations, lockHolder, type AppliedObject, type EnvFile } from '../kube/index.js'
 import { type RolloutOutcome } from '../kube/rollout/index.js'
 import { DeploymentRecorder } from '../report/deployments.js'
-import { newRunReport, outputsOf, type RunReport } from '../report/run-report.js'
+import { driftLine, newRunReport, outputsOf, type RunReport } from '../report/run-report.js'
 import { renderSummary } from '../report/summary.js'
 import { afterDriftCheck, appliedStatus, checksDrift, inSyncStatus, type RunKind } from './decide.js'
 import { type DeployStatus } from './status.js'

@@ -20,6 +20,14 @@ export interface DriftRow {
   managers: string[]
 }
 
+/** `changed Deployment web/api: spec.replicas (owned by kubectl)`: one line per drifted object. */
+export function driftLine(row: DriftRow): string {
+  const where = row.namespace ? `${row.namespace}/${row.name}` : row.name
+  const fields = row.fields.length > 0 ? `: ${row.fields.join(', ')}` : ''
+  const managers = row.managers.length > 0 ? ` (owned by ${row.managers.join(', ')})` : ''
+  return `${row.state} ${row.kind} ${where}${fields}${managers}`
+}
+
 export interface CommitRef {
   sha: string
   url: string

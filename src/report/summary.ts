@@ -1,5 +1,5 @@
 import { type RenderedSummary } from '../host/host.js'
-import { type DriftRow, type ResourceRow, type RunReport } from './run-report.js'
+import { driftLine, type DriftRow, type ResourceRow, type RunReport } from './run-report.js'
 
 const HEADLINE: Record<RunReport['status'], string> = {
   deployed: '✅ Deployed',
@@ -99,12 +99,7 @@ export function renderSummary(report: RunReport): RenderedSummary {
   }
   if (report.drift && report.drift.length > 0) {
     text.push('  Drift:')
-    for (const row of report.drift) {
-      const where = row.namespace ? `${row.namespace}/${row.name}` : row.name
-      const fields = row.fields.length > 0 ? `: ${row.fields.join(', ')}` : ''
-      const managers = row.managers.length > 0 ? ` (owned by ${row.managers.join(', ')})` : ''
-      text.push(`    ${row.state} ${row.kind}/${where}${fields}${managers}`)
-    }
+    for (const row of report.drift) text.push(`    ${driftLine(row)}`)
   }
   rows('Resources', report.resources)
   if (report.failure) text.push('  Failure:', ...report.failure.split('\n').map(line => `    ${line}`))

@@ -1,7 +1,10 @@
 import { CliUsageError, helpText, parseCliArgs } from './config/index.js'
 import { CliHost } from './host/cli-host.js'
-import { runPipeline } from './pipeline/pipeline.js'
+import { removeAll } from './lib/temp-files.js'
+import { cancelOnSignals } from './pipeline/cancellation.js'
+import { realStages, runPipeline } from './pipeline/pipeline.js'
 import { exitCodeFor } from './pipeline/status.js'
+import { runContext } from './config/index.js'
 
 /** The command line: same pipeline, logs to stderr, outputs to stdout. Returns the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
@@ -18,7 +21,13 @@ export async function runCli(argv: string[]): Promise<number> {
     return 0
   }
   const host = new CliHost()
-  const result = await runPipeline(host, invocation.inputs)
-  process.stdout.write(host.formatOutputs(invocation.json))
-  return exitCodeFor(result.status)
+  const cancellation = cancelOnSignals(line => host.warning(line))
+  try {
+    const result = await runPipeline(host, invocation.inputs, realStages, runContext(), cancellation.signal)
+    process.stdout.write(host.formatOutputs(invocation.json))
+    return exitCodeFor(result.status)
+  } finally {
+    cancellation.dispose()
+    if (cancellation.signal.aborted) removeAll()
+  }
 }

@@ -1,11 +1,20 @@
 import * as core from '@actions/core'
-import { readActionInputs } from './config/index.js'
+import { readActionInputs, runContext } from './config/index.js'
 import { ActionHost } from './host/action-host.js'
-import { runPipeline } from './pipeline/pipeline.js'
+import { removeAll } from './lib/temp-files.js'
+import { cancelOnSignals } from './pipeline/cancellation.js'
+import { realStages, runPipeline } from './pipeline/pipeline.js'
 import { exitCodeFor } from './pipeline/status.js'
 
 /** The action's entry: inputs from the runner, outputs to GITHUB_OUTPUT. */
 export async function run(): Promise<void> {
-  const result = await runPipeline(new ActionHost(), readActionInputs())
-  if (exitCodeFor(result.status) !== 0) core.setFailed(`deployment ${result.status}`)
+  const host = new ActionHost()
+  const cancellation = cancelOnSignals(line => host.warning(line))
+  try {
+    const result = await runPipeline(host, readActionInputs(), realStages, runContext(), cancellation.signal)
+    if (exitCodeFor(result.status) !== 0) core.setFailed(`deployment ${result.status}`)
+  } finally {
+    cancellation.dispose()
+    if (cancellation.signal.aborted) removeAll()
+  }
 }

@@ -48,6 +48,8 @@ interface Scenario {
   /** Live objects not yet in the inventory. */
   unlabelled?: number
   pruneOk?: boolean
+  /** The workflow is cancelled while the rollout is tracked. */
+  cancelDuringRollout?: AbortController
 }
 
 function fakeStages(scenario: Scenario) {
@@ -164,8 +166,18 @@ function fakeStages(scenario: Scenario) {
             }
           ]
         },
-        async waitForRollout() {
+        async waitForRollout(_applied: unknown, _timeoutMs: number, _since: Date, signal?: AbortSignal) {
           calls.push('wait')
+          if (scenario.cancelDuringRollout) {
+            scenario.cancelDuringRollout.abort(new Error('cancelled (SIGTERM)'))
+            expect(signal?.aborted).toBe(true)
+            return {
+              ok: false,
+              seconds: 1,
+              resources: [{ kind: 'Deployment', namespace: 'web', name: 'web', status: 'aborted', message: '' }],
+              failure: 'rollout tracking was cancelled'
+            }
+          }
           const ok = scenario.rolloutOk ?? true
           return {
             ok,
@@ -207,7 +219,8 @@ async function run(inputs: Record<string, string>, scenario: Scenario = {}) {
   const { stages, calls } = fakeStages(scenario)
   const logs: string[] = []
   const host = new CliHost(text => logs.push(text))
-  const result = await runPipeline(host, { ...baseInputs, ...inputs }, stages, context)
+  const cancel = scenario.cancelDuringRollout?.signal
+  const result = await runPipeline(host, { ...baseInputs, ...inputs }, stages, context, cancel)
   return { result, calls, outputs: Object.fromEntries(host.outputs), log: logs.join('') }
 }
 
@@ -487,6 +500,64 @@ describe('pipeline policy', () => {
     expect(log).toContain('Reconciled')
     const ignored = await run({ drift: 'ignore' }, { drifted: 1 })
     expect(ignored.outputs.drift).toBe('')
+  })
+
+  it('cancelled during the rollout: no rollback, no revert, lock released, status cancelled', async () => {
+    const deploymentStates: string[] = []
+    const { stages, calls } = fakeStages({ cancelDuringRollout: new AbortController() })
+    const controller = new AbortController()
+    const cancelling: Stages = {
+      ...stages,
+      async connectCluster(config, host) {
+        const cluster = await stages.connectCluster(config, host)
+        return {
+          ...cluster,
+          waitForRollout: (applied, timeoutMs, since) => {
+            controller.abort(new Error('cancelled (SIGINT)'))
+            return cluster.waitForRollout(applied, timeoutMs, since, controller.signal)
+          }
+        }
+      },
+      async startDeployment() {
+        return {
+          id: 9,
+          async status(state: string, description: string) {
+            deploymentStates.push(`${state}: ${description}`)
+          }
+        }
+      }
+    }
+    const logs: string[] = []
+    const host = new CliHost(text => logs.push(text))
+    const result = await runPipeline(host, baseInputs, cancelling, context, controller.signal)
+    expect(result.status).toBe('cancelled')
+    expect(calls).toEqual([
+      'build',
+      'plan',
+      'validate',
+      'drift',
+      'commit',
+      'lock',
+      'apply c0ffee',
+      'wait',
+      'release',
+      'close'
+    ])
+    expect(Object.fromEntries(host.outputs).status).toBe('cancelled')
+    expect(deploymentStates).toEqual(['error: cancelled'])
+    expect(logs.join('')).toMatch(/the cluster was left as it is \(Git and the cluster both hold .*web:v2/)
+    expect(logs.join('')).toContain('Cancelled')
+  })
+
+  it('cancelled before a stage starts: that stage never runs', async () => {
+    const controller = new AbortController()
+    controller.abort(new Error('cancelled (SIGTERM)'))
+    const { stages, calls } = fakeStages({})
+    const host = new CliHost(() => {})
+    const result = await runPipeline(host, baseInputs, stages, context, controller.signal)
+    expect(result.status).toBe('cancelled')
+    expect(calls).not.toContain('build')
+    expect(calls).not.toContain('commit')
   })
 
   it('never prints a secret', async () => {

@@ -201,7 +201,7 @@ export const OUTPUTS: readonly OutputSpec[] = [
   {
     name: 'status',
     description:
-      '`deployed`, `committed` (apply is false: commit made, applying left to an operator), `unchanged`, `reconciled` (Git already current, the cluster was brought back to it; every successful `reconcile` run), `drifted` (drift found with `drift: fail`, nothing committed or applied), `proposed` (pull request opened or updated), `planned` (dry run), `rolled-back` or `failed`.'
+      '`deployed`, `committed` (apply is false: commit made, applying left to an operator), `unchanged`, `reconciled` (Git already current, the cluster was brought back to it; every successful `reconcile` run), `drifted` (drift found with `drift: fail`, nothing committed or applied), `proposed` (pull request opened or updated), `planned` (dry run), `rolled-back`, `failed` or `cancelled` (the workflow was cancelled: tracking stopped, the cluster left as it was).'
   },
   { name: 'image', description: 'The reference as written into the env repo.' },
   { name: 'digest', description: '`sha256:…`' },

@@ -82,7 +82,7 @@ export function helpText(): string {
     `  ${'--help'.padEnd(width)}Show this help.`,
     '',
     'Logs go to stderr, outputs to stdout. Exit status 0 for deployed, committed, unchanged,',
-    'reconciled, proposed and planned; 1 otherwise (drifted, rolled-back, failed).',
+    'reconciled, proposed and planned; 1 otherwise (drifted, rolled-back, failed, cancelled).',
     ''
   ].join('\n')
 }

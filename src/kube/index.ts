@@ -177,14 +177,21 @@ export class Cluster {
     return this.inventory.prune(applied, deadline)
   }
 
-  async waitForRollout(applied: AppliedObject[], timeoutMs: number, since: Date): Promise<RolloutOutcome> {
-    return this.track(applied.map(trackTarget), timeoutMs, since)
+  /** Tracks until every object has its verdict, one fails, the timeout passes or `signal` aborts. */
+  async waitForRollout(
+    applied: AppliedObject[],
+    timeoutMs: number,
+    since: Date,
+    signal?: AbortSignal
+  ): Promise<RolloutOutcome> {
+    return this.track(applied.map(trackTarget), timeoutMs, since, signal)
   }
 
-  private track(targets: TrackTarget[], timeoutMs: number, since: Date): Promise<RolloutOutcome> {
+  private track(targets: TrackTarget[], timeoutMs: number, since: Date, signal?: AbortSignal): Promise<RolloutOutcome> {
     return trackRollout(this.kc, targets, {
       timeoutMs,
       since,
+      signal,
       log: line => this.host.info(line),
       failuresAllowed: this.failuresAllowed
     })

@@ -15,6 +15,7 @@ import { type RolloutOutcome } from '../kube/rollout/index.js'
 import { DeploymentRecorder } from '../report/deployments.js'
 import { driftLine, newRunReport, outputsOf, type RunReport } from '../report/run-report.js'
 import { renderSummary } from '../report/summary.js'
+import { CancelledError, throwIfCancelled } from './cancellation.js'
 import { afterDriftCheck, appliedStatus, checksDrift, inSyncStatus, type RunKind } from './decide.js'
 import { type DeployStatus } from './status.js'
 
@@ -54,7 +55,9 @@ export async function runPipeline(
   host: Host,
   raw: RawInputs,
   stages: Stages = realStages,
-  context: RunContext = runContext()
+  context: RunContext = runContext(),
+  /** Aborted when the workflow is cancelled (SIGINT/SIGTERM): see cancellation.ts. */
+  cancel?: AbortSignal
 ): Promise<PipelineResult> {
   for (const secret of secretValues(raw)) host.setSecret(secret)
   const report = newRunReport()
@@ -63,9 +66,9 @@ export async function runPipeline(
     const config = parseConfig(raw, context)
     if (!config.dryRun) deployment = await stages.startDeployment(config, host, config.context.sha ?? config.tag)
     if (deployment) report.deploymentId = deployment.id
-    report.status = await deploy(config, host, stages, report)
+    report.status = await deploy(config, host, stages, report, cancel)
   } catch (error) {
-    report.status = 'failed'
+    report.status = error instanceof CancelledError || cancel?.aborted ? 'cancelled' : 'failed'
     report.failure = error instanceof ConfigError ? error.message : errorMessage(error)
     for (const line of report.failure.split('\n')) host.error(line)
   }
@@ -73,8 +76,14 @@ export async function runPipeline(
   return { status: report.status, report }
 }
 
-async function deploy(config: Config, host: Host, stages: Stages, report: RunReport): Promise<DeployStatus> {
-  const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn)
+async function deploy(
+  config: Config,
+  host: Host,
+  stages: Stages,
+  report: RunReport,
+  cancel: AbortSignal | undefined
+): Promise<DeployStatus> {
+  const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn, cancel)
   // Reach GitHub and the cluster (in parallel) before a build that may take minutes: a bad
   // token or kubeconfig fails the run at once.
   const envConnection = settled(stages.openEnvRepo(config, host))
@@ -86,7 +95,7 @@ async function deploy(config: Config, host: Host, stages: Stages, report: RunRep
       // parseConfig requires a kubeconfig in this mode.
       if (!cluster) throw new Error('mode reconcile needs a cluster: the kubeconfig input is required')
       const head = await stage('Read environment repository', () => env.current())
-      return await reconcileCluster(config, host, report, env, cluster, 'reconcile', head.files, head.sha)
+      return await reconcileCluster(config, host, report, env, cluster, 'reconcile', head.files, head.sha, cancel)
     }
     const image = await stage(config.build.enabled ? 'Build and push image' : 'Resolve image', () =>
       stages.build(config, host)
@@ -111,11 +120,11 @@ async function deploy(config: Config, host: Host, stages: Stages, report: RunRep
       host.info(`${config.env.owner}/${config.env.repo} already holds ${image.reference}: nothing to commit`)
       if (!cluster || !config.kube.apply || config.env.commitMode !== 'push') return 'unchanged'
       // Git is current; the cluster may not be (set back by hand, or an earlier apply failed half-way).
-      return await reconcileCluster(config, host, report, env, cluster, 'catch-up', plan.files, plan.baseSha)
+      return await reconcileCluster(config, host, report, env, cluster, 'catch-up', plan.files, plan.baseSha, cancel)
     }
 
     // With a kubeconfig the edited descriptors are validated before Git sees them, whatever the mode.
-    return await validateCommitApply(config, host, report, env, edit, image, plan, cluster)
+    return await validateCommitApply(config, host, report, env, edit, image, plan, cluster, cancel)
   } finally {
     await clusterConnection?.ifConnected(cluster => cluster.close())
   }
@@ -134,7 +143,8 @@ async function reconcileCluster(
   cluster: ClusterPort,
   kind: Exclude<RunKind, 'deploy'>,
   files: EnvFile[],
-  sha: string
+  sha: string,
+  cancel: AbortSignal | undefined
 ): Promise<DeployStatus> {
   const next = await checkDrift(config, host, report, cluster, kind, files)
   if (next === 'stop') return 'drifted'
@@ -143,7 +153,15 @@ async function reconcileCluster(
     host.info(`the cluster already equals ${config.env.owner}/${config.env.repo}@${sha.slice(0, 7)}: nothing to apply`)
     return inSyncStatus(kind)
   }
-  return applyAndWait(config, host, cluster, env, { files, envCommit: sha, success: appliedStatus(kind) }, report)
+  return applyAndWait(
+    config,
+    host,
+    cluster,
+    env,
+    { files, envCommit: sha, success: appliedStatus(kind) },
+    report,
+    cancel
+  )
 }
 
 /** Compares the cluster with `files` (Git's state before this run) and reports the drift. */
@@ -208,9 +226,10 @@ async function validateCommitApply(
   edit: ImageEdit,
   image: ImageResult,
   plan: EnvPlan,
-  cluster: ClusterPort | undefined
+  cluster: ClusterPort | undefined,
+  cancel: AbortSignal | undefined
 ): Promise<DeployStatus> {
-  const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn)
+  const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn, cancel)
   if (cluster) {
     await stage('Validate descriptors (server-side dry run)', () => cluster.validate(plan.files))
     if ((await checkDrift(config, host, report, cluster, 'deploy', plan.baseFiles)) === 'stop') return 'drifted'
@@ -246,7 +265,8 @@ async function validateCommitApply(
     cluster,
     env,
     { files: commit.files, envCommit: commit.sha, commit, success: 'deployed' },
-    report
+    report,
+    cancel
   )
 }
 
@@ -267,9 +287,10 @@ async function applyAndWait(
   cluster: ClusterPort,
   env: EnvRepo,
   target: ApplyTarget,
-  report: RunReport
+  report: RunReport,
+  cancel: AbortSignal | undefined
 ): Promise<DeployStatus> {
-  const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn)
+  const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn, cancel)
   const deadline = Date.now() + config.kube.timeoutMs
   const lock = await cluster.lock(
     `${config.kube.namespace ?? ''}:${config.env.owner}/${config.env.repo}:${config.env.paths.join(',')}`,
@@ -283,9 +304,19 @@ async function applyAndWait(
       const since = new Date()
       const annotations = deployAnnotations({ envCommit: target.envCommit, ...config.context })
       applied = await stage('Apply (server-side)', () => cluster.apply(target.files, annotations))
-      outcome = await stage('Wait on rollout', () => cluster.waitForRollout(applied, config.kube.timeoutMs, since))
+      outcome = await stage('Wait on rollout', () =>
+        cluster.waitForRollout(applied, config.kube.timeoutMs, since, cancel)
+      )
       report.resources = outcome.resources
       report.rolloutSeconds = outcome.seconds
+      if (!outcome.ok && cancel?.aborted) {
+        // No rollback: Git and the cluster both hold this run's state, which is consistent.
+        report.failure =
+          `cancelled during the rollout: tracking stopped; the cluster was left as it is ` +
+          `(Git and the cluster both hold ${report.image ?? 'the env repo'}, env commit ${target.envCommit.slice(0, 7)})`
+        host.error(report.failure)
+        return 'cancelled'
+      }
       if (!outcome.ok) report.failure = outcome.failure ?? 'rollout failed'
       else if (!config.kube.prune) return target.success
       else {
@@ -321,7 +352,14 @@ async function applyAndWait(
   }
 }
 
-async function timed<T>(host: Host, report: RunReport, name: string, fn: () => Promise<T>): Promise<T> {
+async function timed<T>(
+  host: Host,
+  report: RunReport,
+  name: string,
+  fn: () => Promise<T>,
+  cancel?: AbortSignal
+): Promise<T> {
+  throwIfCancelled(cancel)
   const start = performance.now()
   try {
     return await host.group(name, fn)
@@ -335,7 +373,8 @@ async function finish(host: Host, report: RunReport, deployment: DeploymentPort 
     host.setOutput(name as keyof ReturnType<typeof outputsOf>, value)
   if (deployment) {
     const ok = ['deployed', 'committed', 'unchanged', 'reconciled', 'proposed'].includes(report.status)
-    await deployment.status(ok ? 'success' : 'failure', ok ? `${report.status} ${report.image ?? ''}` : report.status)
+    const state = ok ? 'success' : report.status === 'cancelled' ? 'error' : 'failure'
+    await deployment.status(state, ok ? `${report.status} ${report.image ?? ''}` : report.status)
   }
   try {
     await host.writeSummary(renderSummary(report))

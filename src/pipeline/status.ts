@@ -1,5 +1,14 @@
 export type DeployStatus =
-  'deployed' | 'committed' | 'unchanged' | 'reconciled' | 'drifted' | 'proposed' | 'planned' | 'rolled-back' | 'failed'
+  | 'deployed'
+  | 'committed'
+  | 'unchanged'
+  | 'reconciled'
+  | 'drifted'
+  | 'proposed'
+  | 'planned'
+  | 'rolled-back'
+  | 'failed'
+  | 'cancelled'
 
 const SUCCESS: ReadonlySet<DeployStatus> = new Set([
   'deployed',

@@ -10,7 +10,8 @@ const HEADLINE: Record<RunReport['status'], string> = {
   proposed: '📝 Proposed in a pull request',
   planned: '📋 Planned (dry run: nothing committed or applied)',
   'rolled-back': '↩️ Rolled back after a failed rollout',
-  failed: '❌ Failed'
+  failed: '❌ Failed',
+  cancelled: '⏹️ Cancelled (the cluster was left as it was)'
 }
 
 function link(text: string, url: string | undefined): string {

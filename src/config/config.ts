@@ -75,6 +75,8 @@ export interface Config {
   dryRun: boolean
   environment?: string
   environmentUrl?: string
+  /** `production_environment` of the GitHub Deployment. */
+  productionEnvironment: boolean
   githubToken?: string
   githubApiUrl: string
   context: RunContext
@@ -346,6 +348,11 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
   const environmentUrl = optional('environment-url')
   if (environmentUrl && !isHttpUrl(environmentUrl)) problem('environment-url', environmentUrl, 'is not an http(s) URL')
 
+  const environment = optional('environment')
+  const productionEnvironment = get('production-environment')
+    ? bool('production-environment')
+    : /^(?:production|prod)$/i.test(environment ?? '')
+
   if (problems.length > 0) throw new ConfigError(problems)
   return {
     mode,
@@ -357,8 +364,9 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
     env,
     kube,
     dryRun,
-    environment: optional('environment'),
+    environment,
     environmentUrl,
+    productionEnvironment,
     githubToken: optional('github-token'),
     githubApiUrl: githubApiUrl.replace(/\/+$/, ''),
     context

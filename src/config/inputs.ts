@@ -185,6 +185,12 @@ export const INPUTS: readonly InputSpec[] = [
   },
   { name: 'environment-url', description: 'URL shown on the GitHub Deployment.' },
   {
+    name: 'production-environment',
+    boolean: true,
+    defaultText: '`true` for `production` and `prod`, else `false`',
+    description: 'Whether the GitHub Deployment is for a production environment.'
+  },
+  {
     name: 'github-token',
     default: '${{ github.token }}',
     secret: true,

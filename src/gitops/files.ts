@@ -31,6 +31,8 @@ export function descriptorFiles(tree: TreeFile[], envPaths: string[], where: str
     for (const entry of tree) {
       // 120000 is a symlink: its blob is a path, not a file
       if (entry.type !== 'blob' || entry.mode === '120000' || !DESCRIPTOR.test(entry.path)) continue
+      // Workflow files are edited only when named: changing them needs another permission.
+      if (entry.path.startsWith('.github/') && !envPath.startsWith('.github')) continue
       if (whole || entry.path.startsWith(`${envPath}/`)) chosen.set(entry.path, entry)
     }
   }

@@ -48,9 +48,20 @@ export class ApplyError extends Error {
   }
 }
 
+/** What applying would do to one object, from a server-side dry run against the live object. */
+export type PlanAction = 'create' | 'change' | 'unchanged'
+
+export interface PlannedChange {
+  /** `Deployment web/api`. */
+  object: string
+  action: PlanAction
+}
+
 export interface ValidationReport {
   /** Objects in the set. */
   objects: number
+  /** Every object of the set and what the apply would do to it, in apply order. */
+  changes: PlannedChange[]
   /** Objects a server-side dry run accepted. */
   checked: string[]
   /** Objects whose Namespace or CRD is created by the set: checked after it exists. */
@@ -200,10 +211,15 @@ export class Applier {
     const isDeferred = (p: PreparedObject): boolean =>
       p.dependency?.kind === 'crd' || (p.dependency?.kind === 'namespace' && missingNamespaces.has(p.namespace ?? ''))
     const toCheck = prepared.filter(p => !isDeferred(p))
-    const failed = await this.dryRun(toCheck)
+    const actions = new Map<PreparedObject, PlanAction>()
+    const failed = await this.dryRun(toCheck, actions)
     if (failed.length > 0) throw new ValidationError(failed.map(failureLine))
     return {
       objects: prepared.length,
+      // A deferred object's Namespace or kind does not exist yet: it can only be created.
+      changes: planWaves(prepared)
+        .flat()
+        .map(p => ({ object: p.describe, action: actions.get(p) ?? 'create' })),
       checked: toCheck.map(p => p.describe),
       deferred: prepared
         .filter(isDeferred)
@@ -281,11 +297,14 @@ export class Applier {
     return this.dryRun(prepared.filter(p => p.dependency))
   }
 
-  private async dryRun(prepared: PreparedObject[]): Promise<Failure[]> {
+  /** Dry-runs each object; with `actions`, also records what the apply would do to the live object. */
+  private async dryRun(prepared: PreparedObject[], actions?: Map<PreparedObject, PlanAction>): Promise<Failure[]> {
     const failed: Failure[] = []
     await mapLimit(prepared, this.parallelism, async p => {
       try {
-        await this.send(p, true)
+        const live = actions ? await this.live(p) : undefined
+        const { body } = await this.send(p, true)
+        actions?.set(p, live === undefined ? 'create' : sameObject(live, body) ? 'unchanged' : 'change')
       } catch (error) {
         failed.push({ object: p, reason: apiReason(error) })
       }
@@ -316,6 +335,16 @@ export class Applier {
   private async send(p: PreparedObject, dryRun: boolean): Promise<{ status: number; body?: KubeObject }> {
     const request = applyRequest(p, this.options.fieldManager, dryRun)
     return this.client.request<KubeObject>(request.method, request.path, request)
+  }
+
+  private async live(p: PreparedObject): Promise<KubeObject | undefined> {
+    try {
+      return (await this.client.request<KubeObject>('GET', objectPath(p.resource, p.namespace, p.object.metadata.name)))
+        .body
+    } catch (error) {
+      if (isNotFound(error)) return undefined
+      throw error
+    }
   }
 
   private async exists(path: string): Promise<boolean> {
@@ -383,6 +412,33 @@ export class Applier {
       throw error
     }
   }
+}
+
+/**
+ * Whether a dry-run result equals the live object, ignoring bookkeeping the apply itself writes:
+ * managedFields, resourceVersion, generation and our own deploy annotations.
+ */
+export function sameObject(live: KubeObject, dryRun: KubeObject | undefined): boolean {
+  return dryRun !== undefined && canonical(comparable(live)) === canonical(comparable(dryRun))
+}
+
+function comparable(object: KubeObject): KubeObject {
+  const { managedFields: _m, resourceVersion: _r, generation: _g, ...metadata } = object.metadata
+  const annotations = Object.fromEntries(
+    Object.entries(object.metadata.annotations ?? {}).filter(([key]) => !key.startsWith('gitops-push-deploy/'))
+  )
+  if (Object.keys(annotations).length > 0) metadata.annotations = annotations
+  else delete metadata.annotations
+  return { ...object, metadata: metadata as KubeObject['metadata'] }
+}
+
+/** JSON with sorted keys, so field order never counts as a change. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v
+  )
 }
 
 /** An object that could not be applied, and the apiserver's reason. */

@@ -14,7 +14,7 @@ import { rollBack, trackTarget } from './rollback.js'
 import { type RolloutOutcome, trackRollout, type TrackTarget } from './rollout/index.js'
 import { type AppliedObject, type EnvFile } from './types.js'
 
-export { ApplyError, ValidationError, type ValidationReport } from './apply.js'
+export { ApplyError, type PlannedChange, ValidationError, type ValidationReport } from './apply.js'
 export { KubeConfigError } from './kubeconfig.js'
 export { PolicyError } from './policy.js'
 export { LockTimeoutError } from './lease.js'
@@ -108,6 +108,7 @@ export class Cluster {
   async validate(files: EnvFile[]): Promise<ValidationReport> {
     const report = await this.applier.validate(files)
     for (const deferred of report.deferred) this.host.info(`${deferred.object}: ${deferred.reason}`)
+    for (const { object, action } of report.changes) this.host.info(`plan: ${action.padEnd(9)} ${object}`)
     return report
   }
 

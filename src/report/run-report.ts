@@ -47,6 +47,8 @@ export interface RunReport {
   /** Drift found before applying; undefined when not checked. */
   drift?: DriftRow[]
   deploymentId?: number
+  /** What the apply would do to every object, from the server-side dry run. */
+  plan?: Array<{ object: string; action: string }>
   /** Env-repo diff of this run (dry run and summaries). */
   diff?: string
   /** Why the run failed: the diagnosis of a failed rollout, or the error that stopped it. */

@@ -59,6 +59,8 @@ export interface KubeConfigInput {
   policy: ApplyPolicy
   /** `kube-as` / `kube-as-groups`: the identity every apiserver request impersonates. */
   impersonate?: { user: string; groups: string[] }
+  /** Release name for charts whose chart file names none. */
+  helmReleaseName?: string
 }
 
 export interface Config {
@@ -331,10 +333,26 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
     prune: bool('prune'),
     drift: oneOf('drift', ['warn', 'fail', 'ignore'] as const),
     policy,
-    impersonate: kubeAs === undefined ? undefined : { user: kubeAs, groups: kubeAsGroups }
+    impersonate: kubeAs === undefined ? undefined : { user: kubeAs, groups: kubeAsGroups },
+    helmReleaseName: optional('helm-release-name')
   }
   if (kube.namespace && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(kube.namespace)) {
     problem('namespace', kube.namespace, 'is not a valid namespace name')
+  }
+
+  // Helm's rule for release names: a DNS-1123 subdomain of at most 53 characters.
+  if (
+    kube.helmReleaseName &&
+    !(
+      kube.helmReleaseName.length <= 53 &&
+      /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(kube.helmReleaseName)
+    )
+  ) {
+    problem(
+      'helm-release-name',
+      kube.helmReleaseName,
+      'is not a valid Helm release name (lowercase DNS name, at most 53 characters)'
+    )
   }
 
   // GitHub

@@ -174,6 +174,12 @@ export const INPUTS: readonly InputSpec[] = [
   },
   { name: 'field-manager', default: 'gitops-push-deploy', description: 'Server-side apply field manager.' },
   {
+    name: 'helm-release-name',
+    defaultText: "the chart's folder name",
+    description:
+      "Release name for Helm charts under env-path (`helm template <release>`); a chart file's `releaseName` wins."
+  },
+  {
     name: 'dry-run',
     default: 'false',
     boolean: true,

@@ -2,13 +2,15 @@ import os from 'node:os'
 import { type KubeConfig } from '@kubernetes/client-node'
 import { type Config } from '../config/config.js'
 import { type Host } from '../host/host.js'
-import { Applier, ValidationError, type ValidationReport } from './apply.js'
+import { Applier, ApplyError, type PreparedObject, ValidationError, type ValidationReport } from './apply.js'
 import { PolicyError } from './policy.js'
 import { type DriftCheck, Inventory, type PruneOutcome } from './applyset.js'
 import { parentName } from './inventory.js'
 import { isNotFound, KubeApiError, KubeClient } from './client.js'
 import { Discovery } from './discovery.js'
+import { runHooks } from './hooks.js'
 import { loadKubeConfig } from './kubeconfig.js'
+import { type RenderOptions } from './manifests.js'
 import { acquireLease, type HeldLock, leaseName } from './lease.js'
 import { rollBack, trackTarget } from './rollback.js'
 import { type RolloutOutcome, trackRollout, type TrackTarget } from './rollout/index.js'
@@ -31,6 +33,9 @@ export function lockHolder(config: Config): string {
 
 /** A connection to the target cluster: validate, lock, apply, wait and roll back. */
 export class Cluster {
+  /** Helm post-hooks of the last apply: run once its rollout succeeded. */
+  private postHooks: PreparedObject[] = []
+
   private constructor(
     private readonly kc: KubeConfig,
     private readonly client: KubeClient,
@@ -43,7 +48,9 @@ export class Cluster {
     readonly inventory: Inventory,
     private readonly fieldManager: string,
     /** Restarts a new pod may have before its crash loop fails the rollout (`failures-allowed`). */
-    private readonly failuresAllowed: number
+    private readonly failuresAllowed: number,
+    /** Budget for Helm hooks, which run inside apply and after the rollout. */
+    private readonly hookTimeoutMs: number
   ) {}
 
   /** Loads the kubeconfig (in memory) and checks that the apiserver answers. */
@@ -85,7 +92,8 @@ export class Cluster {
         fieldManager: config.kube.fieldManager,
         defaultNamespace: namespace,
         policy: config.kube.policy,
-        log: line => host.info(line)
+        log: line => host.info(line),
+        render: { helm: helmOptions(config, namespace) }
       })
       return new Cluster(
         loaded.kc,
@@ -96,7 +104,8 @@ export class Cluster {
         loaded.cleanup,
         inventory,
         config.kube.fieldManager,
-        config.kube.failuresAllowed
+        config.kube.failuresAllowed,
+        config.kube.timeoutMs
       )
     } catch (error) {
       loaded.cleanup()
@@ -154,22 +163,33 @@ export class Cluster {
       this.host.warning(`drift not checked: Git's state before this run cannot be applied:\n${error.message}`)
       return undefined
     }
-    return this.inventory.drift(this.applier, prepared, this.fieldManager)
+    // Helm hooks are deleted by their own policy: their absence is not drift.
+    return this.inventory.drift(
+      this.applier,
+      prepared.filter(p => !p.hook),
+      this.fieldManager
+    )
   }
 
   /**
-   * Server-side apply of every object in waves, each labelled a member of the inventory, whose
-   * recorded scope is widened first (kubectl's order: an interrupted run leaks nothing).
-   * Throws ApplyError listing what was applied.
+   * Server-side apply of every object in waves, after the Helm pre-hooks of the set ran; each
+   * object is labelled a member of the inventory, whose recorded scope is widened first (kubectl's
+   * order: an interrupted run leaks nothing). Throws ApplyError listing what was applied.
    */
   async apply(files: EnvFile[], annotations: Record<string, string>): Promise<AppliedObject[]> {
     const prepared = await this.applier.prepare(files, annotations, this.inventory.labels())
-    let recorded = await this.inventory.widen(prepared)
+    const members = prepared.filter(p => !p.hook)
+    let recorded = await this.inventory.widen(members)
     try {
-      return await this.applier.apply(prepared)
+      this.postHooks = []
+      const pre = await runHooks(this.applier, this.tracker, prepared, 'pre', this.hookTimeoutMs, this.log)
+      if (!pre.ok) throw new ApplyError([pre.failure ?? 'Helm pre-hook failed'], [])
+      const applied = await this.applier.apply(members)
+      this.postHooks = prepared.filter(p => p.hook?.phase === 'post')
+      return applied
     } finally {
       // The parent's namespace is created by this apply: record the set now it exists.
-      if (!recorded) recorded = await this.inventory.widen(prepared).catch(() => false)
+      if (!recorded) recorded = await this.inventory.widen(members).catch(() => false)
     }
   }
 
@@ -178,22 +198,48 @@ export class Cluster {
     return this.inventory.prune(applied, deadline)
   }
 
-  /** Tracks until every object has its verdict, one fails, the timeout passes or `signal` aborts. */
+  /**
+   * Tracks until every object has its verdict, one fails, the timeout passes or `signal` aborts;
+   * then runs the Helm post-hooks of the last apply.
+   */
   async waitForRollout(
     applied: AppliedObject[],
     timeoutMs: number,
     since: Date,
     signal?: AbortSignal
   ): Promise<RolloutOutcome> {
-    return this.track(applied.map(trackTarget), timeoutMs, since, signal)
+    const outcome = await this.track(applied.map(trackTarget), timeoutMs, since, signal)
+    const hooks = this.postHooks
+    this.postHooks = []
+    if (!outcome.ok || hooks.length === 0) return outcome
+    const remaining = Math.max(timeoutMs - (Date.now() - since.getTime()), 1000)
+    const post = await runHooks(
+      this.applier,
+      (targets, ms, started) => this.track(targets, ms, started, signal),
+      hooks,
+      'post',
+      remaining,
+      this.log
+    )
+    return {
+      ok: post.ok,
+      resources: [...outcome.resources, ...post.resources],
+      failure: post.failure,
+      seconds: (Date.now() - since.getTime()) / 1000
+    }
   }
+
+  private readonly log = (line: string): void => this.host.info(line)
+
+  private readonly tracker = (targets: TrackTarget[], timeoutMs: number, since: Date): Promise<RolloutOutcome> =>
+    this.track(targets, timeoutMs, since)
 
   private track(targets: TrackTarget[], timeoutMs: number, since: Date, signal?: AbortSignal): Promise<RolloutOutcome> {
     return trackRollout(this.kc, targets, {
       timeoutMs,
       since,
       signal,
-      log: line => this.host.info(line),
+      log: this.log,
       failuresAllowed: this.failuresAllowed
     })
   }
@@ -210,12 +256,12 @@ export class Cluster {
   ): Promise<RolloutOutcome> {
     return rollBack(
       this.applier,
-      (targets, ms, since) => this.track(targets, ms, since),
+      this.tracker,
       previousFiles,
       applied,
       timeoutMs,
       annotations,
-      line => this.host.info(line),
+      this.log,
       this.inventory.labels()
     )
   }
@@ -224,5 +270,19 @@ export class Cluster {
   close(): void {
     this.client.close()
     this.cleanup()
+  }
+}
+
+/**
+ * How charts are rendered: the target namespace, the release-name input, and the registry login
+ * inputs for OCI charts on the image's registry host (never sent to another host).
+ */
+function helmOptions(config: Config, namespace: string): RenderOptions['helm'] {
+  const { username, password, insecure } = config.registry
+  return {
+    namespace,
+    releaseName: config.kube.helmReleaseName,
+    registry: username && password ? { host: config.repository.domain, username, password } : undefined,
+    plainHttp: insecure
   }
 }

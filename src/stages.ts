@@ -18,11 +18,13 @@ export const realStages: Stages = {
 function clusterPort(cluster: Cluster): ClusterPort {
   return {
     validate: files => cluster.validate(files),
+    drift: files => cluster.drift(files),
     lock: (key, holder, deadline) => cluster.lock(key, holder, deadline),
     apply: (files, stamp, deadline) => cluster.apply(files, deployAnnotations(stamp), deadline),
     waitForRollout: (applied, deadline, since, signal) => cluster.waitForRollout(applied, deadline, since, signal),
     rollback: (previousFiles, applied, deadline, stamp) =>
       cluster.rollback(previousFiles, applied, deadline, deployAnnotations(stamp)),
+    prune: (applied, deadline) => cluster.prune(applied, deadline),
     render: cluster.render,
     close: () => cluster.close()
   }

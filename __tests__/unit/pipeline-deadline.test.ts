@@ -79,15 +79,19 @@ async function deployWithSlowRollout(inputs: Record<string, string>) {
         files,
         changes: [{ path: files[0].path, line: 1, previous: 'r:v1', next: 'r:v2', location: 'containers[0]' }],
         previousImage: 'r:v1',
-        diff: '-v1\n+v2'
+        diff: '-v1\n+v2',
+        baseFiles: files
       }),
       commit: async () => ({ sha: 'c0ffee', url: 'u', parentSha: 'base', files, changes: [], previousImage: 'r:v1' }),
       propose: async () => ({ url: 'u', number: 1, branch: 'b', sha: 's' }),
       readFiles: async () => files,
+      current: async () => ({ sha: 'base', files }),
       revert: async () => ({ sha: 'rev', url: 'u' })
     }),
     connectCluster: async (_config, host) => ({
       validate: async () => ({ objects: 1, checked: [], deferred: [], changes: [] }),
+      drift: async () => undefined,
+      prune: async () => ({ ok: true, resources: [] }),
       // The real Lease lock, waiting on the run's deadline.
       lock: (_key, holder, deadline) =>
         acquireLease(leaseServer(clock, 1200), 'default', 'lock', holder, deadline, {

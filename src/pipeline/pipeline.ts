@@ -10,12 +10,14 @@ import {
 } from '../config/index.js'
 import { type Host } from '../host/host.js'
 import { Deadline, systemClock, type Clock } from '../lib/deadline.js'
+import { type RenderFiles } from '../render/manifests.js'
 import { type DeploymentState } from '../report/deployments.js'
-import { newRunReport, outputsOf, type RunReport } from '../report/run-report.js'
+import { driftLine, newRunReport, outputsOf, type RunReport } from '../report/run-report.js'
 import { type DeployStatus } from '../report/status.js'
 import { renderSummary } from '../report/summary.js'
 import { CancelledError, throwIfCancelled } from './cancellation.js'
 import { renderCommitMessage, revertCommitMessage } from './commit-message.js'
+import { afterDriftCheck, appliedStatus, checksDrift, inSyncStatus, type RunKind } from './decide.js'
 import {
   appliedBeforeFailure,
   type AppliedObject,
@@ -23,6 +25,8 @@ import {
   type DeploymentPort,
   type DeployStamp,
   type EnvCommit,
+  type EnvFile,
+  type EnvPlan,
   type EnvRepoPort,
   type ImageEdit,
   type ImageResult,
@@ -30,14 +34,13 @@ import {
 } from './ports.js'
 
 export type { Stages } from './ports.js'
-import { type RenderFiles } from '../render/manifests.js'
 
 export interface PipelineResult {
   status: DeployStatus
   report: RunReport
 }
 
-/** What one run knows once the stages are reached and the image is known; passed along whole. */
+/** What one run knows once the stages are reached; passed along whole instead of positional parameters. */
 interface Run {
   config: Config
   host: Host
@@ -48,8 +51,6 @@ interface Run {
   env: EnvRepoPort
   /** Absent without a kubeconfig (commit only, pull request). */
   cluster?: ClusterPort
-  image: ImageResult
-  edit: ImageEdit
 }
 
 /** Who holds the deploy lock: the workflow run when known, else this host and process. */
@@ -105,17 +106,21 @@ async function deploy(
     ((await clusterConnection?.get())?.render ?? (ownRender ??= stages.renderer(config)))(files)
   const envConnection = settled(stages.openEnvRepo(config, host, render))
   try {
-    const env = await envConnection.get()
-    const cluster = await clusterConnection?.get()
-    const image = await timed(
-      host,
-      report,
-      config.build.enabled ? 'Build and push image' : 'Resolve image',
-      () => stages.build(config, host),
-      cancel
+    const run: Run = { config, host, report, clock, cancel, env: await envConnection.get() }
+    run.cluster = await clusterConnection?.get()
+    const { env, cluster } = run
+    if (config.mode === 'reconcile') {
+      // parseConfig requires a kubeconfig in this mode.
+      if (!cluster) throw new Error('mode reconcile needs a cluster: the kubeconfig input is required')
+      const head = await stage(run, 'Read environment repository', () => env.current())
+      return await reconcileCluster(run, cluster, 'reconcile', head.files, head.sha)
+    }
+    const image = await stage(run, config.build.enabled ? 'Build and push image' : 'Resolve image', () =>
+      stages.build(config, host)
     )
     report.image = image.reference
     report.digest = image.digest
+
     const edit: ImageEdit = {
       repository: config.repository,
       image: config.image,
@@ -123,10 +128,81 @@ async function deploy(
       digest: image.digest,
       pin: config.env.pin
     }
-    return await planAndCommit({ config, host, report, clock, cancel, env, cluster, image, edit })
+    const plan = await stage(run, 'Edit environment repository (in memory)', () => env.plan(edit))
+    report.previousImage = plan.previousImage
+    report.diff = plan.diff
+    if (plan.diff) host.info(plan.diff)
+    if (plan.changes.length === 0) {
+      // The env repo held this very reference before the run.
+      report.previousImage = image.reference
+      host.info(`${config.env.owner}/${config.env.repo} already holds ${image.reference}: nothing to commit`)
+      if (!cluster || !config.kube.apply || config.env.commitMode !== 'push') return 'unchanged'
+      // Git is current; the cluster may not be (set back by hand, or an earlier apply failed half-way).
+      return await reconcileCluster(run, cluster, 'catch-up', plan.files, plan.baseSha)
+    }
+
+    // With a kubeconfig the edited descriptors are validated before Git sees them, whatever the mode.
+    return await validateCommitApply(run, edit, image, plan)
   } finally {
     await clusterConnection?.ifConnected(cluster => cluster.close())
   }
+}
+
+/**
+ * Brings the cluster to `files` (Git's current state) without committing: mode reconcile, or a
+ * deploy run whose env repo already holds the reference. Nothing is applied when the cluster
+ * already equals Git; a failed rollout is not rolled back (Git has no other state to go back to).
+ */
+async function reconcileCluster(
+  run: Run,
+  cluster: ClusterPort,
+  kind: Exclude<RunKind, 'deploy'>,
+  files: EnvFile[],
+  sha: string
+): Promise<DeployStatus> {
+  const { config, host } = run
+  const next = await checkDrift(run, cluster, kind, files)
+  if (next === 'stop') return 'drifted'
+  if (config.dryRun) return 'planned'
+  if (next === 'in-sync') {
+    host.info(`the cluster already equals ${config.env.owner}/${config.env.repo}@${sha.slice(0, 7)}: nothing to apply`)
+    return inSyncStatus(kind)
+  }
+  return applyAndWait(run, cluster, { files, envCommit: sha, success: appliedStatus(kind) })
+}
+
+/** Compares the cluster with `files` (Git's state before this run) and reports the drift. */
+async function checkDrift(
+  run: Run,
+  cluster: ClusterPort,
+  kind: RunKind,
+  files: EnvFile[]
+): Promise<'stop' | 'in-sync' | 'apply'> {
+  const { config, host, report } = run
+  if (!checksDrift(kind, config.kube.drift)) return 'apply'
+  const check = await stage(run, 'Check drift (cluster against Git)', async () => {
+    const found = await cluster.drift(files)
+    if (found && config.kube.drift !== 'ignore') {
+      for (const item of found.items) host.info(driftLine(item))
+      if (found.items.length === 0) host.info('no drift: the cluster holds what Git holds')
+    }
+    return found
+  })
+  if (check && config.kube.drift !== 'ignore') {
+    report.drift = check.items
+    if (check.items.length > 0) {
+      const next = config.kube.drift === 'fail' ? 'nothing committed or applied' : 'applying Git repairs it'
+      host.warning(`${check.items.length} object(s) drifted from Git (${next})`)
+    }
+  }
+  const next = afterDriftCheck(
+    kind,
+    config.kube.drift,
+    check && { drifted: check.items.length, unlabelled: check.unlabelled }
+  )
+  if (next === 'stop')
+    report.failure = `the cluster drifted from Git (drift: fail):\n${(check?.items ?? []).map(driftLine).join('\n')}`
+  return next
 }
 
 /** A promise whose rejection is not "unhandled" while another is awaited first. */
@@ -148,23 +224,19 @@ function settled<T>(promise: Promise<T>): { get(): Promise<T>; ifConnected(fn: (
   }
 }
 
-async function planAndCommit(run: Run): Promise<DeployStatus> {
-  const { config, host, report, env, cluster, image, edit } = run
-  const plan = await stage(run, 'Edit environment repository (in memory)', () => env.plan(edit))
-  report.previousImage = plan.previousImage
-  report.diff = plan.diff
-  if (plan.diff) host.info(plan.diff)
-  if (plan.changes.length === 0) {
-    host.info(`${config.env.owner}/${config.env.repo} already holds ${image.reference}: nothing to commit or apply`)
-    return 'unchanged'
-  }
-
-  // With a kubeconfig the edited descriptors are validated before Git sees them, whatever the mode.
+async function validateCommitApply(
+  run: Run,
+  edit: ImageEdit,
+  image: ImageResult,
+  plan: EnvPlan
+): Promise<DeployStatus> {
+  const { config, report, env, cluster } = run
   if (cluster) {
     const validation = await stage(run, 'Validate descriptors (server-side dry run)', () =>
       cluster.validate(plan.files)
     )
     report.plan = validation.changes
+    if ((await checkDrift(run, cluster, 'deploy', plan.baseFiles)) === 'stop') return 'drifted'
   }
   if (config.dryRun) return 'planned'
 
@@ -191,12 +263,23 @@ async function planAndCommit(run: Run): Promise<DeployStatus> {
   report.previousImage = commit.previousImage
   if (!config.kube.apply || !cluster) return 'committed'
 
-  return applyAndWait(run, cluster, commit)
+  return applyAndWait(run, cluster, { files: commit.files, envCommit: commit.sha, commit, success: 'deployed' })
 }
 
-/** The lock wait, the apply and the rollout share one deadline: `timeout` bounds them together. */
-async function applyAndWait(run: Run, cluster: ClusterPort, commit: EnvCommit): Promise<DeployStatus> {
-  const { config, host, report } = run
+/** What one apply brings to the cluster. */
+interface ApplyTarget {
+  files: EnvFile[]
+  /** The env-repo commit the files are at (the objects' annotation). */
+  envCommit: string
+  /** The commit this run made: a failure rolls back to its parent and reverts it. */
+  commit?: EnvCommit
+  /** The status when apply, rollout and prune succeed. */
+  success: DeployStatus
+}
+
+/** The lock wait, the apply, the rollout and the prune share one deadline: `timeout` bounds them together. */
+async function applyAndWait(run: Run, cluster: ClusterPort, target: ApplyTarget): Promise<DeployStatus> {
+  const { config, host, report, cancel } = run
   const deadline = new Deadline(config.kube.timeoutMs, run.clock)
   const lock = await cluster.lock(
     `${config.kube.namespace ?? ''}:${config.env.owner}/${config.env.repo}:${config.env.paths.join(',')}`,
@@ -208,30 +291,38 @@ async function applyAndWait(run: Run, cluster: ClusterPort, commit: EnvCommit): 
     try {
       const since = new Date()
       applied = await stage(run, 'Apply (server-side)', () =>
-        cluster.apply(commit.files, stampOf(run, commit.sha), deadline)
+        cluster.apply(target.files, stampOf(run, target.envCommit), deadline)
       )
       const outcome = await stage(run, 'Wait on rollout', () =>
-        cluster.waitForRollout(applied, deadline, since, run.cancel)
+        cluster.waitForRollout(applied, deadline, since, cancel)
       )
       report.resources = outcome.resources
       report.rolloutSeconds = outcome.seconds
-      if (outcome.ok) return 'deployed'
-      if (run.cancel?.aborted) {
-        // No rollback: Git and the cluster both hold this run's image, which is consistent.
+      if (!outcome.ok && cancel?.aborted) {
+        // No rollback: Git and the cluster both hold this run's state, which is consistent.
         report.failure =
           `cancelled during the rollout: tracking stopped; the cluster was left as it is ` +
-          `(Git and the cluster both hold ${report.image ?? 'the new image'}, env commit ${commit.sha.slice(0, 7)})`
+          `(Git and the cluster both hold ${report.image ?? 'the env repo'}, env commit ${target.envCommit.slice(0, 7)})`
         host.error(report.failure)
         return 'cancelled'
       }
-      report.failure = outcome.failure ?? 'rollout failed'
+      if (!outcome.ok) report.failure = outcome.failure ?? 'rollout failed'
+      else if (!config.kube.prune) return target.success
+      else {
+        // Only after a successful rollout: a failure before leaves every old object in place.
+        const pruned = await stage(run, 'Prune (objects no longer in Git)', () => cluster.prune(applied, deadline))
+        report.resources.push(...pruned.resources)
+        if (pruned.ok) return target.success
+        report.failure = pruned.failure ?? 'prune failed'
+      }
     } catch (error) {
       // A partial apply still needs rolling back: the error says what reached the cluster.
       applied = appliedBeforeFailure(error) ?? applied
       report.failure = errorMessage(error)
     }
-    host.error(report.failure)
-    if (!config.kube.rollback) return 'failed'
+    host.error(report.failure ?? 'apply failed')
+    const commit = target.commit
+    if (!commit || !config.kube.rollback) return 'failed'
     return await rollBack(run, cluster, commit, applied)
   } finally {
     await lock.release()
@@ -327,11 +418,13 @@ export function deploymentState(report: Pick<RunReport, 'status' | 'resources' |
     case 'deployed':
     case 'committed':
     case 'unchanged':
+    case 'reconciled':
       return 'success'
     case 'proposed':
     case 'planned':
       return 'pending'
     case 'rolled-back':
+    case 'drifted':
       return 'failure'
     case 'cancelled':
       return 'error'

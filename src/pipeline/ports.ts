@@ -6,7 +6,7 @@ import { type Host } from '../host/host.js'
 import { type Deadline } from '../lib/deadline.js'
 import type { ImageResult } from '../build/index.js'
 import type { EnvCommit, EnvFile, EnvPlan, ImageEdit, PullRequestResult } from '../gitops/index.js'
-import type { AppliedObject, RolloutOutcome, ValidationReport } from '../kube/index.js'
+import type { AppliedObject, DriftCheck, PruneOutcome, RolloutOutcome, ValidationReport } from '../kube/index.js'
 import type { RenderFiles } from '../render/manifests.js'
 import type { DeploymentState } from '../report/deployments.js'
 
@@ -19,6 +19,8 @@ export interface EnvRepoPort {
   propose(edit: ImageEdit, message: string): Promise<PullRequestResult>
   /** Descriptor files at a commit. */
   readFiles(sha: string): Promise<EnvFile[]>
+  /** The branch head and its descriptor files (mode reconcile). */
+  current(): Promise<{ sha: string; files: EnvFile[] }>
   /** Puts back what `commit` changed, on the current head; `parentFiles` are the files at its parent. */
   revert(commit: EnvCommit, message: string, parentFiles: EnvFile[]): Promise<{ sha: string; url: string } | undefined>
 }
@@ -43,6 +45,8 @@ export interface HeldLock {
  */
 export interface ClusterPort {
   validate(files: EnvFile[]): Promise<ValidationReport>
+  /** How the cluster differs from `files` (Git's state); undefined when they cannot be read as objects. */
+  drift(files: EnvFile[]): Promise<DriftCheck | undefined>
   lock(key: string, holder: string, deadline: Deadline): Promise<HeldLock>
   apply(files: EnvFile[], stamp: DeployStamp, deadline: Deadline): Promise<AppliedObject[]>
   /** Stops tracking when `signal` aborts (the run is cancelled). */
@@ -52,6 +56,8 @@ export interface ClusterPort {
     since: Date,
     signal?: AbortSignal
   ): Promise<RolloutOutcome>
+  /** Deletes the inventory's members that `applied` (the whole desired state) no longer has. */
+  prune(applied: AppliedObject[], deadline: Deadline): Promise<PruneOutcome>
   /** This run's renderer (kustomize, charts into the target namespace), shared with the render check. */
   readonly render?: RenderFiles
   rollback(

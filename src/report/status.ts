@@ -1,9 +1,25 @@
 /** How a run ended: the `status` output. */
 export type DeployStatus =
-  'deployed' | 'committed' | 'unchanged' | 'proposed' | 'planned' | 'rolled-back' | 'failed' | 'cancelled'
+  | 'deployed'
+  | 'committed'
+  | 'unchanged'
+  | 'reconciled'
+  | 'drifted'
+  | 'proposed'
+  | 'planned'
+  | 'rolled-back'
+  | 'failed'
+  | 'cancelled'
 
-/** The statuses that end a run successfully (exit 0, a successful GitHub Deployment). */
-const OK_STATUSES: ReadonlySet<DeployStatus> = new Set(['deployed', 'committed', 'unchanged', 'proposed', 'planned'])
+/** The statuses that end a run successfully (exit 0). */
+const OK_STATUSES: ReadonlySet<DeployStatus> = new Set([
+  'deployed',
+  'committed',
+  'unchanged',
+  'reconciled',
+  'proposed',
+  'planned'
+])
 
 export function isOk(status: DeployStatus): boolean {
   return OK_STATUSES.has(status)

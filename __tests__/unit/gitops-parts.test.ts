@@ -1,8 +1,9 @@
 import { describe, expect, it } from '@jest/globals'
 import { parseImageRepository } from '../../src/image/reference.js'
 import { unifiedDiff } from '../../src/gitops/diff.js'
-import { descriptorFiles, type TreeFile } from '../../src/gitops/files.js'
-import { rateLimitWait } from '../../src/gitops/github.js'
+import { chartFolders, descriptorFiles, isEditable, type TreeFile } from '../../src/gitops/files.js'
+import { isLostRefRace, rateLimitWait } from '../../src/gitops/github.js'
+import { forbiddenMessage } from '../../src/lib/github-client.js'
 import { conflictBackoffMs, proposalBranch, renderCommitMessage } from '../../src/gitops/index.js'
 import { isPlainSafe, replaceScalar } from '../../src/gitops/scalar.js'
 
@@ -70,6 +71,34 @@ describe('descriptorFiles', () => {
     [['.'], ['apps/api/Kustomization', 'apps/api/deploy.yaml', 'apps/api/svc.yml', 'apps/apix/deploy.yaml']]
   ])('%j → %j', (paths, expected) => {
     expect(descriptorFiles(tree, paths, 'o/r@main').map(f => f.path)).toEqual(expected)
+  })
+
+  it('reads every file of a Helm chart folder; only its non-template YAML is edited', () => {
+    const chart = [
+      blob('web/Chart.yaml'),
+      blob('web/values.yaml'),
+      blob('web/.helmignore'),
+      blob('web/templates/_helpers.tpl'),
+      blob('web/templates/deploy.yaml'),
+      blob('web/charts/redis/Chart.yaml'),
+      blob('web/charts/redis/templates/NOTES.txt'),
+      blob('web-values.md'),
+      blob('templates/plain.yaml')
+    ]
+    const read = descriptorFiles(chart, ['.'], 'o/r@main').map(f => f.path)
+    expect(read).toEqual(
+      chart
+        .filter(f => f.path !== 'web-values.md')
+        .map(f => f.path)
+        .sort()
+    )
+    const charts = chartFolders(read)
+    expect(read.filter(path => isEditable(path, charts))).toEqual([
+      'templates/plain.yaml',
+      'web/Chart.yaml',
+      'web/charts/redis/Chart.yaml',
+      'web/values.yaml'
+    ])
   })
 
   it('names every missing env path', () => {
@@ -195,5 +224,51 @@ describe('proposalBranch', () => {
     ['ghcr.io/acme/web', 'deploy/main/acme-web']
   ])('%s → %s', (image, branch) => {
     expect(proposalBranch('main', parseImageRepository(image))).toBe(branch)
+  })
+})
+
+describe('forbiddenMessage', () => {
+  it.each<[string, Parameters<typeof forbiddenMessage>[3], string, string]>([
+    [
+      'a write keeps the reason and names the permission',
+      'pull-requests',
+      'Resource not accessible by integration',
+      'env-token may not act in acme/env: it needs pull-requests: write (GitHub: "Resource not accessible by integration")'
+    ],
+    ['a read', undefined, 'Nope', 'env-token cannot read acme/env (403: "Nope")'],
+    [
+      'SAML',
+      'contents',
+      'Resource protected by organization SAML enforcement.',
+      'env-token is not authorized for the SAML single sign-on of acme: authorize the token for the organization (GitHub: "Resource protected by organization SAML enforcement.")'
+    ]
+  ])('%s', (_, scope, reason, message) => {
+    expect(forbiddenMessage('env-token', 'acme/env', 'act', scope, reason)).toBe(message)
+  })
+
+  it('Actions may not open pull requests: names the setting', () => {
+    expect(
+      forbiddenMessage(
+        'env-token',
+        'acme/env',
+        'open pull requests',
+        'pull-requests',
+        'GitHub Actions is not permitted to create or approve pull requests.'
+      )
+    ).toContain('enable "Allow GitHub Actions to create and approve pull requests"')
+  })
+})
+
+describe('isLostRefRace', () => {
+  it.each<[number, string, boolean]>([
+    [422, 'Update is not a fast forward', true],
+    [422, 'Reference cannot be updated', true],
+    [422, 'Reference update failed', true],
+    [409, 'Reference update failed: too much contention', true],
+    [422, 'Object does not exist', false],
+    [422, 'Reference does not exist', false],
+    [500, 'Reference cannot be updated', false]
+  ])('%d %s → %s', (status, reason, lost) => {
+    expect(isLostRefRace(status, reason)).toBe(lost)
   })
 })

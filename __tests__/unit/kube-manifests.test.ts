@@ -96,10 +96,12 @@ describe('readManifests', () => {
         { path: 'k/kustomization.yaml', content: 'resources: [cm.yaml]' },
         { path: 'k/cm.yaml', content: configMap('from-kustomize') }
       ],
-      async (workdir, root) => {
-        const { readFileSync } = await import('node:fs')
-        seen.push(root, readFileSync(`${workdir}/k/cm.yaml`, 'utf8'))
-        return configMap('rendered')
+      {
+        kustomize: async (workdir, root) => {
+          const { readFileSync } = await import('node:fs')
+          seen.push(root, readFileSync(`${workdir}/k/cm.yaml`, 'utf8'))
+          return configMap('rendered')
+        }
       }
     )
     expect(seen).toEqual(['k', configMap('from-kustomize')])

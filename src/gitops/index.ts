@@ -1,16 +1,17 @@
 // Stage 2: write the image reference into the environment repository through the GitHub API.
 // Every write is one commit on the head it was computed from; when the branch moved meanwhile,
 // the files are read again at the new head and the edit is applied again (never a replayed patch).
-// Requests: open = GET repo + GET ref; each attempt = GET ref + GET tree (recursive) + the blobs
-// not read before (cached by sha) + POST trees + POST commits + PATCH ref, whatever the number
-// of files changed.
+// Requests: open = GET repo + GET ref + GET rules (+ GET protection); each attempt = GET ref + GET
+// commit + one GET tree per folder level down to each env-path folder + GET tree (recursive) of it +
+// the blobs not read before (cached by sha) + POST trees + POST commits + PATCH ref, whatever the
+// number of files changed.
 import { mapLimit } from '../lib/concurrency.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Config } from '../config/config.js'
 import { type Host } from '../host/host.js'
 import { DOCKER_HUB, type ImageRepository } from '../image/reference.js'
 import { descriptorFiles, type TreeFile } from './files.js'
-import { EnvGitHub, envOctokit, type GitHubOptions } from './github.js'
+import { EnvGitHub, githubOctokit, type GitHubOptions } from './github.js'
 import { editFiles, forwardEdit, noMatchMessage, revertFiles, type FilesEdit } from './plan.js'
 import { type EnvCommit, type EnvFile, type EnvPlan, type ImageEdit, type PullRequestResult } from './types.js'
 
@@ -45,6 +46,8 @@ interface Snapshot {
 export interface OpenOptions extends GitHubOptions {
   /** Replaces the random part of the conflict backoff (tests). */
   random?: () => number
+  /** Base wait before retrying a write whose outcome was unknown (tests shorten it). */
+  unsureWaitMs?: number
 }
 
 export class EnvRepository {
@@ -59,14 +62,30 @@ export class EnvRepository {
     private readonly random: () => number
   ) {}
 
-  /** Resolves the branch (the default branch when env-branch is empty) and checks it can be read. */
+  /**
+   * Resolves the branch (the default branch when env-branch is empty), checks it can be read and,
+   * in push mode, that no branch rule keeps a direct push out (before any build).
+   */
   static async open(config: Config, host: Host, options: OpenOptions = {}): Promise<EnvRepository> {
     const { owner, repo } = config.env
-    const github = new EnvGitHub(envOctokit(config.env.token, config.githubApiUrl, options), owner, repo)
+    const github = new EnvGitHub(
+      githubOctokit(config.env.token, config.githubApiUrl, options),
+      owner,
+      repo,
+      options.unsureWaitMs
+    )
     const { defaultBranch } = await github.repository()
     const branch = config.env.branch ?? defaultBranch
     if ((await github.branchHead(branch)) === undefined) {
       throw new Error(`env-branch "${branch}" not found in ${owner}/${repo}`)
+    }
+    if (config.env.commitMode === 'push') {
+      const { blocking } = await github.branchRules(branch)
+      if (blocking.length > 0) {
+        throw new Error(
+          `env-branch "${branch}" of ${owner}/${repo} ${blocking.join(', ')}: a push-mode run cannot commit to it; use commit-mode: pull-request`
+        )
+      }
     }
     return new EnvRepository(github, host, branch, config.env.paths, config.repository, options.random ?? Math.random)
   }
@@ -224,10 +243,11 @@ export class EnvRepository {
     return `${this.github.name}@${this.branch} (${sha.slice(0, 7)})`
   }
 
-  /** Descriptor files at a commit: one tree read, then the blobs not read before (cached by sha). */
+  /** Descriptor files at a commit: the trees env-path needs, then the blobs not read before (cached by sha). */
   private async snapshot(sha: string): Promise<Snapshot> {
-    const tree = await this.github.tree(sha)
-    const entries = descriptorFiles(tree.files, this.paths, this.where(sha))
+    // The commit names its root tree: that tree SHA (not the commit's) is the base of a new tree.
+    const treeSha = await this.github.commitTree(sha)
+    const entries = descriptorFiles(await this.envPathEntries(treeSha), this.paths, this.where(sha))
     const texts = await mapLimit(entries, 8, entry => this.text(entry))
     const files: EnvFile[] = []
     const kept: TreeFile[] = []
@@ -237,7 +257,55 @@ export class EnvRepository {
       files.push({ path: entry.path, content })
       kept.push(entry)
     })
-    return { head: sha, treeSha: tree.sha, entries: kept, files }
+    return { head: sha, treeSha, entries: kept, files }
+  }
+
+  /**
+   * The tree entries env-path needs, paths from the root: walking down to each env-path (one
+   * non-recursive read per level), then each folder's subtree. Never the whole repository unless
+   * env-path is `.`, because GitHub truncates a recursive read at 100,000 entries or 7 MB.
+   */
+  private async envPathEntries(rootTree: string): Promise<TreeFile[]> {
+    const levels = new Map<string, Promise<TreeFile[]>>()
+    const level = (treeSha: string): Promise<TreeFile[]> => {
+      let entries = levels.get(treeSha)
+      if (!entries) {
+        entries = this.github.treeEntries(treeSha, false).then(read => read.files)
+        levels.set(treeSha, entries)
+      }
+      return entries
+    }
+    const found = new Map<string, TreeFile>()
+    for (const envPath of this.paths) {
+      let current: TreeFile = { path: '', mode: '040000', type: 'tree', sha: rootTree }
+      for (const segment of envPath === '.' ? [] : envPath.split('/').filter(Boolean)) {
+        const entry = current.type === 'tree' ? (await level(current.sha)).find(e => e.path === segment) : undefined
+        if (!entry) {
+          current = { ...current, type: 'commit' } // not found: descriptorFiles names it
+          break
+        }
+        current = { ...entry, path: joinPath(current.path, segment) }
+      }
+      if (current.type === 'commit') continue
+      if (current.path) found.set(current.path, current)
+      if (current.type === 'tree') {
+        for (const entry of await this.subtree(current.sha, current.path)) found.set(entry.path, entry)
+      }
+    }
+    return [...found.values()]
+  }
+
+  /** Every entry under a tree, paths prefixed; level by level where GitHub truncated the recursive read. */
+  private async subtree(treeSha: string, prefix: string): Promise<TreeFile[]> {
+    const recursive = await this.github.treeEntries(treeSha, true)
+    if (!recursive.truncated) return recursive.files.map(entry => ({ ...entry, path: joinPath(prefix, entry.path) }))
+    const out: TreeFile[] = []
+    for (const entry of (await this.github.treeEntries(treeSha, false)).files) {
+      const path = joinPath(prefix, entry.path)
+      out.push({ ...entry, path })
+      if (entry.type === 'tree') out.push(...(await this.subtree(entry.sha, path)))
+    }
+    return out
   }
 
   /** A blob as text; undefined (and a warning) when it is not UTF-8, so it is never rewritten. */
@@ -257,4 +325,8 @@ export class EnvRepository {
     }
     return text
   }
+}
+
+function joinPath(prefix: string, name: string): string {
+  return prefix ? `${prefix}/${name}` : name
 }

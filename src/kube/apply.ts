@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { isNotFound, KubeApiError, type KubeClient } from './client.js'
 import { type ApiResource, type Discovery, objectPath, resourceFromCrd } from './discovery.js'
-import { ManifestError, readManifests } from './manifests.js'
+import { type HookInfo } from './helm.js'
+import { ManifestError, readManifests, type RenderOptions } from './manifests.js'
 import { mapLimit } from '../lib/concurrency.js'
 import { type ApplyPolicy, objectRefusals, PolicyError } from './policy.js'
 import {
@@ -26,6 +27,8 @@ export interface PreparedObject {
   key: string
   /** Set when its Namespace or CRD is created by the same set: checked only once that exists. */
   dependency?: SetDependency
+  /** A Helm hook: run around the main apply (see hooks.ts), never applied with the rest. */
+  hook?: HookInfo
 }
 
 /** Objects the apiserver (or the parser) refused; nothing was applied. */
@@ -77,6 +80,8 @@ export interface ApplierOptions {
   crdTimeoutMs?: number
   /** What the env repo may touch; checked on every set before anything is sent. */
   policy?: ApplyPolicy
+  /** How kustomizations and Helm charts are rendered. */
+  render?: RenderOptions
 }
 
 export const APPLY_PATCH_CONTENT_TYPE = 'application/apply-patch+yaml'
@@ -134,7 +139,10 @@ export class Applier {
   async prepare(files: EnvFile[], annotations: Record<string, string>): Promise<PreparedObject[]> {
     let manifests
     try {
-      manifests = await readManifests(files, undefined, this.options.policy?.kustomizeRemote)
+      manifests = await readManifests(files, {
+        ...this.options.render,
+        kustomizeRemote: this.options.policy?.kustomizeRemote
+      })
     } catch (error) {
       if (error instanceof ManifestError) throw new ValidationError(error.problems)
       throw error
@@ -144,7 +152,7 @@ export class Applier {
       manifests.filter(m => m.object.kind === 'Namespace').map(m => m.object.metadata.name)
     )
     const problems: string[] = []
-    const resolved = await mapLimit(manifests, this.parallelism, async ({ object, source }) => {
+    const resolved = await mapLimit(manifests, this.parallelism, async ({ object, source, namespace: own, hook }) => {
       const { apiVersion, kind } = object
       const crd = crds.find(c => resourceFromCrd(c, apiVersion, kind))
       const resource =
@@ -155,7 +163,7 @@ export class Applier {
         )
         return undefined
       }
-      const namespace = targetNamespace(object, resource.namespaced, this.options.defaultNamespace)
+      const namespace = targetNamespace(object, resource.namespaced, own ?? this.options.defaultNamespace)
       const describe = describeObject({ kind, namespace, name: object.metadata.name })
       const prepared: PreparedObject = {
         object: desiredObject(object, namespace, annotations),
@@ -164,7 +172,8 @@ export class Applier {
         source,
         describe,
         key: objectKey({ apiVersion, kind, namespace, name: object.metadata.name }),
-        dependency: setDependency(namespace, crd?.metadata.name, namespacesInSet)
+        dependency: setDependency(namespace, crd?.metadata.name, namespacesInSet),
+        hook
       }
       return prepared
     })
@@ -200,8 +209,15 @@ export class Applier {
         missingNamespaces.add(namespace)
       }
     }
+    // A hook that exists now is deleted before it runs again (a Job's template is immutable).
+    const replacedHooks = new Set<PreparedObject>()
+    for (const p of prepared.filter(p => p.hook?.deletePolicies.includes('before-hook-creation'))) {
+      if (await this.exists(objectPath(p.resource, p.namespace, p.object.metadata.name))) replacedHooks.add(p)
+    }
     const isDeferred = (p: PreparedObject): boolean =>
-      p.dependency?.kind === 'crd' || (p.dependency?.kind === 'namespace' && missingNamespaces.has(p.namespace ?? ''))
+      replacedHooks.has(p) ||
+      p.dependency?.kind === 'crd' ||
+      (p.dependency?.kind === 'namespace' && missingNamespaces.has(p.namespace ?? ''))
     const toCheck = prepared.filter(p => !isDeferred(p))
     const actions = new Map<PreparedObject, PlanAction>()
     const failed = await this.dryRun(toCheck, actions)
@@ -213,9 +229,12 @@ export class Applier {
         .flat()
         .map(p => ({ object: p.describe, action: actions.get(p) ?? 'create' })),
       checked: toCheck.map(p => p.describe),
-      deferred: prepared
-        .filter(isDeferred)
-        .map(p => ({ object: p.describe, reason: `checked after its ${p.dependency?.on} is created` }))
+      deferred: prepared.filter(isDeferred).map(p => ({
+        object: p.describe,
+        reason: replacedHooks.has(p)
+          ? 'Helm hook: replaced when it runs, checked then'
+          : `checked after its ${p.dependency?.on} is created`
+      }))
     }
   }
 
@@ -223,8 +242,8 @@ export class Applier {
    * Applies in waves: Namespaces and CRDs (waited for), a dry run of what depends on them,
    * then Helm's order. Stops at the first wave with a failure (ApplyError lists what was applied).
    */
-  async apply(files: EnvFile[], annotations: Record<string, string>): Promise<AppliedObject[]> {
-    const { applied, failed } = await this.applyWaves(await this.prepare(files, annotations), 'stop')
+  async apply(prepared: PreparedObject[]): Promise<AppliedObject[]> {
+    const { applied, failed } = await this.applyWaves(prepared, 'stop')
     if (failed.length > 0) throw new ApplyError(failed.map(failureLine), applied)
     return applied
   }
@@ -374,6 +393,27 @@ export class Applier {
       await sleep(250)
     }
     return undefined
+  }
+
+  /**
+   * Deletes an object of the set if it exists (a Helm hook's previous run) and waits until it is
+   * gone, so it can be created anew. False when there was none.
+   */
+  async deleteAndWait(p: PreparedObject, timeoutMs = 60_000): Promise<boolean> {
+    const at = objectPath(p.resource, p.namespace, p.object.metadata.name)
+    const body = JSON.stringify({ apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background' })
+    try {
+      await this.client.request('DELETE', at, { body })
+    } catch (error) {
+      if (isNotFound(error)) return false
+      throw error
+    }
+    const deadline = Date.now() + timeoutMs
+    while (await this.exists(at)) {
+      if (Date.now() > deadline) throw new Error(`${p.describe} still exists ${timeoutMs / 1000}s after its deletion`)
+      await sleep(200)
+    }
+    return true
   }
 
   /** Deletes one object this run created; gone already counts as deleted. */

@@ -2,10 +2,12 @@ import os from 'node:os'
 import { type KubeConfig } from '@kubernetes/client-node'
 import { type Config } from '../config/config.js'
 import { type Host } from '../host/host.js'
-import { Applier, type ValidationReport } from './apply.js'
+import { Applier, ApplyError, type PreparedObject, type ValidationReport } from './apply.js'
 import { isNotFound, KubeApiError, KubeClient } from './client.js'
 import { Discovery } from './discovery.js'
+import { runHooks } from './hooks.js'
 import { loadKubeConfig } from './kubeconfig.js'
+import { type RenderOptions } from './manifests.js'
 import { acquireLease, type HeldLock, leaseName } from './lease.js'
 import { rollBack, trackTarget } from './rollback.js'
 import { type RolloutOutcome, trackRollout, type TrackTarget } from './rollout/index.js'
@@ -26,6 +28,9 @@ export function lockHolder(config: Config): string {
 
 /** A connection to the target cluster: validate, lock, apply, wait and roll back. */
 export class Cluster {
+  /** Helm post-hooks of the last apply: run once its rollout succeeded. */
+  private postHooks: PreparedObject[] = []
+
   private constructor(
     private readonly kc: KubeConfig,
     private readonly client: KubeClient,
@@ -35,7 +40,9 @@ export class Cluster {
     private readonly host: Host,
     private readonly cleanup: () => void,
     /** Restarts a new pod may have before its crash loop fails the rollout (`failures-allowed`). */
-    private readonly failuresAllowed: number
+    private readonly failuresAllowed: number,
+    /** Budget for Helm hooks, which run inside apply and after the rollout. */
+    private readonly hookTimeoutMs: number
   ) {}
 
   /** Loads the kubeconfig (in memory) and checks that the apiserver answers. */
@@ -67,9 +74,19 @@ export class Cluster {
         fieldManager: config.kube.fieldManager,
         defaultNamespace: namespace,
         policy: config.kube.policy,
-        log: line => host.info(line)
+        log: line => host.info(line),
+        render: { helm: helmOptions(config, namespace) }
       })
-      return new Cluster(loaded.kc, client, applier, namespace, host, loaded.cleanup, config.kube.failuresAllowed)
+      return new Cluster(
+        loaded.kc,
+        client,
+        applier,
+        namespace,
+        host,
+        loaded.cleanup,
+        config.kube.failuresAllowed,
+        config.kube.timeoutMs
+      )
     } catch (error) {
       loaded.cleanup()
       throw error
@@ -118,27 +135,62 @@ export class Cluster {
     return held
   }
 
-  /** Server-side apply of every object in waves; throws ApplyError listing what was applied. */
+  /**
+   * Server-side apply of every object in waves, after the Helm pre-hooks of the set ran; throws
+   * ApplyError listing what was applied.
+   */
   async apply(files: EnvFile[], annotations: Record<string, string>): Promise<AppliedObject[]> {
-    return this.applier.apply(files, annotations)
+    const prepared = await this.applier.prepare(files, annotations)
+    this.postHooks = []
+    const pre = await runHooks(this.applier, this.tracker, prepared, 'pre', this.hookTimeoutMs, this.log)
+    if (!pre.ok) throw new ApplyError([pre.failure ?? 'Helm pre-hook failed'], [])
+    const applied = await this.applier.apply(prepared.filter(p => !p.hook))
+    this.postHooks = prepared.filter(p => p.hook?.phase === 'post')
+    return applied
   }
 
-  /** Tracks until every object has its verdict, one fails, the timeout passes or `signal` aborts. */
+  /**
+   * Tracks until every object has its verdict, one fails, the timeout passes or `signal` aborts;
+   * then runs the Helm post-hooks of the last apply.
+   */
   async waitForRollout(
     applied: AppliedObject[],
     timeoutMs: number,
     since: Date,
     signal?: AbortSignal
   ): Promise<RolloutOutcome> {
-    return this.track(applied.map(trackTarget), timeoutMs, since, signal)
+    const outcome = await this.track(applied.map(trackTarget), timeoutMs, since, signal)
+    const hooks = this.postHooks
+    this.postHooks = []
+    if (!outcome.ok || hooks.length === 0) return outcome
+    const remaining = Math.max(timeoutMs - (Date.now() - since.getTime()), 1000)
+    const post = await runHooks(
+      this.applier,
+      (targets, ms, started) => this.track(targets, ms, started, signal),
+      hooks,
+      'post',
+      remaining,
+      this.log
+    )
+    return {
+      ok: post.ok,
+      resources: [...outcome.resources, ...post.resources],
+      failure: post.failure,
+      seconds: (Date.now() - since.getTime()) / 1000
+    }
   }
+
+  private readonly log = (line: string): void => this.host.info(line)
+
+  private readonly tracker = (targets: TrackTarget[], timeoutMs: number, since: Date): Promise<RolloutOutcome> =>
+    this.track(targets, timeoutMs, since)
 
   private track(targets: TrackTarget[], timeoutMs: number, since: Date, signal?: AbortSignal): Promise<RolloutOutcome> {
     return trackRollout(this.kc, targets, {
       timeoutMs,
       since,
       signal,
-      log: line => this.host.info(line),
+      log: this.log,
       failuresAllowed: this.failuresAllowed
     })
   }
@@ -153,20 +205,26 @@ export class Cluster {
     timeoutMs: number,
     annotations: Record<string, string> = {}
   ): Promise<RolloutOutcome> {
-    return rollBack(
-      this.applier,
-      (targets, ms, since) => this.track(targets, ms, since),
-      previousFiles,
-      applied,
-      timeoutMs,
-      annotations,
-      line => this.host.info(line)
-    )
+    return rollBack(this.applier, this.tracker, previousFiles, applied, timeoutMs, annotations, this.log)
   }
 
   /** Closes connections and removes anything written to disk for an exec credential plugin. */
   close(): void {
     this.client.close()
     this.cleanup()
+  }
+}
+
+/**
+ * How charts are rendered: the target namespace, the release-name input, and the registry login
+ * inputs for OCI charts on the image's registry host (never sent to another host).
+ */
+function helmOptions(config: Config, namespace: string): RenderOptions['helm'] {
+  const { username, password, insecure } = config.registry
+  return {
+    namespace,
+    releaseName: config.kube.helmReleaseName,
+    registry: username && password ? { host: config.repository.domain, username, password } : undefined,
+    plainHttp: insecure
   }
 }

@@ -3,6 +3,7 @@ import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { parseAllDocuments, type Tags } from 'yaml'
+import { chartPlan, type HelmOptions, type HelmRunner, hookOf, type HookInfo, renderCharts } from './helm.js'
 import { type EnvFile, type KubeObject } from './types.js'
 import { makeTempDir, removeTempDir } from '../lib/temp-files.js'
 import { kustomizeRefusals, PolicyError } from './policy.js'
@@ -10,8 +11,12 @@ import { kustomizeRefusals, PolicyError } from './policy.js'
 /** An object from the env repo and where it was read. */
 export interface Manifest {
   object: KubeObject
-  /** `apps/web/deploy.yaml (document 2)` or `kustomize build apps/web`. */
+  /** `apps/web/deploy.yaml (document 2)`, `kustomize build apps/web` or `helm template web apps/web`. */
   source: string
+  /** Namespace for it when it names none (a Helm release's namespace); else the default one. */
+  namespace?: string
+  /** A Helm hook, run around the main apply instead of with it. */
+  hook?: HookInfo
 }
 
 /** Every file or document that could not be read, each naming its source. */
@@ -119,33 +124,41 @@ function kustomizationReferences(content: string): string[] {
 /** Renders one kustomization directory (below `workdir`) to YAML. */
 export type KustomizeRenderer = (workdir: string, root: string) => Promise<string>
 
+export interface RenderOptions {
+  kustomize?: KustomizeRenderer
+  /** Kustomizations may refer to remote bases (the apply policy's `kustomize-remote`). */
+  kustomizeRemote?: boolean
+  /** How charts are rendered; the namespace defaults to `default`. */
+  helm?: Partial<HelmOptions> & { releaseName?: string; run?: HelmRunner }
+}
+
 /**
  * All objects of the env files. Plain manifests are parsed as they are; kustomizations are
- * rendered with `kustomize build` or `kubectl kustomize` from a temporary copy of the files,
- * once every reference they make stays in the env repo (remote ones only with `kustomizeRemote`).
+ * rendered with `kustomize build` or `kubectl kustomize` (once every reference they make stays in
+ * the env repo; remote ones only with `kustomizeRemote`), Helm charts with `helm template`, both
+ * from a temporary copy of the files.
  */
-export async function readManifests(
-  files: EnvFile[],
-  render: KustomizeRenderer = kustomizeBuild,
-  kustomizeRemote = false
-): Promise<Manifest[]> {
-  const refused = kustomizeRefusals(files, kustomizeRemote, isKustomization)
+export async function readManifests(files: EnvFile[], options: RenderOptions = {}): Promise<Manifest[]> {
+  const refused = kustomizeRefusals(files, options.kustomizeRemote ?? false, isKustomization)
   if (refused.length > 0) throw new PolicyError(refused)
   const manifests: Manifest[] = []
   const problems: string[] = []
-  const { roots, owned } = kustomizePlan(files)
+  const kustomize = kustomizePlan(files)
+  const charts = chartPlan(files, options.helm?.releaseName)
+  problems.push(...charts.problems)
   for (const file of files) {
-    if (owned.has(file.path) || isKustomization(file.path)) continue
+    if (kustomize.owned.has(file.path) || charts.owned.has(file.path) || isKustomization(file.path)) continue
     if (!MANIFEST_EXTENSIONS.includes(path.posix.extname(file.path).toLowerCase())) continue
     const parsed = parseManifest(file.path, file.content)
     manifests.push(...parsed.manifests)
     problems.push(...parsed.problems)
   }
-  if (roots.length > 0) {
-    const workdir = makeTempDir('kustomize')
+  if (kustomize.roots.length > 0 || charts.releases.length > 0) {
+    const workdir = makeTempDir('render')
     try {
       writeFiles(workdir, files)
-      for (const root of roots) {
+      const render = options.kustomize ?? kustomizeBuild
+      for (const root of kustomize.roots) {
         let rendered: string
         try {
           rendered = await render(workdir, root)
@@ -156,6 +169,22 @@ export async function readManifests(
         const parsed = parseManifest(`kustomize build ${root}`, rendered)
         manifests.push(...parsed.manifests)
         problems.push(...parsed.problems)
+      }
+      const { releaseName: _, run, ...helm } = options.helm ?? {}
+      const rendered = await renderCharts(charts.releases, files, workdir, { namespace: 'default', ...helm }, run)
+      for (const result of rendered) {
+        const where = `helm template ${result.release.releaseName} ${result.release.source}`
+        if ('error' in result) {
+          problems.push(`${where}: ${result.error}`)
+          continue
+        }
+        const parsed = parseManifest(where, result.yaml)
+        problems.push(...parsed.problems)
+        for (const manifest of parsed.manifests) {
+          const hook = hookOf(manifest.object)
+          if (hook === 'skip') continue
+          manifests.push({ ...manifest, namespace: result.release.namespace ?? helm.namespace, hook })
+        }
       }
     } finally {
       removeTempDir(workdir)

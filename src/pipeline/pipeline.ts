@@ -12,7 +12,7 @@ import { buildAndResolve, type ImageResult } from '../build/index.js'
 import { EnvRepository, renderCommitMessage, type EnvCommit, type EnvPlan, type ImageEdit } from '../gitops/index.js'
 import { ApplyError, Cluster, deployAnnotations, lockHolder, type AppliedObject } from '../kube/index.js'
 import { type RolloutOutcome } from '../kube/rollout/index.js'
-import { DeploymentRecorder } from '../report/deployments.js'
+import { DeploymentRecorder, type DeploymentState } from '../report/deployments.js'
 import { newRunReport, outputsOf, type RunReport } from '../report/run-report.js'
 import { renderSummary } from '../report/summary.js'
 import { CancelledError, throwIfCancelled } from './cancellation.js'
@@ -232,10 +232,19 @@ async function applyAndWait(
     const revertMessage = `revert ${report.image}: rollout failed\n\nRestores ${commit.previousImage} (reverts ${commit.sha}).${
       config.context.runUrl ? `\nRun: ${config.context.runUrl}` : ''
     }`
-    const revert = await stage('Revert environment repository', () => env.revert(commit, revertMessage))
-    if (revert) report.revertCommit = revert
+    let revertFailed = false
+    try {
+      const revert = await stage('Revert environment repository', () => env.revert(commit, revertMessage))
+      if (revert) report.revertCommit = revert
+    } catch (error) {
+      // The cluster runs the previous image while Git still pins the failed one: say so, loudly.
+      revertFailed = true
+      const problem = `REVERT FAILED: ${config.env.owner}/${config.env.repo} still pins ${report.image ?? 'the failed image'} (commit ${commit.sha.slice(0, 7)}): ${errorMessage(error)}`
+      report.failure = `${report.failure}\n${problem}`
+      host.error(problem)
+    }
     if (!rollback.ok) host.error(`ROLLBACK FAILED: ${rollback.failure ?? 'see the resource table'}`)
-    return rollback.ok ? 'rolled-back' : 'failed'
+    return rollback.ok && !revertFailed ? 'rolled-back' : 'failed'
   } finally {
     await lock.release()
   }
@@ -261,14 +270,39 @@ async function finish(host: Host, report: RunReport, deployment: DeploymentPort 
   for (const [name, value] of Object.entries(outputsOf(report)))
     host.setOutput(name as keyof ReturnType<typeof outputsOf>, value)
   if (deployment) {
-    const ok = ['deployed', 'committed', 'unchanged', 'proposed'].includes(report.status)
-    const state = ok ? 'success' : report.status === 'cancelled' ? 'error' : 'failure'
-    await deployment.status(state, ok ? `${report.status} ${report.image ?? ''}` : report.status)
+    const state = deploymentState(report)
+    await deployment.status(
+      state,
+      state === 'success' || state === 'pending' ? `${report.status} ${report.image ?? ''}` : report.status
+    )
   }
   try {
     await host.writeSummary(renderSummary(report))
   } catch (error) {
     host.warning(`could not write the job summary: ${errorMessage(error)}`)
+  }
+}
+
+/**
+ * The GitHub Deployment's final state: `success` only when the environment runs (or already ran)
+ * the image; a proposal deployed nothing (`pending`, awaiting the merge); a rollout that failed is a
+ * `failure`, a run stopped by an error before any rollout (or cancelled) an `error`.
+ */
+export function deploymentState(report: Pick<RunReport, 'status' | 'resources' | 'rollback'>): DeploymentState {
+  switch (report.status) {
+    case 'deployed':
+    case 'committed':
+    case 'unchanged':
+      return 'success'
+    case 'proposed':
+    case 'planned':
+      return 'pending'
+    case 'rolled-back':
+      return 'failure'
+    case 'cancelled':
+      return 'error'
+    case 'failed':
+      return report.rollback || report.resources.length > 0 ? 'failure' : 'error'
   }
 }
 

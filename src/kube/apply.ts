@@ -2,9 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { isNotFound, KubeApiError, type KubeClient } from './client.js'
 import { type ApiResource, type Discovery, objectPath, resourceFromCrd } from './discovery.js'
 import { type HookInfo } from './helm.js'
-import { ManifestError, readManifests, type RenderOptions } from './manifests.js'
+import { isKustomization, ManifestError, readManifests, type RenderFiles } from '../render/manifests.js'
 import { mapLimit } from '../lib/concurrency.js'
-import { type ApplyPolicy, objectRefusals, PolicyError } from './policy.js'
+import { type ApplyPolicy, kustomizeRefusals, objectRefusals, PolicyError } from './policy.js'
 import {
   desiredObject,
   duplicateProblems,
@@ -80,8 +80,8 @@ export interface ApplierOptions {
   crdTimeoutMs?: number
   /** What the env repo may touch; checked on every set before anything is sent. */
   policy?: ApplyPolicy
-  /** How kustomizations and Helm charts are rendered. */
-  render?: RenderOptions
+  /** Renders the env files to objects, kustomizations and Helm charts included (see envRenderer). */
+  render?: RenderFiles
 }
 
 export const APPLY_PATCH_CONTENT_TYPE = 'application/apply-patch+yaml'
@@ -139,10 +139,9 @@ export class Applier {
   async prepare(files: EnvFile[], annotations: Record<string, string>): Promise<PreparedObject[]> {
     let manifests
     try {
-      manifests = await readManifests(files, {
-        ...this.options.render,
-        kustomizeRemote: this.options.policy?.kustomizeRemote
-      })
+      const refused = kustomizeRefusals(files, this.options.policy?.kustomizeRemote ?? false, isKustomization)
+      if (refused.length > 0) throw new PolicyError(refused)
+      manifests = await readManifests(files, this.options.render)
     } catch (error) {
       if (error instanceof ManifestError) throw new ValidationError(error.problems)
       throw error

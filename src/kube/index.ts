@@ -7,11 +7,13 @@ import { isNotFound, KubeApiError, KubeClient } from './client.js'
 import { Discovery } from './discovery.js'
 import { runHooks } from './hooks.js'
 import { loadKubeConfig } from './kubeconfig.js'
-import { type RenderOptions } from './manifests.js'
+import { helmRenderer } from './helm.js'
 import { acquireLease, type HeldLock, leaseName } from './lease.js'
 import { rollBack, trackTarget } from './rollback.js'
 import { type RolloutOutcome, trackRollout, type TrackTarget } from './rollout/index.js'
 import { type AppliedObject, type EnvFile } from './types.js'
+import { isKustomization, kustomizeRenderer, renderFiles, renderOnce, type RenderFiles } from '../render/manifests.js'
+import { kustomizeRefusals, type ApplyPolicy } from './policy.js'
 
 export { ApplyError, type PlannedChange, ValidationError, type ValidationReport } from './apply.js'
 export { KubeConfigError } from './kubeconfig.js'
@@ -20,6 +22,31 @@ export { LockTimeoutError } from './lease.js'
 export { deployAnnotations } from './plan.js'
 export { type AppliedObject, type EnvFile, type ResourceResult } from './types.js'
 export { type RolloutOutcome } from './rollout/index.js'
+
+/**
+ * Renders only what the apply policy lets kustomize read: a set with a refused reference (a
+ * remote base without kustomize-remote) is reported, never fetched, also by the render check.
+ */
+export function policyRender(
+  policy: Pick<ApplyPolicy, 'kustomizeRemote'> | undefined,
+  render = renderFiles
+): RenderFiles {
+  return async files => {
+    const refused = kustomizeRefusals(files, policy?.kustomizeRemote ?? false, isKustomization)
+    if (refused.length === 0) return render(files)
+    return { manifests: [], problems: refused.map(r => `${r.subject}: ${r.reasons.join('; ')}`) }
+  }
+}
+
+/**
+ * How this run renders the env files: kustomizations, and Helm charts into `namespace`; only
+ * what the apply policy lets kustomize read; each distinct set of files once (the render
+ * check, validation, apply and rollback share the renders).
+ */
+export function envRenderer(config: Config, namespace: string): RenderFiles {
+  const renderers = [kustomizeRenderer(), helmRenderer(helmOptions(config, namespace))]
+  return renderOnce(policyRender(config.kube.policy, files => renderFiles(files, renderers)))
+}
 
 /** Who holds the deploy lock: the workflow run when known, else this host and process. */
 export function lockHolder(config: Config): string {
@@ -42,7 +69,9 @@ export class Cluster {
     /** Restarts a new pod may have before its crash loop fails the rollout (`failures-allowed`). */
     private readonly failuresAllowed: number,
     /** Budget for Helm hooks, which run inside apply and after the rollout. */
-    private readonly hookTimeoutMs: number
+    private readonly hookTimeoutMs: number,
+    /** This run's renderer (see envRenderer): the render check shares its renders. */
+    readonly render: RenderFiles
   ) {}
 
   /** Loads the kubeconfig (in memory) and checks that the apiserver answers. */
@@ -70,12 +99,13 @@ export class Cluster {
       host.info(
         `cluster ${loaded.server} (Kubernetes ${version}), context ${loaded.kc.getCurrentContext()}, namespace ${namespace}`
       )
+      const render = envRenderer(config, namespace)
       const applier = new Applier(client, new Discovery(client), {
         fieldManager: config.kube.fieldManager,
         defaultNamespace: namespace,
         policy: config.kube.policy,
         log: line => host.info(line),
-        render: { helm: helmOptions(config, namespace) }
+        render
       })
       return new Cluster(
         loaded.kc,
@@ -85,7 +115,8 @@ export class Cluster {
         host,
         loaded.cleanup,
         config.kube.failuresAllowed,
-        config.kube.timeoutMs
+        config.kube.timeoutMs,
+        render
       )
     } catch (error) {
       loaded.cleanup()
@@ -219,7 +250,7 @@ export class Cluster {
  * How charts are rendered: the target namespace, the release-name input, and the registry login
  * inputs for OCI charts on the image's registry host (never sent to another host).
  */
-function helmOptions(config: Config, namespace: string): RenderOptions['helm'] {
+function helmOptions(config: Config, namespace: string): Parameters<typeof helmRenderer>[0] {
   const { username, password, insecure } = config.registry
   return {
     namespace,

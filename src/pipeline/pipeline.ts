@@ -10,13 +10,14 @@ import {
 import { type Host } from '../host/host.js'
 import { buildAndResolve, type ImageResult } from '../build/index.js'
 import { EnvRepository, renderCommitMessage, type EnvCommit, type EnvPlan, type ImageEdit } from '../gitops/index.js'
-import { ApplyError, Cluster, deployAnnotations, lockHolder, type AppliedObject } from '../kube/index.js'
+import { ApplyError, Cluster, deployAnnotations, lockHolder, envRenderer, type AppliedObject } from '../kube/index.js'
 import { type RolloutOutcome } from '../kube/rollout/index.js'
 import { DeploymentRecorder, type DeploymentState } from '../report/deployments.js'
 import { newRunReport, outputsOf, type RunReport } from '../report/run-report.js'
 import { renderSummary } from '../report/summary.js'
 import { CancelledError, throwIfCancelled } from './cancellation.js'
 import { type DeployStatus } from './status.js'
+import { type RenderFiles } from '../render/manifests.js'
 
 export interface PipelineResult {
   status: DeployStatus
@@ -24,20 +25,22 @@ export interface PipelineResult {
 }
 
 type EnvRepo = Pick<EnvRepository, 'plan' | 'commit' | 'propose' | 'readFiles' | 'revert'>
-type ClusterPort = Pick<Cluster, 'validate' | 'lock' | 'apply' | 'waitForRollout' | 'rollback' | 'close'>
+type ClusterPort = Pick<Cluster, 'validate' | 'lock' | 'apply' | 'waitForRollout' | 'rollback' | 'close'> &
+  Partial<Pick<Cluster, 'render'>>
 type DeploymentPort = Pick<DeploymentRecorder, 'id' | 'status'>
 
 /** The stages as the pipeline sees them; replaced by fakes only in the policy's unit tests. */
 export interface Stages {
   build(config: Config, host: Host): Promise<ImageResult>
-  openEnvRepo(config: Config, host: Host): Promise<EnvRepo>
+  /** `render` is the run's renderer: the render check shares its renders with validation, apply and rollback. */
+  openEnvRepo(config: Config, host: Host, render: RenderFiles): Promise<EnvRepo>
   connectCluster(config: Config, host: Host): Promise<ClusterPort>
   startDeployment(config: Config, host: Host, ref: string): Promise<DeploymentPort | undefined>
 }
 
 export const realStages: Stages = {
   build: buildAndResolve,
-  openEnvRepo: (config, host) => EnvRepository.open(config, host),
+  openEnvRepo: (config, host, render) => EnvRepository.open(config, host, { render }),
   connectCluster: (config, host) => Cluster.connect(config, host),
   startDeployment: (config, host, ref) => DeploymentRecorder.start(config, host, ref)
 }
@@ -82,8 +85,11 @@ async function deploy(
   const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn, cancel)
   // Reach GitHub and the cluster (in parallel) before a build that may take minutes: a bad
   // token or kubeconfig fails the run at once.
-  const envConnection = settled(stages.openEnvRepo(config, host))
   const clusterConnection = config.kube.kubeconfig ? settled(stages.connectCluster(config, host)) : undefined
+  // the cluster's renderer (it knows the namespace charts render into), else one of our own
+  const ownRender = envRenderer(config, config.kube.namespace ?? 'default')
+  const render: RenderFiles = async files => ((await clusterConnection?.get())?.render ?? ownRender)(files)
+  const envConnection = settled(stages.openEnvRepo(config, host, render))
   try {
     const env = await envConnection.get()
     const cluster = await clusterConnection?.get()

@@ -4,6 +4,7 @@ import {
   chartPlan,
   chartRoots,
   type ChartRelease,
+  helmRenderer,
   hookOf,
   missingDependencies,
   parseChartFile,
@@ -12,7 +13,7 @@ import {
 } from '../../src/kube/helm.js'
 import { hookGroups, hooksToDelete, runHooks } from '../../src/kube/hooks.js'
 import { type PreparedObject } from '../../src/kube/apply.js'
-import { ManifestError, readManifests } from '../../src/kube/manifests.js'
+import { ManifestError, readManifests, renderFiles } from '../../src/render/manifests.js'
 import { type KubeObject } from '../../src/kube/types.js'
 
 const file = (path: string, content = ''): { path: string; content: string } => ({ path, content })
@@ -290,7 +291,9 @@ describe('rendering charts (helm replaced by a recorder)', () => {
     const path = process.env.PATH
     process.env.PATH = '/nonexistent'
     try {
-      const error = await readManifests(chart('apps/web')).catch((e: unknown) => e)
+      const error = await readManifests(chart('apps/web'), files =>
+        renderFiles(files, [helmRenderer({ namespace: 'default' })])
+      ).catch((e: unknown) => e)
       expect(error).toBeInstanceOf(ManifestError)
       expect((error as ManifestError).problems).toEqual([
         'helm template web apps/web/Chart.yaml: helm is not on PATH; install helm (v3) to deploy a Helm chart'
@@ -308,7 +311,7 @@ describe('rendering charts (helm replaced by a recorder)', () => {
     ].join('\n---\n')
     const manifests = await readManifests(
       [...chart('apps/web'), file('apps/web/helm-chart.yaml', 'chart: .\nnamespace: shop'), file('apps/cm.yaml', '')],
-      { helm: { namespace: 'default', run: async () => rendered } }
+      files => renderFiles(files, [helmRenderer({ namespace: 'default', run: async () => rendered })])
     )
     expect(manifests.map(m => [m.object.metadata.name, m.namespace, m.hook?.phase, m.source])).toEqual([
       ['c', 'shop', undefined, 'helm template web apps/web/helm-chart.yaml (document 1)'],

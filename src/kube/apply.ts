@@ -2,9 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { isNotFound, KubeApiError, type KubeClient } from './client.js'
 import { type ApiResource, type Discovery, objectPath, resourceFromCrd } from './discovery.js'
 import { type HookInfo } from './helm.js'
-import { ManifestError, readManifests, type RenderOptions } from './manifests.js'
+import { isKustomization, ManifestError, readManifests, type RenderFiles } from '../render/manifests.js'
 import { mapLimit } from '../lib/concurrency.js'
-import { type ApplyPolicy, objectRefusals, PolicyError } from './policy.js'
+import { type ApplyPolicy, kustomizeRefusals, objectRefusals, PolicyError } from './policy.js'
 import {
   desiredObject,
   duplicateProblems,
@@ -14,6 +14,7 @@ import {
   targetNamespace,
   waveOf
 } from './plan.js'
+import { memberLabelProblem } from './inventory.js'
 import { type AppliedObject, describeObject, type EnvFile, type KubeObject, objectKey } from './types.js'
 
 /** One object ready to send: where it goes and the exact body. */
@@ -80,8 +81,8 @@ export interface ApplierOptions {
   crdTimeoutMs?: number
   /** What the env repo may touch; checked on every set before anything is sent. */
   policy?: ApplyPolicy
-  /** How kustomizations and Helm charts are rendered. */
-  render?: RenderOptions
+  /** Renders the env files to objects, kustomizations and Helm charts included (see envRenderer). */
+  render?: RenderFiles
 }
 
 export const APPLY_PATCH_CONTENT_TYPE = 'application/apply-patch+yaml'
@@ -134,15 +135,20 @@ export class Applier {
 
   /**
    * Parses the files and resolves every object's resource and namespace; throws ValidationError,
-   * or PolicyError listing every object the apply policy refuses.
+   * or PolicyError listing every object the apply policy refuses. `annotations` are added to every
+   * object, `labels` (the inventory's membership label) to every object but Helm hooks, which
+   * live and die by their own delete policy.
    */
-  async prepare(files: EnvFile[], annotations: Record<string, string>): Promise<PreparedObject[]> {
+  async prepare(
+    files: EnvFile[],
+    annotations: Record<string, string>,
+    labels: Record<string, string> = {}
+  ): Promise<PreparedObject[]> {
     let manifests
     try {
-      manifests = await readManifests(files, {
-        ...this.options.render,
-        kustomizeRemote: this.options.policy?.kustomizeRemote
-      })
+      const refused = kustomizeRefusals(files, this.options.policy?.kustomizeRemote ?? false, isKustomization)
+      if (refused.length > 0) throw new PolicyError(refused)
+      manifests = await readManifests(files, this.options.render)
     } catch (error) {
       if (error instanceof ManifestError) throw new ValidationError(error.problems)
       throw error
@@ -165,8 +171,10 @@ export class Applier {
       }
       const namespace = targetNamespace(object, resource.namespaced, own ?? this.options.defaultNamespace)
       const describe = describeObject({ kind, namespace, name: object.metadata.name })
+      const labelProblem = memberLabelProblem(object)
+      if (labelProblem) problems.push(`${describe} (${source}): ${labelProblem}`)
       const prepared: PreparedObject = {
-        object: desiredObject(object, namespace, annotations),
+        object: desiredObject(object, namespace, annotations, hook ? {} : labels),
         resource,
         namespace,
         source,
@@ -246,6 +254,11 @@ export class Applier {
     const { applied, failed } = await this.applyWaves(prepared, 'stop')
     if (failed.length > 0) throw new ApplyError(failed.map(failureLine), applied)
     return applied
+  }
+
+  /** The object a server-side apply of `p` would leave (dry run): Git's object merged, defaulted, normalised. */
+  async dryRunObject(p: PreparedObject): Promise<KubeObject | undefined> {
+    return (await this.send(p, true)).body
   }
 
   /**

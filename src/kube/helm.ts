@@ -5,6 +5,8 @@ import { execFile } from 'node:child_process'
 import path from 'node:path'
 import { parseDocument } from 'yaml'
 import { type EnvFile, type KubeObject } from './types.js'
+import { type HookInfo, type HookPhase } from '../render/types.js'
+import { type Renderer, type Rendering, parseManifest } from '../render/manifests.js'
 import { makeTempDir, removeTempDir, writeTempFile } from '../lib/temp-files.js'
 
 /** A file that names a chart to deploy (from a registry, or a local chart with extra values). */
@@ -319,15 +321,7 @@ function runHelm(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv;
 }
 
 /** Helm's hook phases this tool runs, as Argo CD maps them to sync phases. */
-export type HookPhase = 'pre' | 'post'
-
-export interface HookInfo {
-  phase: HookPhase
-  /** `helm.sh/hook-weight`: lower runs first. */
-  weight: number
-  /** `helm.sh/hook-delete-policy`; Helm's default is before-hook-creation. */
-  deletePolicies: string[]
-}
+export type { HookInfo, HookPhase } from '../render/types.js'
 
 export const HOOK_ANNOTATION = 'helm.sh/hook'
 
@@ -355,5 +349,39 @@ export function hookOf(object: KubeObject): HookInfo | 'skip' | undefined {
     phase,
     weight: Number.isFinite(weight) ? weight : 0,
     deletePolicies: policies.length > 0 ? policies : ['before-hook-creation']
+  }
+}
+
+/** Charts as a renderer: `helm template` of every release the env files hold. */
+export function helmRenderer(options: Partial<HelmOptions> & { releaseName?: string; run?: HelmRunner }): Renderer {
+  const { releaseName, run, ...helm } = options
+  const helmOptions: HelmOptions = { namespace: 'default', ...helm }
+  return {
+    plan(files) {
+      const charts = chartPlan(files, releaseName)
+      const render = async (workdir: string): Promise<Rendering> => {
+        const rendering: Rendering = { manifests: [], problems: [] }
+        for (const result of await renderCharts(charts.releases, files, workdir, helmOptions, run)) {
+          const where = `helm template ${result.release.releaseName} ${result.release.source}`
+          if ('error' in result) {
+            rendering.problems.push(`${where}: ${result.error}`)
+            continue
+          }
+          const parsed = parseManifest(where, result.yaml)
+          rendering.problems.push(...parsed.problems)
+          for (const manifest of parsed.manifests) {
+            const hook = hookOf(manifest.object)
+            if (hook === 'skip') continue
+            rendering.manifests.push({
+              ...manifest,
+              namespace: result.release.namespace ?? helmOptions.namespace,
+              hook
+            })
+          }
+        }
+        return rendering
+      }
+      return { owned: charts.owned, problems: charts.problems, render: charts.releases.length > 0 ? render : undefined }
+    }
   }
 }

@@ -106,6 +106,15 @@ describe('parseConfig valid values', () => {
     ['image repository parsed', {}, c => c.repository, { domain: 'registry.local:5000', path: 'team/api' }],
     ['docker hub short name', { image: 'nginx' }, c => c.repository, { domain: 'docker.io', path: 'library/nginx' }],
     ['explicit tag', { tag: 'v1.10' }, c => c.tag, 'v1.10'],
+    ['mode deploy by default', {}, c => c.mode, 'deploy'],
+    ['prune and drift warn by default', {}, c => [c.kube.prune, c.kube.drift], [true, 'warn']],
+    ['prune off, drift fail', { prune: 'false', drift: 'fail' }, c => [c.kube.prune, c.kube.drift], [false, 'fail']],
+    [
+      'reconcile needs no image, tag or build',
+      { mode: 'reconcile', image: '', context: 'missing' },
+      c => [c.mode, c.image, c.build.enabled],
+      ['reconcile', '', false]
+    ],
     ['build false skips Dockerfile check', { build: 'false', context: 'missing' }, c => c.build.enabled, false],
     [
       'dockerfile relative to the workspace',
@@ -221,6 +230,11 @@ describe('parseConfig invalid values name the input', () => {
     [{ timeout: '5x' }, /^input "timeout": "5x" is not a duration \(examples: 90s, 5m, 1h\)$/],
     [{ 'failures-allowed': '-1' }, /^input "failures-allowed": "-1" must be a whole number from 0 to 9999$/],
     [{ rollback: 'maybe' }, /^input "rollback": "maybe" is not a boolean/],
+    [{ mode: 'sync' }, /^input "mode": "sync" must be one of deploy, reconcile$/],
+    [{ drift: 'error' }, /^input "drift": "error" must be one of warn, fail, ignore$/],
+    [{ prune: 'sometimes' }, /^input "prune": "sometimes" is not a boolean/],
+    [{ mode: 'reconcile', kubeconfig: '' }, /^input "kubeconfig": is required in mode reconcile$/],
+    [{ mode: 'reconcile', apply: 'false' }, /^input "apply": "false" cannot be false in mode reconcile/],
     [{ 'field-manager': 'has space' }, /^input "field-manager": "has space" must be 1 to 128 printable/],
     [{ namespace: 'Team_A' }, /^input "namespace": "Team_A" is not a valid namespace name$/],
     [{ 'dry-run': '1' }, /^input "dry-run": "1" is not a boolean/],

@@ -113,6 +113,7 @@ export class EnvRepository {
     return {
       branch: this.branch,
       baseSha: snapshot.head,
+      baseFiles: snapshot.files,
       files: edited.files,
       changes: edited.changes,
       previousImage: edited.changes[0]?.previous ?? '',
@@ -128,6 +129,12 @@ export class EnvRepository {
   /** Descriptor files under env-path at a commit. */
   async readFiles(sha: string): Promise<EnvFile[]> {
     return (await this.snapshot(sha)).files
+  }
+
+  /** The head of env-branch and its descriptor files under env-path (reconcile mode). */
+  async current(): Promise<{ sha: string; files: EnvFile[] }> {
+    const snapshot = await this.snapshot(await this.head())
+    return { sha: snapshot.head, files: snapshot.files }
   }
 
   /**

@@ -164,9 +164,14 @@ export class Cluster {
     try {
       await this.client.request('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}`)
     } catch (error) {
-      if (!isNotFound(error)) throw error
-      this.host.info(`namespace ${namespace} does not exist yet; the deploy lock lives in namespace default`)
-      namespace = 'default'
+      // A narrow identity (kube-as a namespace's service account) may not read Namespaces: the
+      // namespace it deploys to is the one it can hold a Lease in.
+      const forbidden = error instanceof KubeApiError && error.status === 403
+      if (!isNotFound(error) && !forbidden) throw error
+      if (!forbidden) {
+        this.host.info(`namespace ${namespace} does not exist yet; the deploy lock lives in namespace default`)
+        namespace = 'default'
+      }
     }
     const held: HeldLock = await acquireLease(
       this.client,

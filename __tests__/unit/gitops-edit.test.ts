@@ -3,7 +3,7 @@ import path from 'node:path'
 import { describe, expect, it } from '@jest/globals'
 import { parseImageRepository } from '../../src/image/reference.js'
 import { type Pin } from '../../src/config/config.js'
-import { editFile } from '../../src/gitops/edit.js'
+import { editFile, holds } from '../../src/gitops/edit.js'
 import { editFiles, forwardEdit, noMatchMessage, revertEdit, revertFiles, targetOf } from '../../src/gitops/plan.js'
 import { type EnvFile } from '../../src/gitops/types.js'
 
@@ -145,6 +145,22 @@ describe('semantic revert', () => {
     ])
   })
 
+  const OTHER = `sha256:${'c'.repeat(64)}`
+  it.each([
+    ['the tag alone changed later', `${image}:1.11@${NEW}`],
+    ['the digest alone changed later', `${image}:1.10@${OTHER}`],
+    ['the digest dropped later', `${image}:1.10`],
+    ['the tag dropped later', `${image}@${NEW}`]
+  ])('leaves a location alone when %s', (_name, laterReference) => {
+    const source = `a:\n  image: ${image}:1.9\nb:\n  image: ${image}:1.9\n`
+    const forward = editFile(source, 'x.yaml', forwardEdit(edit))
+    const later = forward.text.replace(`b:\n  image: ${image}:1.10@${NEW}`, `b:\n  image: ${laterReference}`)
+    expect(later).not.toBe(forward.text)
+    const reverted = editFile(later, 'x.yaml', revertEdit(edit.repository, forward.changes)('x.yaml'))
+    expect(reverted.text).toBe(`a:\n  image: ${image}:1.9\nb:\n  image: ${laterReference}\n`)
+    expect(reverted.changes.map(c => c.line)).toEqual([2])
+  })
+
   it('finds the location again after lines were added above it', () => {
     const source = `spec:\n  image: ${image}:1.9\n`
     const forward = editFile(source, 'x.yaml', forwardEdit(edit))
@@ -274,5 +290,40 @@ describe('targetOf', () => {
 
   it('refuses a digest pin without a digest', () => {
     expect(() => targetOf({ ...base, digest: '', pin: 'digest' })).toThrow('pin "digest" needs the image digest')
+  })
+})
+
+describe('holds: is a location already deploying the target?', () => {
+  const D1 = `sha256:${'1'.repeat(64)}`
+  const D2 = `sha256:${'2'.repeat(64)}`
+  it.each([
+    // pin tag
+    ['same tag', { tag: 'v1' }, { tag: 'v1' }, true],
+    ['other tag', { tag: 'v1' }, { tag: 'v2' }, false],
+    ['tag target, location pinned by digest too', { tag: 'v1', digest: D1 }, { tag: 'v1' }, false],
+    // pin digest: any tag (or none) with the same digest deploys it
+    ['digest target, same digest no tag', { digest: D1 }, { digest: D1 }, true],
+    ['digest target, same digest under a tag', { tag: 'v1', digest: D1 }, { digest: D1 }, true],
+    ['digest target, other digest', { tag: 'v1', digest: D2 }, { digest: D1 }, false],
+    ['digest target, tag only', { tag: 'v1' }, { digest: D1 }, false],
+    // pin tag+digest: both must match; the same digest under a new tag is not current
+    ['tag+digest, both same', { tag: 'v1', digest: D1 }, { tag: 'v1', digest: D1 }, true],
+    ['tag+digest, same digest new tag', { tag: 'v1', digest: D1 }, { tag: 'v2', digest: D1 }, false],
+    ['tag+digest, same tag new digest', { tag: 'v1', digest: D1 }, { tag: 'v1', digest: D2 }, false],
+    ['tag+digest, digest only there', { digest: D1 }, { tag: 'v1', digest: D1 }, false],
+    ['empty location, tag target', {}, { tag: 'v1' }, false]
+  ])('%s', (_name, current, target, expected) => {
+    expect(holds(current, target)).toBe(expected)
+  })
+
+  it('writes the new tag when tag+digest keeps the digest (a retag of the same image)', () => {
+    const image = 'registry.local:5000/team/api'
+    const source = `image: ${image}:1.9@${D1}\n`
+    const result = editFile(
+      source,
+      'f.yaml',
+      forwardEdit(editOf({ image, tag: '1.10', digest: D1, pin: 'tag+digest' }))
+    )
+    expect(result.text).toBe(`image: ${image}:1.10@${D1}\n`)
   })
 })

@@ -91,7 +91,7 @@ async function deployWithSlowRollout(inputs: Record<string, string>) {
     connectCluster: async (_config, host) => ({
       validate: async () => ({ objects: 1, checked: [], deferred: [], changes: [] }),
       drift: async () => undefined,
-      prune: async () => ({ ok: true, resources: [] }),
+      prune: async () => ({ ok: true, resources: [], deleted: [] }),
       // The real Lease lock, waiting on the run's deadline.
       lock: (_key, holder, deadline) =>
         acquireLease(leaseServer(clock, 1200), 'default', 'lock', holder, deadline, {

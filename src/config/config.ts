@@ -135,10 +135,6 @@ const FIELD_MANAGER = /^[\x21-\x7e]{1,128}$/
  */
 export function parseConfig(raw: RawInputs, context: RunContext): Config {
   const problems: string[] = []
-  const problem = (name: InputName, value: string | undefined, what: string): void => {
-    const shown = value === undefined || isSecret(name) ? '' : ` ${JSON.stringify(value)}`
-    problems.push(`input "${name}":${shown} ${what}`)
-  }
   // Anything bigger is a mistake or an attack; never echoed (the kubeconfig may carry a bundle).
   const oversized = new Set(
     INPUTS.filter(spec => spec.name !== 'kubeconfig' && Buffer.byteLength(raw[spec.name] ?? '') > MAX_INPUT_BYTES).map(
@@ -146,6 +142,12 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
     )
   )
   for (const name of oversized) problems.push(`input "${name}": is larger than 64 KiB (${MAX_INPUT_BYTES} bytes)`)
+  const problem = (name: InputName, value: string | undefined, what: string): void => {
+    // An oversized input reads as empty below; its one problem is that it is too large.
+    if (oversized.has(name)) return
+    const shown = value === undefined || isSecret(name) ? '' : ` ${JSON.stringify(value)}`
+    problems.push(`input "${name}":${shown} ${what}`)
+  }
   const get = (name: InputName): string =>
     (oversized.has(name) ? '' : raw[name]?.trim()) || LITERAL_DEFAULTS.get(name) || ''
   const optional = (name: InputName): string | undefined => get(name) || undefined

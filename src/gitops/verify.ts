@@ -6,7 +6,8 @@ import { renderFiles, type Manifest, type RenderFiles, type Rendering } from '..
 import { isKustomizationFile, tryParseReference, splitAlias } from './locate.js'
 import { holds, valueOf, type WriteTarget } from './edit.js'
 import { sameRepository, type ImageReference, type ImageRepository } from '../image/reference.js'
-import { type EnvFile } from './types.js'
+import { type EnvFile, type ImageEdit } from './types.js'
+import { editFiles, forwardEdit, noMatchMessage, targetOf, type FilesEdit } from './plan.js'
 
 /** The edited files would not deploy what the edit says: every problem names its file or object. */
 export class RenderCheckError extends Error {
@@ -26,6 +27,32 @@ export interface RenderCheck {
 // keys that hold a tag or digest apart from the repository (kustomize images, Helm values in
 // a HelmRelease, markers): a change there is an image change when it writes the edit's value
 const PART_KEYS = new Set(['newTag', 'tag', 'imageTag', 'digest'])
+
+/**
+ * The forward edit of the env files, proven by rendering: what the action (in memory, at the
+ * env repo's head) and the `edit` command (on a checkout) both run. Throws when the image is not
+ * referenced, or RenderCheckError; `warn` hears what was left alone or not checked.
+ */
+export async function provenEdit(
+  files: EnvFile[],
+  edit: ImageEdit,
+  where: string,
+  render: RenderFiles,
+  warn: (message: string) => void
+): Promise<FilesEdit> {
+  const edited = editFiles(files, () => forwardEdit(edit))
+  for (const { path, skipped, template } of edited.inventory) {
+    if (skipped && !template) warn(`${path}: skipped, ${skipped}`)
+  }
+  for (const warning of edited.warnings) warn(warning)
+  if (edited.matched === 0) throw new Error(noMatchMessage(edit.image, where, edited.inventory))
+  if (edited.changed.length > 0) {
+    const check = await checkEdit(files, edited.files, edit.repository, targetOf(edit), render)
+    for (const problem of check.unchecked)
+      warn(`render check: not checked, it did not render before either: ${problem}`)
+  }
+  return edited
+}
 
 /**
  * Renders `before` and `after` (the edited files) and compares; throws RenderCheckError.

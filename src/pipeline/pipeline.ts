@@ -11,6 +11,7 @@ import {
 import { type Host } from '../host/host.js'
 import { Deadline, systemClock, type Clock } from '../lib/deadline.js'
 import { type RenderFiles } from '../render/manifests.js'
+import { describeObject } from '../render/types.js'
 import { type DeploymentState } from '../report/deployments.js'
 import { driftLine, newRunReport, outputsOf, type RunReport } from '../report/run-report.js'
 import { type DeployStatus } from '../report/status.js'
@@ -188,6 +189,14 @@ async function checkDrift(
     }
     return found
   })
+  if (check && config.kube.prune) {
+    // Inventory members Git no longer has: what the prune after this apply deletes.
+    const deletes = check.items
+      .filter(item => item.state === 'extra')
+      .map(item => ({ object: describeObject(item), action: 'delete' }))
+    for (const { object } of deletes) host.info(`plan: delete    ${object}`)
+    if (deletes.length > 0) report.plan = [...(report.plan ?? []), ...deletes]
+  }
   if (check && config.kube.drift !== 'ignore') {
     report.drift = check.items
     if (check.items.length > 0) {

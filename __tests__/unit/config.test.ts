@@ -33,6 +33,10 @@ contexts:
 current-context: ctx
 `
 
+const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIBdummy\n-----END CERTIFICATE-----\n'
+/** kube-auth github-oidc instead of the kubeconfig. */
+const oidc: RawInputs = { kubeconfig: '', 'kube-auth': 'github-oidc', 'kube-server': 'https://k:6443' }
+
 const context: RunContext = {
   repository: 'acme/app',
   sha: '0123456789abcdef0123456789abcdef01234567',
@@ -176,6 +180,18 @@ describe('parseConfig valid values', () => {
       ['apps/web', 'apps/api']
     ],
     ['env-path . is the repo root', { 'env-path': './' }, c => c.env.paths, ['.']],
+    [
+      'github-oidc: server, CA from base64, default audience, no kubeconfig',
+      { ...oidc, 'kube-server': 'https://k:6443/', 'kube-ca': Buffer.from(CA_PEM).toString('base64') },
+      c => [c.kube.auth, c.kube.server, c.kube.caPem, c.kube.audience, c.kube.kubeconfig],
+      ['github-oidc', 'https://k:6443', CA_PEM, 'kubernetes', undefined]
+    ],
+    [
+      'github-oidc: audience',
+      { ...oidc, 'kube-audience': 'https://k8s.acme' },
+      c => c.kube.audience,
+      'https://k8s.acme'
+    ],
     ['timeout 90s', { timeout: '90s' }, c => c.kube.timeoutMs, 90_000],
     ['rollback-timeout defaults to timeout', { timeout: '90s' }, c => c.kube.rollbackTimeoutMs, 90_000],
     ['rollback-timeout 2m', { timeout: '90s', 'rollback-timeout': '2m' }, c => c.kube.rollbackTimeoutMs, 120_000],
@@ -250,7 +266,19 @@ describe('parseConfig invalid values name the input', () => {
     [{ 'env-token': '' }, /^input "env-token": is required$/],
     [{ 'commit-mode': 'merge' }, /^input "commit-mode": "merge" must be one of push, pull-request$/],
     [{ pin: 'sha' }, /^input "pin": "sha" must be one of tag, digest, tag\+digest$/],
-    [{ kubeconfig: '' }, /^input "kubeconfig": is required unless apply is false$/],
+    [{ kubeconfig: '' }, /^input "kubeconfig": is required unless apply is false or kube-auth is github-oidc$/],
+    [
+      { 'kube-auth': 'github-oidc', 'kube-server': 'https://k:6443' },
+      /^input "kube-auth": "github-oidc" excludes the kubeconfig input: give one of them$/
+    ],
+    [{ 'kube-auth': 'token' }, /^input "kube-auth": "token" must be one of kubeconfig, github-oidc$/],
+    [{ kubeconfig: '', 'kube-auth': 'github-oidc' }, /^input "kube-server": is required with kube-auth github-oidc$/],
+    [{ ...oidc, 'kube-server': 'http://k:6443' }, /^input "kube-server": "http:\/\/k:6443" is not an https:\/\/ URL$/],
+    [{ ...oidc, 'kube-ca': 'bm90IGEgY2VydA==' }, /^input "kube-ca": is neither a PEM certificate nor base64 of one$/],
+    [
+      { 'kube-server': 'https://k:6443' },
+      /^input "kube-server": "https:\/\/k:6443" is used only with kube-auth github-oidc$/
+    ],
     [{ kubeconfig: 'not: a kubeconfig' }, /^input "kubeconfig": is neither kubeconfig YAML nor base64 of it$/],
     [{ timeout: '5x' }, /^input "timeout": "5x" is not a duration \(examples: 90s, 5m, 1h\)$/],
     [{ 'failures-allowed': '-1' }, /^input "failures-allowed": "-1" must be a whole number from 0 to 9999$/],

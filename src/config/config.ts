@@ -42,10 +42,17 @@ export interface EnvRepoConfig {
   pin: Pin
 }
 
+export type KubeAuth = 'kubeconfig' | 'github-oidc'
+
 export interface KubeConfigInput {
   apply: boolean
-  /** Kubeconfig YAML (decoded when base64 was given); absent only when apply is false. */
+  auth: KubeAuth
+  /** Kubeconfig YAML (decoded when base64 was given); absent when apply is false or auth is github-oidc. */
   kubeconfig?: string
+  /** github-oidc: the apiserver URL, its CA (PEM; absent: the system's trust) and the token audience. */
+  server?: string
+  caPem?: string
+  audience: string
   context?: string
   namespace?: string
   /** One budget for the lock wait, the apply and the rollout. */
@@ -85,6 +92,11 @@ export interface Config {
   githubToken?: string
   githubApiUrl: string
   context: RunContext
+}
+
+/** A cluster to talk to was given: a kubeconfig, or kube-auth github-oidc with its kube-server. */
+export function clusterGiven(kube: KubeConfigInput): boolean {
+  return kube.auth === 'github-oidc' ? Boolean(kube.server) : Boolean(kube.kubeconfig)
 }
 
 /** Every problem found in the inputs, each naming its input. */
@@ -282,11 +294,31 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
   let kubeconfig: string | undefined
   const kubeconfigInput = get('kubeconfig')
   const needsCluster = (apply && env.commitMode === 'push') || !deploying
-  if (kubeconfigInput) {
-    kubeconfig = decodeKubeconfig(kubeconfigInput)
-    if (kubeconfig === undefined) problem('kubeconfig', undefined, 'is neither kubeconfig YAML nor base64 of it')
-  } else if (needsCluster) {
-    problem('kubeconfig', undefined, deploying ? 'is required unless apply is false' : 'is required in mode reconcile')
+  const auth = oneOf('kube-auth', ['kubeconfig', 'github-oidc'] as const)
+  const server = optional('kube-server')
+  const caInput = optional('kube-ca')
+  let caPem: string | undefined
+  if (auth === 'github-oidc') {
+    if (kubeconfigInput) problem('kube-auth', auth, 'excludes the kubeconfig input: give one of them')
+    if (!server && needsCluster) problem('kube-server', undefined, 'is required with kube-auth github-oidc')
+    if (server && !/^https:\/\/[^/\s]+/.test(server)) problem('kube-server', server, 'is not an https:// URL')
+    if (caInput) {
+      caPem = decodePem(caInput)
+      if (caPem === undefined) problem('kube-ca', undefined, 'is neither a PEM certificate nor base64 of one')
+    }
+  } else {
+    if (server) problem('kube-server', server, 'is used only with kube-auth github-oidc')
+    if (caInput) problem('kube-ca', undefined, 'is used only with kube-auth github-oidc')
+    if (kubeconfigInput) {
+      kubeconfig = decodeKubeconfig(kubeconfigInput)
+      if (kubeconfig === undefined) problem('kubeconfig', undefined, 'is neither kubeconfig YAML nor base64 of it')
+    } else if (needsCluster) {
+      problem(
+        'kubeconfig',
+        undefined,
+        deploying ? 'is required unless apply is false or kube-auth is github-oidc' : 'is required in mode reconcile'
+      )
+    }
   }
   if (!deploying && !apply) problem('apply', 'false', 'cannot be false in mode reconcile (reconcile applies)')
   const duration = (name: InputName): number => {
@@ -334,7 +366,11 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
   if (kubeAsGroups.length > 0 && kubeAs === undefined) problem('kube-as-groups', undefined, 'needs kube-as')
   const kube: KubeConfigInput = {
     apply,
+    auth,
     kubeconfig,
+    server: auth === 'github-oidc' ? server?.replace(/\/+$/, '') : undefined,
+    caPem,
+    audience: get('kube-audience'),
     context: optional('kube-context'),
     namespace: optional('namespace'),
     timeoutMs,
@@ -434,4 +470,10 @@ function isHttpUrl(value: string): boolean {
 function hasCredentials(value: string): boolean {
   const url = new URL(value)
   return url.username !== '' || url.password !== ''
+}
+
+/** A PEM certificate (bundle) as given, or decoded from base64; undefined when it is neither. */
+function decodePem(input: string): string | undefined {
+  const pem = /-----BEGIN CERTIFICATE-----/.test(input) ? input : Buffer.from(input, 'base64').toString('utf8')
+  return /-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/.test(pem) ? pem.trim() + '\n' : undefined
 }

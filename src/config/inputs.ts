@@ -96,9 +96,28 @@ const INPUT_LIST = [
   {
     name: 'kubeconfig',
     secret: true,
-    description: 'Kubeconfig YAML, or base64 of it (secret); required unless apply is false.'
+    description:
+      'Kubeconfig YAML, or base64 of it (secret); required unless apply is false or kube-auth is `github-oidc`.'
   },
   { name: 'kube-context', defaultText: "the kubeconfig's current context", description: 'Kubeconfig context to use.' },
+  {
+    name: 'kube-auth',
+    default: 'kubeconfig',
+    description:
+      "How to reach the cluster: `kubeconfig`, or `github-oidc` (the job's GitHub OIDC token as bearer token, no " +
+      'stored credential; needs `permissions: id-token: write` and kube-server).'
+  },
+  { name: 'kube-server', description: 'Apiserver URL (`https://…`) for kube-auth `github-oidc`.' },
+  {
+    name: 'kube-ca',
+    description:
+      "The apiserver's CA certificate, PEM or base64 of PEM, for kube-auth `github-oidc`; optional when the system trusts it."
+  },
+  {
+    name: 'kube-audience',
+    default: 'kubernetes',
+    description: 'Audience of the OIDC token requested for kube-auth `github-oidc`; the cluster must expect it.'
+  },
   {
     name: 'namespace',
     description:

@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
 import { INPUTS, type RawInputs } from '../config/index.js'
+import { idTokenEndpoint } from '../kube/oidc.js'
 import { type Host, type RenderedSummary } from './host.js'
 
 /** Inputs as the Actions runner passes them (INPUT_* variables, read by core.getInput). */
@@ -31,6 +32,10 @@ export class ActionHost implements Host {
   }
   setOutput(name: string, value: string): void {
     core.setOutput(name, value)
+  }
+  idToken(audience: string): Promise<string> {
+    idTokenEndpoint(process.env) // the helpful error when the job lacks id-token: write
+    return core.getIDToken(audience)
   }
   async writeSummary(summary: RenderedSummary): Promise<void> {
     // core.summary throws without GITHUB_STEP_SUMMARY (local runs): print it instead.

@@ -1,5 +1,6 @@
 import { type Host, type RenderedSummary } from './host.js'
 import { type OutputName } from '../config/inputs.js'
+import { requestIdToken } from '../kube/oidc.js'
 import { Redactor } from './redactor.js'
 
 /** A terminal: logs and the summary to stderr, outputs collected for stdout. */
@@ -36,6 +37,10 @@ export class CliHost implements Host {
   }
   setOutput(name: OutputName, value: string): void {
     this.outputs.set(name, this.redactor.redact(value))
+  }
+  /** The runner's request by hand: core.getIDToken would print `::add-mask::<token>` to stdout. */
+  idToken(audience: string): Promise<string> {
+    return requestIdToken(process.env, audience)
   }
   async writeSummary(summary: RenderedSummary): Promise<void> {
     this.write(`${this.redactor.redact(summary.text)}\n`)

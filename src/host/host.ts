@@ -19,5 +19,7 @@ export interface Host {
   error(message: string): void
   group<T>(name: string, fn: () => Promise<T>): Promise<T>
   setOutput(name: OutputName, value: string): void
+  /** The job's GitHub OIDC token for this audience (kube-auth github-oidc); not yet a secret. */
+  idToken(audience: string): Promise<string>
   writeSummary(summary: RenderedSummary): Promise<void>
 }

@@ -9,7 +9,8 @@ import { parentName, restoreFile } from './inventory.js'
 import { isNotFound, KubeApiError, KubeClient } from './client.js'
 import { Discovery } from './discovery.js'
 import { runHooks } from './hooks.js'
-import { loadKubeConfig } from './kubeconfig.js'
+import { type LoadedKubeConfig, loadKubeConfig, oidcKubeConfig } from './kubeconfig.js'
+import { MissingIdTokenPermissionError, OidcToken, unauthorizedMessage } from './oidc.js'
 import { helmRenderer } from './helm.js'
 import { acquireLease, type HeldLock, leaseName } from './lease.js'
 import { rollBack, trackTarget } from './rollback.js'
@@ -54,6 +55,18 @@ export function envRenderer(config: Config, namespace: string): RenderFiles {
   return renderOnce(policyRender(config.kube.policy, files => renderFiles(files, renderers)))
 }
 
+/** The identity the apiserver sees, as SelfSubjectReview reports it: `user (groups a, b)`. */
+async function whoAmI(client: KubeClient): Promise<string> {
+  const review = await client.request<{ status?: { userInfo?: { username?: string; groups?: string[] } } }>(
+    'POST',
+    '/apis/authentication.k8s.io/v1/selfsubjectreviews',
+    { body: JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }) }
+  )
+  const user = review.body?.status?.userInfo
+  const groups = (user?.groups ?? []).filter(group => group !== 'system:authenticated')
+  return `${JSON.stringify(user?.username ?? 'unknown')}${groups.length > 0 ? ` (groups ${groups.join(', ')})` : ''}`
+}
+
 /** A connection to the target cluster: validate, lock, apply, wait and roll back. */
 export class Cluster {
   /** Helm post-hooks of the last apply: run once its rollout succeeded. */
@@ -80,14 +93,34 @@ export class Cluster {
 
   /** Loads the kubeconfig (in memory) and checks that the apiserver answers. */
   static async connect(config: Config, host: Host): Promise<Cluster> {
-    if (!config.kube.kubeconfig) throw new Error('no kubeconfig given: the kubeconfig input is required to apply')
-    const loaded = loadKubeConfig(config.kube.kubeconfig, config.kube.context, process.env, config.kube.impersonate)
+    const { kube } = config
+    let oidc: OidcToken | undefined
+    let loaded: LoadedKubeConfig
+    if (kube.auth === 'github-oidc') {
+      if (!kube.server) throw new Error('no kube-server given: it is required with kube-auth github-oidc')
+      oidc = new OidcToken(
+        audience => host.idToken(audience),
+        kube.audience,
+        value => host.setSecret(value)
+      )
+      const token = oidc
+      loaded = oidcKubeConfig(kube.server, kube.caPem, () => token.token(), kube.impersonate)
+    } else {
+      if (!kube.kubeconfig) throw new Error('no kubeconfig given: the kubeconfig input is required to apply')
+      loaded = loadKubeConfig(kube.kubeconfig, kube.context, process.env, kube.impersonate)
+    }
     try {
       const client = new KubeClient(loaded.kc, loaded.server)
       let version: string
+      let identity = ''
       try {
         version = (await client.request<{ gitVersion?: string }>('GET', '/version')).body?.gitVersion ?? 'unknown'
+        if (oidc) identity = await whoAmI(client)
       } catch (error) {
+        if (oidc && error instanceof KubeApiError && error.status === 401) {
+          throw new Error(unauthorizedMessage(loaded.server, kube.audience, oidc.claims()), { cause: error })
+        }
+        if (error instanceof MissingIdTokenPermissionError) throw error
         const reason =
           error instanceof KubeApiError && error.status === 401
             ? 'the credentials were rejected (401)'
@@ -101,7 +134,11 @@ export class Cluster {
       }
       const namespace = config.kube.namespace ?? loaded.contextNamespace ?? 'default'
       host.info(
-        `cluster ${loaded.server} (Kubernetes ${version}), context ${loaded.kc.getCurrentContext()}, namespace ${namespace}`
+        `cluster ${loaded.server} (Kubernetes ${version}), ` +
+          (oidc
+            ? `GitHub OIDC token (audience ${kube.audience}) as ${identity}`
+            : `context ${loaded.kc.getCurrentContext()}`) +
+          `, namespace ${namespace}`
       )
       const discovery = new Discovery(client)
       const repository = `${config.env.owner}/${config.env.repo}`

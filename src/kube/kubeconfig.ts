@@ -24,22 +24,58 @@ export interface Impersonation {
   groups: string[]
 }
 
+type Headers = Record<string, string | string[]>
+type HeaderHook = (headers: Headers) => void | Promise<void>
+
 /**
- * Every request path (our client, the watches) asks the KubeConfig for its options, so adding
- * the impersonation headers here puts them on every request. client-node knows only the user.
+ * Every request path (our client, the watches) asks the KubeConfig for its options, so headers
+ * set here are on every request: impersonation (client-node knows only the user) and the
+ * GitHub OIDC bearer token (fresh for each request).
  */
-class ImpersonatingKubeConfig extends KubeConfig {
-  constructor(private readonly identity: Impersonation) {
+class HeaderKubeConfig extends KubeConfig {
+  constructor(private readonly hooks: HeaderHook[]) {
     super()
   }
 
   override async applyToHTTPSOptions(opts: Parameters<KubeConfig['applyToHTTPSOptions']>[0]): Promise<void> {
     await super.applyToHTTPSOptions(opts)
-    const headers = ((opts as https.RequestOptions).headers ??= {}) as Record<string, string | string[]>
-    headers['Impersonate-User'] = this.identity.user
-    if (this.identity.groups.length > 0) headers['Impersonate-Group'] = this.identity.groups
-    else delete headers['Impersonate-Group']
+    const headers = ((opts as https.RequestOptions).headers ??= {}) as Headers
+    for (const hook of this.hooks) await hook(headers)
   }
+}
+
+function impersonation(identity: Impersonation | undefined): HeaderHook[] {
+  if (!identity) return []
+  return [
+    headers => {
+      headers['Impersonate-User'] = identity.user
+      if (identity.groups.length > 0) headers['Impersonate-Group'] = identity.groups
+      else delete headers['Impersonate-Group']
+    }
+  ]
+}
+
+/** kube-auth github-oidc: the server and CA from the inputs, the bearer token from `token` (it refreshes). */
+export function oidcKubeConfig(
+  server: string,
+  caPem: string | undefined,
+  token: () => Promise<string>,
+  impersonate?: Impersonation
+): LoadedKubeConfig {
+  const bearer: HeaderHook = async headers => {
+    headers.Authorization = `Bearer ${await token()}`
+  }
+  const kc = new HeaderKubeConfig([bearer, ...impersonation(impersonate)])
+  const name = 'github-oidc'
+  kc.loadFromOptions({
+    clusters: [
+      { name, server, caData: caPem ? Buffer.from(caPem).toString('base64') : undefined, skipTLSVerify: false }
+    ],
+    users: [{ name }],
+    contexts: [{ name, cluster: name, user: name }],
+    currentContext: name
+  })
+  return { kc, server, cleanup() {} }
 }
 
 /**
@@ -65,7 +101,7 @@ export function loadKubeConfig(
   env = process.env,
   impersonate?: Impersonation
 ): LoadedKubeConfig {
-  const kc = impersonate ? new ImpersonatingKubeConfig(impersonate) : new KubeConfig()
+  const kc = new HeaderKubeConfig(impersonation(impersonate))
   try {
     kc.loadFromString(yaml)
   } catch (error) {

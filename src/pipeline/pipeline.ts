@@ -1,5 +1,6 @@
 import os from 'node:os'
 import {
+  clusterGiven,
   ConfigError,
   parseConfig,
   runContext,
@@ -100,7 +101,7 @@ async function deploy(
 ): Promise<DeployStatus> {
   // Reach GitHub and the cluster (in parallel) before a build that may take minutes: a bad
   // token or kubeconfig fails the run at once.
-  const clusterConnection = config.kube.kubeconfig ? settled(stages.connectCluster(config, host)) : undefined
+  const clusterConnection = clusterGiven(config.kube) ? settled(stages.connectCluster(config, host)) : undefined
   // the cluster's renderer (it knows the namespace charts render into), else one of our own
   let ownRender: RenderFiles | undefined
   const render: RenderFiles = async files =>

@@ -1,6 +1,7 @@
 // A Host that records every line a stage says, unredacted, so a leaked secret would show.
 import { type OutputName } from '../../src/config/inputs.js'
 import { type Host, type RenderedSummary } from '../../src/host/host.js'
+import { requestIdToken } from '../../src/kube/oidc.js'
 
 export class RecordingHost implements Host {
   readonly lines: string[] = []
@@ -23,6 +24,9 @@ export class RecordingHost implements Host {
   }
   setOutput(name: OutputName, value: string): void {
     this.lines.push(`output ${name}=${value}`)
+  }
+  idToken(audience: string): Promise<string> {
+    return requestIdToken(process.env, audience)
   }
   async writeSummary(summary: RenderedSummary): Promise<void> {
     this.lines.push(summary.text)

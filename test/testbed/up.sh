@@ -83,7 +83,13 @@ REGISTRY_PORT=$(pick_port registry-anon "${TESTBED_REGISTRY_PORT:-${REGISTRY_POR
 REGISTRY_AUTH_PORT=$(pick_port registry-auth "${TESTBED_REGISTRY_AUTH_PORT:-${REGISTRY_AUTH_PORT:-5002}}" "$TB/registry-auth.yml")
 [ "$REGISTRY_AUTH_PORT" != "$REGISTRY_PORT" ] || REGISTRY_AUTH_PORT=$(pick_port registry-auth $((REGISTRY_PORT + 1)) "$TB/registry-auth.yml")
 GITHUB_PORT=$(pick_port github-emulator "${TESTBED_GITHUB_PORT:-${GITHUB_PORT:-8787}}" "github-emulator/main.ts")
-printf 'REGISTRY_PORT=%s\nREGISTRY_AUTH_PORT=%s\nGITHUB_PORT=%s\n' "$REGISTRY_PORT" "$REGISTRY_AUTH_PORT" "$GITHUB_PORT" >"$TB/ports"
+oidc_pref="${TESTBED_OIDC_PORT:-${OIDC_PORT:-$((GITHUB_PORT + 1))}}"
+# Above the API port, so the search for a free one cannot land on it before the emulator listens.
+[ "$oidc_pref" -gt "$GITHUB_PORT" ] || oidc_pref=$((GITHUB_PORT + 1))
+# Ours only when our emulator serves the issuer on exactly that port.
+OIDC_PORT=$(pick_port github-emulator "$oidc_pref" "--oidc-port $oidc_pref ")
+printf 'REGISTRY_PORT=%s\nREGISTRY_AUTH_PORT=%s\nGITHUB_PORT=%s\nOIDC_PORT=%s\n' "$REGISTRY_PORT" "$REGISTRY_AUTH_PORT" "$GITHUB_PORT" \
+  "$OIDC_PORT" >"$TB/ports"
 
 # start NAME CMD...: start a part in its own session, logging to .testbed/NAME.log
 start() {
@@ -186,11 +192,59 @@ if ! cmp -s "$TB/github-emulator.json.tmp" "$TB/github-emulator.json"; then
 else
   rm -f "$TB/github-emulator.json.tmp"
 fi
-emulator_healthy() { [ "$(http_code "http://127.0.0.1:$GITHUB_PORT/_testbed/health")" = 200 ]; }
+# GitHub's OIDC issuer (served by the emulator over HTTPS): the test bed's CA, the issuer's TLS
+# certificate for 127.0.0.1 and the RS256 signing key, made once and kept.
+PKI="$TB/pki"
+if [ ! -s "$PKI/oidc-signing.key" ]; then
+  mkdir -p "$PKI"
+  (
+    cd "$PKI"
+    umask 077
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=testbed CA" -keyout ca.key -out ca.crt 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout oidc-tls.key -out oidc-tls.csr 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >oidc-tls.ext
+    openssl x509 -req -in oidc-tls.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -extfile oidc-tls.ext \
+      -out oidc-tls.crt 2>/dev/null
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out oidc-signing.key.tmp 2>/dev/null
+    mv oidc-signing.key.tmp oidc-signing.key
+    rm -f oidc-tls.csr oidc-tls.ext
+  ) || die "creating the test bed's CA and OIDC keys with openssl failed"
+fi
+OIDC_ISSUER="https://127.0.0.1:$OIDC_PORT"
+emulator_healthy() {
+  [ "$(http_code "http://127.0.0.1:$GITHUB_PORT/_testbed/health")" = 200 ] &&
+    [ "$(http_code --cacert "$PKI/ca.crt" "$OIDC_ISSUER/.well-known/openid-configuration")" = 200 ]
+}
 if ! { is_alive github-emulator "github-emulator/main.ts" && emulator_healthy; }; then
   stop_pid github-emulator
   start github-emulator "$NODE" "$TB_SCRIPTS/github-emulator/main.ts" --port "$GITHUB_PORT" \
-    --git-root "$GIT_ROOT" --config "$TB/github-emulator.json"
+    --git-root "$GIT_ROOT" --config "$TB/github-emulator.json" --oidc-port "$OIDC_PORT" \
+    --oidc-tls-cert "$PKI/oidc-tls.crt" --oidc-tls-key "$PKI/oidc-tls.key" --oidc-signing-key "$PKI/oidc-signing.key"
+fi
+# The cluster trusts that issuer like the README's AuthenticationConfiguration trusts GitHub's.
+{
+  echo "apiVersion: apiserver.config.k8s.io/v1"
+  echo "kind: AuthenticationConfiguration"
+  echo "jwt:"
+  echo "  - issuer:"
+  echo "      url: $OIDC_ISSUER"
+  echo "      audiences: [kubernetes]"
+  echo "      certificateAuthority: |"
+  sed 's/^/        /' "$PKI/ca.crt"
+  echo "    claimMappings:"
+  echo "      username:"
+  echo "        claim: sub"
+  echo "        prefix: 'github:'"
+  echo "      groups:"
+  echo "        expression: >-"
+  echo "          ['github:repo:' + claims.repository] +"
+  echo "          (has(claims.environment) ? ['github:env:' + claims.repository + ':' + claims.environment] : [])"
+} >"$TB/authentication-config.yaml.tmp"
+if ! cmp -s "$TB/authentication-config.yaml.tmp" "$TB/authentication-config.yaml"; then
+  mv "$TB/authentication-config.yaml.tmp" "$TB/authentication-config.yaml"
+  stop_pid controlplane # its apiserver must trust the issuer on the new port
+else
+  rm -f "$TB/authentication-config.yaml.tmp"
 fi
 
 # ------------------------------------------------------------------ control plane
@@ -218,7 +272,7 @@ if [ "${TESTBED_SKIP_CLUSTER:-0}" != 1 ]; then
     [ -x "$CP_BIN" ] || die "control plane build did not print an executable as its last line (got: '$CP_BIN')"
     rm -f "$KUBECONFIG_FILE"
     start controlplane "$CP_BIN" --state-dir "$TB/controlplane" --kubeconfig "$KUBECONFIG_FILE" \
-      --registry-auth "127.0.0.1:$REGISTRY_AUTH_PORT=$TESTBED_REGISTRY_USER:$TESTBED_REGISTRY_PASSWORD"
+      --authentication-config "$TB/authentication-config.yaml" --registry-auth "127.0.0.1:$REGISTRY_AUTH_PORT=$TESTBED_REGISTRY_USER:$TESTBED_REGISTRY_PASSWORD"
   fi
 fi
 
@@ -274,9 +328,22 @@ wait_for buildkitd 60 "$BUILDKIT_MARKER" buildx_healthy
 # Test Dockerfiles start FROM this (static busybox, so RUN works without Docker Hub).
 BASE_IMAGE="127.0.0.1:$REGISTRY_PORT/testbed/busybox:$(dpkg-query -W -f='${Version}' busybox-static | sed 's/^[0-9]*://; s/[^A-Za-z0-9_.-]/_/g')"
 REGISTRY="127.0.0.1:$REGISTRY_PORT" bash "$TB_SCRIPTS/base-image.sh" "$BASE_IMAGE" >/dev/null
+OIDC_NAMESPACE=oidc-apps
 if [ "${TESTBED_SKIP_CLUSTER:-0}" != 1 ]; then
   wait_for controlplane "${TESTBED_CLUSTER_TIMEOUT:-300}" "$CP_MARKER" cluster_healthy
+  # Keyless access: acme/app's production environment may deploy to one namespace, nothing else.
+  kubectl --kubeconfig "$KUBECONFIG_FILE" apply -f "$TB_SCRIPTS/oidc-rbac.yaml" >"$TB/oidc-rbac.log" 2>&1 ||
+    die "applying $TB_SCRIPTS/oidc-rbac.yaml failed (see $TB/oidc-rbac.log)"
+  kubectl --kubeconfig "$KUBECONFIG_FILE" config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' |
+    base64 -d >"$TB/kube-ca.crt"
+  KUBE_SERVER="$(kubectl --kubeconfig "$KUBECONFIG_FILE" config view --minify -o jsonpath='{.clusters[0].cluster.server}')"
 fi
+# A runner of acme/app, environment production (the emulator keeps runners in memory: registered each time).
+OIDC_RUNNER="$(curl -fsS -X POST -H 'content-type: application/json' \
+  -d '{"repository":"acme/app","environment":"production","ref":"refs/heads/main"}' \
+  "http://127.0.0.1:$GITHUB_PORT/_testbed/oidc/runners")" || die "registering the OIDC runner with the emulator failed"
+OIDC_REQUEST_URL="$(printf '%s' "$OIDC_RUNNER" | sed -n 's/.*"url":"\([^"]*\)".*/\1/p')"
+OIDC_REQUEST_TOKEN="$(printf '%s' "$OIDC_RUNNER" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')"
 
 # ------------------------------------------------------------------ env for tests and scripts
 {
@@ -294,6 +361,14 @@ fi
   echo "export TESTBED_REGISTRY_USER='$TESTBED_REGISTRY_USER'"
   echo "export TESTBED_REGISTRY_PASSWORD='$TESTBED_REGISTRY_PASSWORD'"
   echo "export TESTBED_GIT_ROOT='$GIT_ROOT'"
+  if [ "${TESTBED_SKIP_CLUSTER:-0}" != 1 ]; then
+    echo "export TESTBED_KUBE_SERVER='$KUBE_SERVER'"
+    echo "export TESTBED_KUBE_CA='$TB/kube-ca.crt'"
+  fi
+  echo "export TESTBED_OIDC_ISSUER='$OIDC_ISSUER'"
+  echo "export TESTBED_OIDC_REQUEST_URL='$OIDC_REQUEST_URL'"
+  echo "export TESTBED_OIDC_REQUEST_TOKEN='$OIDC_REQUEST_TOKEN'"
+  echo "export TESTBED_OIDC_NAMESPACE='$OIDC_NAMESPACE'"
   # Go tools built by gotool.sh (buildkitd, buildx, act, helm, …) come before the system's.
   echo "export PATH=\"$TB/bin:\$PATH\""
   echo "export DOCKER_CONFIG='$DOCKER_CONFIG_DIR'"

@@ -94,6 +94,7 @@ func run() error {
 	readyTimeout := fs.Duration("startup-timeout", 3*time.Minute, "give up if the cluster is not ready within this time")
 	verbosity := fs.Int("v", 0, "klog verbosity of the Kubernetes components")
 	logLevel := fs.String("log-level", "error", "lowest klog severity printed to stderr: info, warning or error")
+	authnConfig := fs.String("authentication-config", "", "kube-apiserver --authentication-config file (e.g. trusting an OIDC issuer)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if err == pflag.ErrHelp {
 			return nil
@@ -185,7 +186,15 @@ func run() error {
 	defer etcd.Close()
 
 	logf("starting kube-apiserver on %s", pp.Server)
-	apiErr, err := runAPIServer(ctx, apiserverArgs(p, pp.EtcdClient), apiLn)
+	apiArgs := apiserverArgs(p, pp.EtcdClient)
+	if *authnConfig != "" {
+		abs, err := filepath.Abs(*authnConfig)
+		if err != nil {
+			return err
+		}
+		apiArgs = append(apiArgs, "--authentication-config="+abs)
+	}
+	apiErr, err := runAPIServer(ctx, apiArgs, apiLn)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import { ConfigStore, permissionFor, type Permission, type TokenConfig } from '.
 import { numericId, type Ctx, type Route } from './context.ts'
 import { faultReply, Faults } from './faults.ts'
 import { GitError } from './git.ts'
+import type { OidcIssuer } from './oidc.ts'
 import { decode, HttpError, notFound, parseJson, readBody, send, type Reply } from './http.ts'
 import { checkQuirkPermissions, QuirkStore, type Quirks } from './quirks.ts'
 import { RateLimits } from './ratelimit.ts'
@@ -34,6 +35,8 @@ export interface EmulatorOptions {
   configFile: string | null
   host?: string
   port?: number
+  /** GitHub's OIDC token service (/_testbed/oidc/…); absent: those endpoints answer 404. */
+  oidc?: OidcIssuer
 }
 
 export class Emulator implements AdminTarget {
@@ -49,8 +52,10 @@ export class Emulator implements AdminTarget {
   private host: string
   private port: number
   private repoRouteList: Route[]
+  private oidc: OidcIssuer | undefined
 
   constructor(opts: EmulatorOptions) {
+    this.oidc = opts.oidc
     this.gitRoot = opts.gitRoot
     this.host = opts.host ?? '127.0.0.1'
     this.port = opts.port ?? 0
@@ -94,6 +99,14 @@ export class Emulator implements AdminTarget {
     if (path === '/_testbed' || path.startsWith('/_testbed/')) {
       if (!isLoopback(req.socket.remoteAddress)) return send(res, 403, { message: 'admin endpoints are loopback only' })
       try {
+        if (path.startsWith('/_testbed/oidc/')) {
+          if (!this.oidc) return send(res, 404, { message: 'the OIDC issuer is off (start with --oidc-port)' })
+          const raw = await readBody(req)
+          const body = method === 'GET' ? {} : parseJson(raw)
+          const sub = path.slice('/_testbed/oidc'.length)
+          const reply = this.oidc.handle(method, sub, url.searchParams, req.headers.authorization ?? '', body, apiBase)
+          return send(res, reply.status, reply.body)
+        }
         const reply = await admin(this, method, path, url.searchParams, await readBody(req))
         return send(res, reply.status, reply.body, reply.headers)
       } catch (e) {

@@ -7,7 +7,8 @@ export interface TreeFile {
   sha: string
 }
 
-const DESCRIPTOR = /(?:\.ya?ml|(?:^|\/)Kustomization)$/
+// .json manifests are applied, so they are edited too
+const DESCRIPTOR = /(?:\.ya?ml|\.json|(?:^|\/)Kustomization)$/
 
 /** Folders holding a Helm chart (with their trailing slash): every file there is read. */
 export function chartFolders(paths: string[]): string[] {

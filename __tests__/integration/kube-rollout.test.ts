@@ -25,10 +25,11 @@ import {
 
 let kc: KubeConfig
 let client: KubeClient
-const images: Record<'good' | 'good2' | 'crashloop' | 'unready' | 'fail', string> = {
+const images: Record<'good' | 'good2' | 'crashloop' | 'crashonce' | 'unready' | 'fail', string> = {
   good: '',
   good2: '',
   crashloop: '',
+  crashonce: '',
   unready: '',
   fail: ''
 }
@@ -40,6 +41,7 @@ beforeAll(async () => {
   images.good = await testImage('app')
   images.good2 = await testImage('app2')
   images.crashloop = await testImage('app', 'crashloop')
+  images.crashonce = await testImage('app', 'crashonce')
   images.unready = await testImage('app', 'unready')
   images.fail = await testImage('app', 'fail')
 }, 600_000)
@@ -270,6 +272,24 @@ describe('trackRollout on the test bed', () => {
     expect(outcome.failure).toMatch(
       /^deployment\/web: pod web-\S+ container app: CrashLoopBackOff: .*\((\d+) restarts, 1 allowed\)/
     )
+  })
+
+  it('a pod that crashes once (failures-allowed 1, the default) deploys', async () => {
+    const ns = await namespace()
+    const outcome = await applyAndTrack([deployment(ns, 'web', images.crashonce, { replicas: 1 })])
+    expect(outcome).toMatchObject({ ok: true, resources: [{ status: 'ready', message: '1/1 updated, 1/1 available' }] })
+  })
+
+  it('the annotation gitops-push-deploy/failures-allowed: "0" makes the first crash fail', async () => {
+    const ns = await namespace()
+    const object = deployment(ns, 'web', images.crashonce, { replicas: 1 })
+    object.metadata = {
+      ...object.metadata,
+      annotations: { 'gitops-push-deploy/failures-allowed': '0' }
+    } as typeof object.metadata
+    const outcome = await applyAndTrack([object])
+    expect(outcome.ok).toBe(false)
+    expect(outcome.failure).toMatch(/^deployment\/web: pod web-\S+ container app: CrashLoopBackOff: /)
   })
 
   it('a suspended Job does not block: done, saying it is suspended', async () => {

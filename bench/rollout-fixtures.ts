@@ -33,7 +33,8 @@ const PLURALS: Record<string, string> = {
   DaemonSet: 'daemonsets',
   Job: 'jobs',
   CronJob: 'cronjobs',
-  ConfigMap: 'configmaps'
+  ConfigMap: 'configmaps',
+  ResourceQuota: 'resourcequotas'
 }
 
 /** Server-side apply of one built-in object; returns the generation and uid the server answered. */

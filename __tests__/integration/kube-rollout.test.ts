@@ -305,10 +305,13 @@ describe('trackRollout on the test bed', () => {
 
   it('on timeout, reports each unfinished workload with its last progress', async () => {
     const ns = await namespace()
-    const outcome = await applyAndTrack([deployment(ns, 'web', images.unready, { replicas: 1 })], { timeoutMs: 4_000 })
+    // Long enough for the pod to exist whatever the load, so that it can be named.
+    const outcome = await applyAndTrack([deployment(ns, 'web', images.unready, { replicas: 1 })], {
+      timeoutMs: 15_000
+    })
     expect(outcome.ok).toBe(false)
     expect(outcome.resources[0]).toMatchObject({ status: 'timeout', message: expect.stringMatching(/updated|observe/) })
-    expect(outcome.failure).toMatch(/^timed out after 4s waiting for:\n {2}deployment\/web: /)
+    expect(outcome.failure).toMatch(/^timed out after 15s waiting for:\n {2}deployment\/web: /)
     // The pods that never got ready are named, with their Ready condition.
     expect(outcome.failure).toMatch(/\n {4}Pods not ready:\n {6}pod web-\S+: (Ready=False|no Ready condition)/)
   })

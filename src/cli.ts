@@ -21,6 +21,7 @@ export async function runCli(argv: string[]): Promise<number> {
     return 0
   }
   const host = new CliHost()
+  for (const warning of invocation.warnings) host.warning(warning)
   const cancellation = cancelOnSignals(line => host.warning(line))
   try {
     const result = await runPipeline(host, invocation.inputs, realStages, runContext(), cancellation.signal)

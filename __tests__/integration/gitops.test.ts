@@ -120,7 +120,7 @@ describe('golden corpus through the API', () => {
 
 describe('commit', () => {
   it(
-    'reads with one tree request and writes tree, commit and ref; a second run is unchanged',
+    'reads the commit and the trees down to env-path, writes tree, commit and ref; a second run is unchanged',
     async () => {
       const repo = await createRepo({
         'apps/api/deploy.yaml': deployment(['registry.local:5000/team/api:1.9']),
@@ -134,7 +134,10 @@ describe('commit', () => {
       const log = (await emulatorRequests(since)).filter(r => r.path.includes(repo))
       expect(log.map(r => `${r.method} ${r.path.replace(/^.*\/git\//, '').replace(/[0-9a-f]{40}/, 'SHA')}`)).toEqual([
         'GET ref/heads/main',
-        'GET trees/SHA',
+        'GET commits/SHA',
+        'GET trees/SHA', // root
+        'GET trees/SHA', // apps
+        'GET trees/SHA', // apps/api, recursive
         'GET blobs/SHA',
         'GET blobs/SHA',
         'POST trees',
@@ -287,7 +290,9 @@ describe('faults and errors', () => {
       const repo = await createRepo({ 'deploy.yaml': deployment(['registry.local:5000/team/api:1.9']) })
       const env = await open(repo, { 'env-token': bed.githubReadonlyToken })
       const failure = env.commit(editFor('registry.local:5000/team/api', '1.10'), 'deploy')
-      await expect(failure).rejects.toThrow(`env-token needs contents:write on ${OWNER}/${repo}`)
+      await expect(failure).rejects.toThrow(
+        `env-token may not write commits in ${OWNER}/${repo}: it needs contents: write`
+      )
       expect(git(repo, 'rev-list', '--count', 'main').trim()).toBe('1')
     },
     SLOW

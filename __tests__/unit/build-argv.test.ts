@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import {
+  displayArgs,
   chooseBuilder,
   commandName,
   containerOptions,
@@ -293,5 +294,24 @@ describe('commandName', () => {
     [['build', '.'], 'buildah build']
   ])('%j → %s', (args, name) => {
     expect(commandName({ tool: 'buildah', args })).toBe(name)
+  })
+})
+
+describe('displayArgs', () => {
+  it.each([
+    [
+      ['build', '--build-arg', 'NPM_TOKEN=npm_secret', '-t', 'x'],
+      ['build', '--build-arg', 'NPM_TOKEN=***', '-t', 'x']
+    ],
+    [
+      ['--build-arg=A=b=c', '--label', 'k=v'],
+      ['--build-arg=A=***', '--label', 'k=v']
+    ],
+    [
+      ['--build-arg', 'NAME_ONLY'],
+      ['--build-arg', 'NAME_ONLY']
+    ]
+  ])('%j', (args, expected) => {
+    expect(displayArgs(args)).toEqual(expected)
   })
 })

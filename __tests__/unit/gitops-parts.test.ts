@@ -1,8 +1,9 @@
 import { describe, expect, it } from '@jest/globals'
 import { parseImageRepository } from '../../src/image/reference.js'
 import { unifiedDiff } from '../../src/gitops/diff.js'
-import { descriptorFiles, type TreeFile } from '../../src/gitops/files.js'
-import { rateLimitWait } from '../../src/gitops/github.js'
+import { chartFolders, descriptorFiles, isEditable, type TreeFile } from '../../src/gitops/files.js'
+import { isLostRefRace, rateLimitWait } from '../../src/gitops/github.js'
+import { forbiddenMessage } from '../../src/lib/github-client.js'
 import { conflictBackoffMs, proposalBranch, renderCommitMessage } from '../../src/gitops/index.js'
 import { isPlainSafe, replaceScalar } from '../../src/gitops/scalar.js'
 
@@ -72,6 +73,34 @@ describe('descriptorFiles', () => {
     expect(descriptorFiles(tree, paths, 'o/r@main').map(f => f.path)).toEqual(expected)
   })
 
+  it('reads every file of a Helm chart folder; only its non-template YAML is edited', () => {
+    const chart = [
+      blob('web/Chart.yaml'),
+      blob('web/values.yaml'),
+      blob('web/.helmignore'),
+      blob('web/templates/_helpers.tpl'),
+      blob('web/templates/deploy.yaml'),
+      blob('web/charts/redis/Chart.yaml'),
+      blob('web/charts/redis/templates/NOTES.txt'),
+      blob('web-values.md'),
+      blob('templates/plain.yaml')
+    ]
+    const read = descriptorFiles(chart, ['.'], 'o/r@main').map(f => f.path)
+    expect(read).toEqual(
+      chart
+        .filter(f => f.path !== 'web-values.md')
+        .map(f => f.path)
+        .sort()
+    )
+    const charts = chartFolders(read)
+    expect(read.filter(path => isEditable(path, charts))).toEqual([
+      'templates/plain.yaml',
+      'web/Chart.yaml',
+      'web/charts/redis/Chart.yaml',
+      'web/values.yaml'
+    ])
+  })
+
   it('names every missing env path', () => {
     expect(() => descriptorFiles(tree, ['apps/api', 'apps/web', 'x.yaml'], 'o/r@main')).toThrow(
       'env-path "apps/web", "x.yaml" not found in o/r@main'
@@ -123,8 +152,23 @@ describe('unifiedDiff', () => {
     const before = 'l1\nl2\nl3\nl4\nl5\nl6\nl7\nl8\nl9\nl10\n'
     const after = 'L1\nl2\nl3\nl4\nl5\nl6\nl7\nl8\nl9\nl10\nl11\n'
     expect(unifiedDiff('f', before, after)).toBe(
-      '--- a/f\n+++ b/f\n@@ -1,4 +1,4 @@\n-l1\n+L1\n l2\n l3\n l4\n@@ -8,3 +8,4 @@\n l8\n l9\n l10\n+l11\n'
+      '--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n-l1\n+L1\n l2\n@@ -10,1 +10,2 @@\n l10\n+l11\n'
     )
+  })
+
+  it.each([
+    [
+      'a Secret document',
+      'all.yaml',
+      'kind: Deployment\nimage: a:1\n---\nkind: Secret\nstringData:\n  token: s3cret-old\n'
+    ],
+    ['a JSON Secret', 's.json', '{\n"kind": "Secret",\n"stringData": {"token": "s3cret-old"}\n}\n']
+  ])('never shows the lines of %s', (_name, file, before) => {
+    const after = before.replace('s3cret-old', 's3cret-new').replace('a:1', 'a:2')
+    const diff = unifiedDiff(file, before, after)
+    expect(diff).not.toMatch(/s3cret/)
+    expect(diff).toContain(`-<line of a Secret document hidden>\n+<line of a Secret document hidden>`)
+    if (file.endsWith('.yaml')) expect(diff).toContain('-image: a:1\n+image: a:2')
   })
 
   it('is empty for equal texts', () => {
@@ -180,5 +224,51 @@ describe('proposalBranch', () => {
     ['ghcr.io/acme/web', 'deploy/main/acme-web']
   ])('%s → %s', (image, branch) => {
     expect(proposalBranch('main', parseImageRepository(image))).toBe(branch)
+  })
+})
+
+describe('forbiddenMessage', () => {
+  it.each<[string, Parameters<typeof forbiddenMessage>[3], string, string]>([
+    [
+      'a write keeps the reason and names the permission',
+      'pull-requests',
+      'Resource not accessible by integration',
+      'env-token may not act in acme/env: it needs pull-requests: write (GitHub: "Resource not accessible by integration")'
+    ],
+    ['a read', undefined, 'Nope', 'env-token cannot read acme/env (403: "Nope")'],
+    [
+      'SAML',
+      'contents',
+      'Resource protected by organization SAML enforcement.',
+      'env-token is not authorized for the SAML single sign-on of acme: authorize the token for the organization (GitHub: "Resource protected by organization SAML enforcement.")'
+    ]
+  ])('%s', (_, scope, reason, message) => {
+    expect(forbiddenMessage('env-token', 'acme/env', 'act', scope, reason)).toBe(message)
+  })
+
+  it('Actions may not open pull requests: names the setting', () => {
+    expect(
+      forbiddenMessage(
+        'env-token',
+        'acme/env',
+        'open pull requests',
+        'pull-requests',
+        'GitHub Actions is not permitted to create or approve pull requests.'
+      )
+    ).toContain('enable "Allow GitHub Actions to create and approve pull requests"')
+  })
+})
+
+describe('isLostRefRace', () => {
+  it.each<[number, string, boolean]>([
+    [422, 'Update is not a fast forward', true],
+    [422, 'Reference cannot be updated', true],
+    [422, 'Reference update failed', true],
+    [409, 'Reference update failed: too much contention', true],
+    [422, 'Object does not exist', false],
+    [422, 'Reference does not exist', false],
+    [500, 'Reference cannot be updated', false]
+  ])('%d %s → %s', (status, reason, lost) => {
+    expect(isLostRefRace(status, reason)).toBe(lost)
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { apiReason, applyRequest } from '../../src/kube/apply.js'
+import { apiReason, applyRequest, sameObject } from '../../src/kube/apply.js'
 import { KubeApiError } from '../../src/kube/client.js'
 import { type KubeObject } from '../../src/kube/types.js'
 
@@ -51,5 +51,33 @@ describe('apiReason', () => {
     ['namespaces "nope" not found', 'namespaces "nope" not found']
   ])('%s', (message, reason) => {
     expect(apiReason(new KubeApiError(422, 'Invalid', message, 'PATCH /x'))).toBe(reason)
+  })
+})
+
+describe('sameObject (plan: change or unchanged)', () => {
+  const live = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: 'c',
+      namespace: 'web',
+      resourceVersion: '10',
+      managedFields: [{ manager: 'gitops-push-deploy' }],
+      annotations: { 'gitops-push-deploy/env-commit': 'abc', team: 'a' }
+    },
+    data: { a: '1', b: '2' }
+  }
+  it.each<[string, Record<string, unknown>, boolean]>([
+    [
+      'the same object, bookkeeping aside',
+      { metadata: { ...live.metadata, resourceVersion: '11', managedFields: [] } },
+      true
+    ],
+    ['keys in another order', { data: { b: '2', a: '1' } }, true],
+    ['without our deploy annotations', { metadata: { ...live.metadata, annotations: { team: 'a' } } }, true],
+    ['a changed value', { data: { a: '1', b: '3' } }, false],
+    ['a changed annotation', { metadata: { ...live.metadata, annotations: { team: 'b' } } }, false]
+  ])('%s: %s', (_name, override, expected) => {
+    expect(sameObject(live, { ...live, ...override } as typeof live)).toBe(expected)
   })
 })

@@ -2,7 +2,7 @@
 // themselves are tested on the real test bed).
 import { describe, expect, it } from '@jest/globals'
 import { CliHost } from '../../src/host/cli-host.js'
-import { runPipeline, type Stages } from '../../src/pipeline/pipeline.js'
+import { deploymentState, runPipeline, type Stages } from '../../src/pipeline/pipeline.js'
 import { type RunContext } from '../../src/config/index.js'
 
 const KUBECONFIG = `apiVersion: v1
@@ -43,6 +43,7 @@ interface Scenario {
   rolloutOk?: boolean
   applyError?: string
   rollbackOk?: boolean
+  revertError?: string
   /** The workflow is cancelled while the rollout is tracked. */
   cancelDuringRollout?: AbortController
 }
@@ -95,6 +96,7 @@ function fakeStages(scenario: Scenario) {
         },
         async revert() {
           calls.push('revert')
+          if (scenario.revertError) throw new Error(scenario.revertError)
           return { sha: 'rev', url: 'https://github.com/acme/env/commit/rev' }
         }
       } as never
@@ -269,6 +271,26 @@ describe('pipeline policy', () => {
       ]
     ],
     [
+      'a revert a branch rule refuses after the rollback is failed',
+      {},
+      { rolloutOk: false, revertError: 'Repository rule violations found' },
+      'failed',
+      [
+        'build',
+        'plan',
+        'validate',
+        'commit',
+        'lock',
+        'apply',
+        'wait',
+        'readFiles base',
+        'rollback',
+        'revert',
+        'release',
+        'close'
+      ]
+    ],
+    [
       'rollback disabled',
       { rollback: 'false' },
       { rolloutOk: false },
@@ -384,5 +406,37 @@ describe('pipeline policy', () => {
     const everything = log + JSON.stringify(outputs)
     for (const secret of ['kube-token-secret', 'env-token-secret', 'registry-pass-secret'])
       expect(everything).not.toContain(secret)
+  })
+})
+
+describe('a revert refused after a rollback', () => {
+  it('fails loudly: the summary and the log say Git still pins the failed image', async () => {
+    const { result, log } = await run({}, { rolloutOk: false, revertError: 'Repository rule violations found' })
+    expect(result.report.failure).toContain(
+      'REVERT FAILED: acme/env still pins registry.local:5000/team/web:v2@sha256:'
+    )
+    expect(result.report.failure).toContain('Repository rule violations found')
+    expect(log).toContain('REVERT FAILED')
+  })
+})
+
+describe('deploymentState', () => {
+  it.each<[string, Parameters<typeof deploymentState>[0], string]>([
+    ['deployed', { status: 'deployed', resources: [] }, 'success'],
+    ['committed', { status: 'committed', resources: [] }, 'success'],
+    ['unchanged', { status: 'unchanged', resources: [] }, 'success'],
+    ['a pull request deployed nothing', { status: 'proposed', resources: [] }, 'pending'],
+    ['rolled back', { status: 'rolled-back', resources: [] }, 'failure'],
+    [
+      'failed rollout without rollback',
+      {
+        status: 'failed',
+        resources: [{ kind: 'Deployment', namespace: 'a', name: 'b', status: 'failed', message: '' }]
+      },
+      'failure'
+    ],
+    ['a pipeline error before any rollout', { status: 'failed', resources: [] }, 'error']
+  ])('%s', (_, report, state) => {
+    expect(deploymentState(report)).toBe(state)
   })
 })

@@ -50,6 +50,19 @@ export interface Command {
 }
 
 /** `buildah bud`, `docker buildx build`, `podman manifest push`: the tool and its subcommand words. */
+/**
+ * The command line as logged: build-arg values replaced by `***` (names only). Build args often
+ * carry tokens (NPM_TOKEN, pip index URLs), and the registry does not know them to mask them.
+ */
+export function displayArgs(args: string[]): string[] {
+  return args.map((arg, i) => {
+    const value = args[i - 1] === '--build-arg' ? arg : arg.startsWith('--build-arg=') ? arg.slice(12) : undefined
+    if (value === undefined || !value.includes('=')) return arg
+    const masked = `${value.slice(0, value.indexOf('='))}=***`
+    return arg === value ? masked : `--build-arg=${masked}`
+  })
+}
+
 export function commandName(command: Pick<Command, 'tool' | 'args'>): string {
   const words: string[] = []
   for (let i = 0; i < command.args.length && words.length < 2; i++) {

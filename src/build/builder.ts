@@ -15,6 +15,7 @@ import {
   commandName,
   containerOptions,
   containerToolCommands,
+  displayArgs,
   dockerCommands,
   imageLabels,
   loginCommand,
@@ -73,7 +74,7 @@ export async function execCommand(
     tail.push(line)
     if (log) host.info(line)
   }
-  if (log) host.info(`[command] ${command.tool} ${command.args.join(' ')}`)
+  if (log) host.info(`[command] ${command.tool} ${displayArgs(command.args).join(' ')}`)
   let exitCode: number
   try {
     exitCode = await exec(command.tool, command.args, {

@@ -54,6 +54,8 @@ export interface KubeConfigInput {
   policy: ApplyPolicy
   /** `kube-as` / `kube-as-groups`: the identity every apiserver request impersonates. */
   impersonate?: { user: string; groups: string[] }
+  /** Release name for charts whose chart file names none. */
+  helmReleaseName?: string
 }
 
 export interface Config {
@@ -68,6 +70,8 @@ export interface Config {
   dryRun: boolean
   environment?: string
   environmentUrl?: string
+  /** `production_environment` of the GitHub Deployment. */
+  productionEnvironment: boolean
   githubToken?: string
   githubApiUrl: string
   context: RunContext
@@ -315,10 +319,26 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
     rollback: bool('rollback'),
     fieldManager,
     policy,
-    impersonate: kubeAs === undefined ? undefined : { user: kubeAs, groups: kubeAsGroups }
+    impersonate: kubeAs === undefined ? undefined : { user: kubeAs, groups: kubeAsGroups },
+    helmReleaseName: optional('helm-release-name')
   }
   if (kube.namespace && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(kube.namespace)) {
     problem('namespace', kube.namespace, 'is not a valid namespace name')
+  }
+
+  // Helm's rule for release names: a DNS-1123 subdomain of at most 53 characters.
+  if (
+    kube.helmReleaseName &&
+    !(
+      kube.helmReleaseName.length <= 53 &&
+      /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(kube.helmReleaseName)
+    )
+  ) {
+    problem(
+      'helm-release-name',
+      kube.helmReleaseName,
+      'is not a valid Helm release name (lowercase DNS name, at most 53 characters)'
+    )
   }
 
   // GitHub
@@ -332,6 +352,11 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
   const environmentUrl = optional('environment-url')
   if (environmentUrl && !isHttpUrl(environmentUrl)) problem('environment-url', environmentUrl, 'is not an http(s) URL')
 
+  const environment = optional('environment')
+  const productionEnvironment = get('production-environment')
+    ? bool('production-environment')
+    : /^(?:production|prod)$/i.test(environment ?? '')
+
   if (problems.length > 0) throw new ConfigError(problems)
   return {
     image,
@@ -342,8 +367,9 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
     env,
     kube,
     dryRun,
-    environment: optional('environment'),
+    environment,
     environmentUrl,
+    productionEnvironment,
     githubToken: optional('github-token'),
     githubApiUrl: githubApiUrl.replace(/\/+$/, ''),
     context

@@ -155,6 +155,12 @@ export const INPUTS: readonly InputSpec[] = [
   },
   { name: 'field-manager', default: 'gitops-push-deploy', description: 'Server-side apply field manager.' },
   {
+    name: 'helm-release-name',
+    defaultText: "the chart's folder name",
+    description:
+      "Release name for Helm charts under env-path (`helm template <release>`); a chart file's `releaseName` wins."
+  },
+  {
     name: 'dry-run',
     default: 'false',
     boolean: true,
@@ -165,6 +171,12 @@ export const INPUTS: readonly InputSpec[] = [
     description: 'GitHub Deployment environment name; no Deployment is recorded when empty.'
   },
   { name: 'environment-url', description: 'URL shown on the GitHub Deployment.' },
+  {
+    name: 'production-environment',
+    boolean: true,
+    defaultText: '`true` for `production` and `prod`, else `false`',
+    description: 'Whether the GitHub Deployment is for a production environment.'
+  },
   {
     name: 'github-token',
     default: '${{ github.token }}',

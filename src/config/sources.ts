@@ -1,4 +1,5 @@
 import * as core from '@actions/core'
+import { readFileSync, statSync } from 'node:fs'
 import { INPUTS, inputEnvName, type InputName } from './inputs.js'
 import { type RawInputs } from './config.js'
 
@@ -13,18 +14,37 @@ export interface CliInvocation {
   inputs: RawInputs
   json: boolean
   help: boolean
+  /** Said before the run: secrets given as flags are visible to every user of the machine (`ps`). */
+  warnings: string[]
+}
+
+/** A secret file above this is not a token or a kubeconfig. */
+const MAX_SECRET_FILE_BYTES = 1024 * 1024
+
+/** `--env-token-file PATH`: a secret input read from a file, so it never sits on a command line. */
+function readSecretFile(flag: string, file: string): string {
+  try {
+    if (statSync(file).size > MAX_SECRET_FILE_BYTES)
+      throw new CliUsageError(`--${flag}: "${file}" is larger than 1 MiB`)
+    return readFileSync(file, 'utf8')
+  } catch (error) {
+    if (error instanceof CliUsageError) throw error
+    throw new CliUsageError(`--${flag}: cannot read "${file}" (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+  }
 }
 
 export class CliUsageError extends Error {}
 
 /**
  * `--env-repo owner/name`, `--env-repo=owner/name`, a bare boolean flag (`--dry-run`),
- * a repeated flag for multiline inputs (`--env-path a --env-path b`). INPUT_* variables
- * fill what the flags leave out, as in an Actions step.
+ * a repeated flag for multiline inputs (`--env-path a --env-path b`), `--<secret>-file PATH`
+ * for every secret input. INPUT_* variables fill what the flags leave out, as in an Actions step.
  */
 export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CliInvocation {
   const byName = new Map(INPUTS.map(spec => [spec.name, spec]))
   const inputs: RawInputs = {}
+  const warnings: string[] = []
+  const fromFile = new Set<string>()
   let json = false
   let help = false
   for (let i = 0; i < argv.length; i++) {
@@ -39,14 +59,28 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     }
     if (!arg.startsWith('--')) throw new CliUsageError(`unexpected argument "${arg}" (flags are --name value)`)
     const eq = arg.indexOf('=')
-    const name = (eq > 0 ? arg.slice(2, eq) : arg.slice(2)) as InputName
+    const flag = eq > 0 ? arg.slice(2, eq) : arg.slice(2)
+    const fileOf = flag.endsWith('-file') ? byName.get(flag.slice(0, -'-file'.length) as InputName) : undefined
+    const name = (fileOf?.secret ? fileOf.name : flag) as InputName
     const spec = byName.get(name)
-    if (!spec) throw new CliUsageError(`unknown flag "--${name}" (see --help)`)
+    if (!spec) throw new CliUsageError(`unknown flag "--${flag}" (see --help)`)
     let value: string
     if (eq > 0) value = arg.slice(eq + 1)
     else if (spec.boolean && (i + 1 >= argv.length || argv[i + 1].startsWith('--'))) value = 'true'
     else if (i + 1 < argv.length) value = argv[++i]
-    else throw new CliUsageError(`flag "--${name}" needs a value`)
+    else throw new CliUsageError(`flag "--${flag}" needs a value`)
+    if (flag !== name) {
+      if (inputs[name] !== undefined) throw new CliUsageError(`--${name} is given twice (--${flag} and another)`)
+      inputs[name] = readSecretFile(flag, value)
+      fromFile.add(name)
+      continue
+    }
+    if (fromFile.has(name)) throw new CliUsageError(`--${name} is given twice (--${name}-file and --${name})`)
+    if (spec.secret) {
+      warnings.push(
+        `--${name} on the command line is visible to other users of this machine (ps, shell history); use --${name}-file or the ${inputEnvName(name)} variable`
+      )
+    }
     const previous = inputs[name]
     inputs[name] = previous === undefined ? value : `${previous}\n${value}`
   }
@@ -54,11 +88,11 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     const fromEnv = env[inputEnvName(spec.name)]
     if (inputs[spec.name] === undefined && fromEnv !== undefined) inputs[spec.name] = fromEnv
   }
-  return { inputs, json, help }
+  return { inputs, json, help, warnings }
 }
 
 export function helpText(): string {
-  const width = Math.max(...INPUTS.map(spec => spec.name.length)) + 4
+  const width = Math.max(...INPUTS.map(spec => spec.name.length + (spec.secret ? 5 : 0))) + 4
   const rows = INPUTS.map(spec => {
     const flag = `--${spec.name}`.padEnd(width)
     const defaultText = spec.required
@@ -66,7 +100,10 @@ export function helpText(): string {
       : spec.default !== undefined || spec.defaultText
         ? ` (default: ${spec.defaultText ?? spec.default})`
         : ''
-    return `  ${flag}${spec.description}${defaultText}`
+    const row = `  ${flag}${spec.description}${defaultText}`
+    return spec.secret
+      ? `${row}\n  ${`--${spec.name}-file`.padEnd(width)}Read ${spec.name} from this file (never put a secret on a command line).`
+      : row
   })
   return [
     'Usage: gitops-push-deploy --image REPO --env-repo OWNER/NAME --env-path PATH --env-token TOKEN [flags]',

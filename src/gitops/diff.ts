@@ -1,8 +1,32 @@
-// Unified diff of one file (git's format, 3 lines of context), for the plan shown before committing.
+// Unified diff of one file (git's format, 1 line of context), for the plan shown before committing.
+// It goes to logs and job summaries: lines of a Secret document are never shown.
 
 type Op = { kind: ' ' | '-' | '+'; line: string }
 
-const CONTEXT = 3
+// One line: enough to see which key changed; every more line is more of the file in the log.
+const CONTEXT = 1
+const SECRET_KIND = /^kind:\s*["']?Secret["']?\s*(?:#.*)?$/m
+const SECRET_KIND_JSON = /"kind"\s*:\s*"Secret"/
+export const HIDDEN_LINE = '<line of a Secret document hidden>'
+
+/** For each line, whether it belongs to a Secret document (`---` separates YAML documents). */
+function secretLines(lines: string[], json: boolean): boolean[] {
+  if (json) return lines.map(() => SECRET_KIND_JSON.test(lines.join('\n')))
+  const flags: boolean[] = []
+  let start = 0
+  const close = (end: number): void => {
+    const secret = SECRET_KIND.test(lines.slice(start, end).join('\n'))
+    for (let i = start; i < end; i++) flags.push(secret)
+  }
+  lines.forEach((line, i) => {
+    if (/^---(?:\s|$)/.test(line)) {
+      close(i)
+      start = i
+    }
+  })
+  close(lines.length)
+  return flags
+}
 
 function splitLines(text: string): string[] {
   if (text === '') return []
@@ -55,7 +79,19 @@ function editScript(a: string[], b: string[]): Op[] {
 /** `--- a/path`, `+++ b/path` and hunks; empty when the texts are equal. */
 export function unifiedDiff(path: string, before: string, after: string): string {
   if (before === after) return ''
-  const ops = editScript(splitLines(before), splitLines(after))
+  const a = splitLines(before)
+  const b = splitLines(after)
+  const json = path.toLowerCase().endsWith('.json')
+  const hiddenA = secretLines(a, json)
+  const hiddenB = secretLines(b, json)
+  let x = 0
+  let y = 0
+  const ops = editScript(a, b).map(op => {
+    const hidden = op.kind === '+' ? hiddenB[y] : hiddenA[x]
+    if (op.kind !== '+') x++
+    if (op.kind !== '-') y++
+    return hidden ? { ...op, line: HIDDEN_LINE } : op
+  })
   const changed = ops.map((op, i) => (op.kind === ' ' ? -1 : i)).filter(i => i >= 0)
   if (changed.length === 0) return `--- a/${path}\n+++ b/${path}\n` // only the final newline differs
   const hunks: Array<[number, number]> = []

@@ -1,18 +1,21 @@
 // Thin adapter over the GitHub REST API for the env repository: the Git Data calls the stage
 // needs (no clone), retries, and errors that say what is wrong in the user's terms.
 import { setTimeout as sleep } from 'node:timers/promises'
-import { getOctokit } from '@actions/github'
-import { retry } from '@octokit/plugin-retry'
+import {
+  forbiddenMessage,
+  githubMessage,
+  rateLimitWait,
+  statusOf,
+  type HttpFailure,
+  type Octokit,
+  type Scope
+} from '../lib/github-client.js'
 import { type TreeFile } from './files.js'
 
-type Octokit = ReturnType<typeof getOctokit>
+export { githubOctokit, rateLimitWait, type GitHubOptions } from '../lib/github-client.js'
 
-export interface GitHubOptions {
-  /** Base of plugin-retry's quadratic wait for 5xx and network errors (1 s, 4 s, 9 s by default). */
-  retryBaseMs?: number
-  /** Longest wait honoured for a rate limit; a longer Retry-After fails at once, saying so. */
-  maxRateLimitWaitMs?: number
-}
+/** Tries of a write whose answer was lost (5xx or network) or that met replication lag. */
+const UNSURE_WRITE_TRIES = 4
 
 export interface NewFile {
   path: string
@@ -20,75 +23,31 @@ export interface NewFile {
   content: string
 }
 
-const RATE_LIMIT_RETRIES = 3
-const SECONDARY_FALLBACK_MS = 60_000
-
-interface HttpFailure {
-  status?: number
-  message?: string
-  response?: { headers?: Record<string, string | number | undefined> }
-}
-
-/**
- * How long to wait before retrying a rate-limited request, or undefined when it is not one.
- * Rate limits answer 429, or 403 with "secondary rate limit" or `x-ratelimit-remaining: 0`;
- * `Retry-After` wins, then `x-ratelimit-reset`, then GitHub's advice of one minute.
- */
-export function rateLimitWait(failure: HttpFailure, nowMs: number): number | undefined {
-  const headers = failure.response?.headers ?? {}
-  const exhausted = String(headers['x-ratelimit-remaining'] ?? '') === '0'
-  const secondary = /secondary rate limit/i.test(failure.message ?? '')
-  if (!(failure.status === 429 || (failure.status === 403 && (secondary || exhausted)))) return undefined
-  const retryAfter = Number(headers['retry-after'])
-  if (Number.isFinite(retryAfter) && retryAfter >= 0) return retryAfter * 1000
-  const reset = Number(headers['x-ratelimit-reset'])
-  if (exhausted && Number.isFinite(reset)) return Math.max(0, reset * 1000 - nowMs) + 1000
-  return SECONDARY_FALLBACK_MS
-}
-
-export class RateLimitError extends Error {}
-
-/** Octokit for the env repo: plugin-retry for 5xx and network errors, rate limits per `rateLimitWait`. */
-export function envOctokit(token: string, baseUrl: string, options: GitHubOptions = {}): Octokit {
-  // plugin-throttling is not used: it paces all writes of the process to one per second, which
-  // serialises concurrent runs; a commit here is three writes.
-  const octokit = getOctokit(
-    token,
-    {
-      baseUrl,
-      retry: {
-        retryAfterBaseValue: options.retryBaseMs ?? 1000,
-        doNotRetry: [400, 401, 403, 404, 409, 410, 422, 429, 451]
-      }
-    },
-    retry
+/** A 422 answer about a lost race on a ref: the branch moved between our read and our write. */
+export function isLostRefRace(status: number | undefined, reason: string): boolean {
+  return (
+    (status === 422 || status === 409) &&
+    /not a fast.forward|Reference cannot be updated|Reference update failed/i.test(reason)
   )
-  const maxWait = options.maxRateLimitWaitMs ?? 120_000
-  octokit.hook.wrap('request', async (request, requestOptions) => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await request(requestOptions)
-      } catch (error) {
-        const wait = rateLimitWait(error as HttpFailure, Date.now())
-        if (wait === undefined || attempt >= RATE_LIMIT_RETRIES) throw error
-        if (wait > maxWait) {
-          throw new RateLimitError(
-            `GitHub rate limit on ${requestOptions.method} ${requestOptions.url}: retry after ${Math.ceil(wait / 1000)} s, longer than the ${maxWait / 1000} s this run waits`
-          )
-        }
-        await sleep(wait)
-      }
-    }
-  })
-  return octokit
 }
 
-function statusOf(error: unknown): number | undefined {
-  return typeof error === 'object' && error !== null && 'status' in error ? Number(error.status) : undefined
+/** GitHub's "Validation Failed" for a pull request's head it does not see yet (just-created branch). */
+function isInvalidHead(error: unknown): boolean {
+  const data = (error as HttpFailure).response?.data as
+    { errors?: Array<{ field?: string; code?: string }> } | undefined
+  return statusOf(error) === 422 && (data?.errors ?? []).some(e => e.field === 'head' && e.code === 'invalid')
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
+/** A write whose outcome is unknown: the answer was lost (network) or GitHub failed after maybe handling it. */
+function isUnsure(error: unknown): boolean {
+  const status = statusOf(error)
+  return status === undefined || status >= 500
+}
+
+/** The branch rules of the env branch that forbid a direct push, in words. */
+export interface BranchRules {
+  /** e.g. `requires pull requests (ruleset)` */
+  blocking: string[]
 }
 
 /** The env repository's Git data, as the stage uses it. */
@@ -98,27 +57,38 @@ export class EnvGitHub {
   constructor(
     private readonly octokit: Octokit,
     readonly owner: string,
-    readonly repo: string
+    readonly repo: string,
+    private readonly unsureWaitMs = 500
   ) {
     this.name = `${owner}/${repo}`
   }
 
-  /** Maps auth and permission failures to messages naming the token and the repository. */
-  private async call<T>(write: boolean, fn: () => Promise<T>): Promise<T> {
+  /** Maps auth and permission failures to messages naming the token, the repository and the permission. */
+  private async call<T>(scope: Scope | undefined, action: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn()
     } catch (error) {
       const status = statusOf(error)
       if (status === 401) throw new Error('env-token is not valid (401)', { cause: error })
-      if (status === 403 && write) throw new Error(`env-token needs contents:write on ${this.name}`, { cause: error })
-      if (status === 403)
-        throw new Error(`env-token cannot read ${this.name} (403: ${messageOf(error)})`, { cause: error })
+      if (status === 403 && rateLimitWait(error as HttpFailure, Date.now()) === undefined) {
+        throw new Error(forbiddenMessage('env-token', this.name, action, scope, githubMessage(error)), { cause: error })
+      }
+      if (status === 409 && /Git Repository is empty/i.test(githubMessage(error))) {
+        throw new Error(`env-repo ${this.name} is empty: push a first commit holding the descriptors under env-path`, {
+          cause: error
+        })
+      }
       throw error
     }
   }
 
+  /** Scope of a write touching `paths`: changing workflow files needs the workflows permission. */
+  private writeScope(paths: string[]): Scope {
+    return paths.some(p => p.startsWith('.github/workflows/')) ? 'workflows' : 'contents'
+  }
+
   async repository(): Promise<{ defaultBranch: string; htmlUrl: string }> {
-    return this.call(false, async () => {
+    return this.call(undefined, 'read', async () => {
       try {
         const { data } = await this.octokit.rest.repos.get({ owner: this.owner, repo: this.repo })
         return { defaultBranch: data.default_branch, htmlUrl: data.html_url }
@@ -133,7 +103,7 @@ export class EnvGitHub {
 
   /** The branch's head commit, or undefined when the branch does not exist. */
   async branchHead(branch: string): Promise<string | undefined> {
-    return this.call(false, async () => {
+    return this.call(undefined, 'read', async () => {
       try {
         const { data } = await this.octokit.rest.git.getRef({
           owner: this.owner,
@@ -142,49 +112,107 @@ export class EnvGitHub {
         })
         return data.object.sha
       } catch (error) {
-        if (statusOf(error) === 404 || statusOf(error) === 409) return undefined
+        if (statusOf(error) === 404) return undefined
         throw error
       }
     })
   }
 
-  /** Every file of a commit, from one recursive tree read. */
-  async tree(commitSha: string): Promise<{ sha: string; files: TreeFile[] }> {
-    return this.call(false, async () => {
+  /**
+   * What keeps a direct push to `branch` out: rules of rulesets (readable with read access) and
+   * classic branch protection (its settings need admin; without it only "protected" is known).
+   */
+  async branchRules(branch: string): Promise<BranchRules> {
+    return this.call(undefined, 'read', async () => {
+      const blocking: string[] = []
+      // 404: a GitHub without rulesets (older Enterprise Server).
+      const rules = await this.octokit
+        .request('GET /repos/{owner}/{repo}/rules/branches/{branch}', { owner: this.owner, repo: this.repo, branch })
+        .then(
+          response => response.data,
+          (error: unknown) => {
+            if (statusOf(error) === 404) return []
+            throw error
+          }
+        )
+      for (const rule of rules as Array<{ type: string; parameters?: Record<string, unknown> }>) {
+        if (rule.type === 'pull_request') blocking.push('requires pull requests (ruleset)')
+        if (rule.type === 'required_status_checks') {
+          const checks = (rule.parameters?.required_status_checks as Array<{ context: string }> | undefined) ?? []
+          blocking.push(
+            `requires status checks${checks.length ? ` ${checks.map(c => `"${c.context}"`).join(', ')}` : ''} (ruleset)`
+          )
+        }
+        if (rule.type === 'required_signatures') blocking.push('requires signed commits (ruleset)')
+      }
+      try {
+        const { data: protection } = await this.octokit.rest.repos.getBranchProtection({
+          owner: this.owner,
+          repo: this.repo,
+          branch
+        })
+        if (protection.required_pull_request_reviews) blocking.push('requires pull requests (branch protection)')
+        const contexts = protection.required_status_checks?.contexts ?? []
+        if (protection.required_status_checks) {
+          blocking.push(
+            `requires status checks${contexts.length ? ` ${contexts.map(c => `"${c}"`).join(', ')}` : ''} (branch protection)`
+          )
+        }
+        if (protection.required_signatures?.enabled) blocking.push('requires signed commits (branch protection)')
+      } catch (error) {
+        // 404: not protected (or, for a token without admin, unknowable): the rules above still apply.
+        if (statusOf(error) !== 404 && statusOf(error) !== 403) throw error
+      }
+      return { blocking }
+    })
+  }
+
+  /** The root tree of a commit (a tree SHA, which is what `base_tree` must be). */
+  async commitTree(commitSha: string): Promise<string> {
+    return this.call(undefined, 'read', async () => {
+      const { data } = await this.octokit.rest.git.getCommit({
+        owner: this.owner,
+        repo: this.repo,
+        commit_sha: commitSha
+      })
+      return data.tree.sha
+    })
+  }
+
+  /** One tree's entries (paths relative to it); `truncated` when GitHub cut a recursive read short. */
+  async treeEntries(treeSha: string, recursive: boolean): Promise<{ files: TreeFile[]; truncated: boolean }> {
+    return this.call(undefined, 'read', async () => {
       const { data } = await this.octokit.rest.git.getTree({
         owner: this.owner,
         repo: this.repo,
-        tree_sha: commitSha,
-        recursive: 'true'
+        tree_sha: treeSha,
+        ...(recursive ? { recursive: 'true' } : {})
       })
-      if (data.truncated) {
-        throw new Error(`the tree of ${this.name}@${commitSha.slice(0, 7)} is too large for one read (truncated)`)
-      }
       const files = data.tree.flatMap(entry =>
         entry.path && entry.sha && entry.mode && entry.type
           ? [{ path: entry.path, sha: entry.sha, mode: entry.mode, type: entry.type as TreeFile['type'] }]
           : []
       )
-      return { sha: data.sha, files }
+      return { files, truncated: data.truncated }
     })
   }
 
   /** A blob's bytes. */
   async blob(sha: string): Promise<Buffer> {
-    return this.call(false, async () => {
+    return this.call(undefined, 'read', async () => {
       const { data } = await this.octokit.rest.git.getBlob({ owner: this.owner, repo: this.repo, file_sha: sha })
       return Buffer.from(data.content, data.encoding === 'base64' ? 'base64' : 'utf8')
     })
   }
 
-  /** One commit with `parent` as its only parent: the base tree plus the given files, inline. */
+  /** One commit with `parent` as its only parent: the base tree (a tree SHA) plus the given files, inline. */
   async createCommit(
     parent: string,
     baseTree: string,
     files: NewFile[],
     message: string
   ): Promise<{ sha: string; url: string }> {
-    return this.call(true, async () => {
+    return this.call(this.writeScope(files.map(f => f.path)), 'write commits', async () => {
       const tree = await this.octokit.rest.git.createTree({
         owner: this.owner,
         repo: this.repo,
@@ -207,45 +235,71 @@ export class EnvGitHub {
     })
   }
 
+  /** Whether `head` is `sha` or has it in its history. */
+  private async holds(head: string, sha: string): Promise<boolean> {
+    if (head === sha) return true
+    const { data } = await this.octokit.rest.repos.compareCommitsWithBasehead({
+      owner: this.owner,
+      repo: this.repo,
+      basehead: `${sha}...${head}`,
+      per_page: 1
+    })
+    return data.status === 'ahead' || data.status === 'identical'
+  }
+
   /**
    * Moves a branch to `sha`. Without force only a fast forward is accepted; 'stale' means the
-   * branch moved since `sha`'s parent was read (422 "Update is not a fast forward").
+   * branch moved since `sha`'s parent was read (GitHub says "Update is not a fast forward",
+   * "Reference cannot be updated" or "Reference update failed"). A 5xx or lost answer may hide a
+   * write that landed, so the branch is read before trying again: holding `sha` means moved.
    */
   async moveBranch(branch: string, sha: string, force: boolean): Promise<'moved' | 'stale' | 'missing'> {
-    return this.call(true, async () => {
-      try {
-        await this.octokit.rest.git.updateRef({
-          owner: this.owner,
-          repo: this.repo,
-          ref: `heads/${branch}`,
-          sha,
-          force
-        })
-        return 'moved'
-      } catch (error) {
-        if (statusOf(error) !== 422) throw error
-        if (/not a fast.forward/i.test(messageOf(error))) return 'stale'
-        if (/does not exist/i.test(messageOf(error))) return 'missing'
-        throw error
+    return this.call('contents', `move branch ${branch}`, async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.octokit.rest.git.updateRef({
+            owner: this.owner,
+            repo: this.repo,
+            ref: `heads/${branch}`,
+            sha,
+            force,
+            request: { retries: 0 }
+          })
+          return 'moved'
+        } catch (error) {
+          const reason = githubMessage(error)
+          if (isLostRefRace(statusOf(error), reason)) return 'stale'
+          if (statusOf(error) === 422 && /Reference does not exist/i.test(reason)) return 'missing'
+          // "Object does not exist": the commit just made is not yet visible where the ref is written.
+          const lagging = statusOf(error) === 422 && /Object does not exist/i.test(reason)
+          if (!lagging && !isUnsure(error)) throw error
+          if (isUnsure(error)) {
+            const head = await this.branchHead(branch)
+            if (head === undefined) return 'missing'
+            if (await this.holds(head, sha)) return 'moved'
+          }
+          if (attempt >= UNSURE_WRITE_TRIES) throw error
+          await sleep(this.unsureWaitMs * attempt)
+        }
       }
     })
   }
 
   /** Creates a branch; 'exists' when another run created it first. */
   async createBranch(branch: string, sha: string): Promise<'created' | 'exists'> {
-    return this.call(true, async () => {
+    return this.call('contents', `create branch ${branch}`, async () => {
       try {
         await this.octokit.rest.git.createRef({ owner: this.owner, repo: this.repo, ref: `refs/heads/${branch}`, sha })
         return 'created'
       } catch (error) {
-        if (statusOf(error) === 422 && /already exists/i.test(messageOf(error))) return 'exists'
+        if (statusOf(error) === 422 && /already exists/i.test(githubMessage(error))) return 'exists'
         throw error
       }
     })
   }
 
   async openPullRequest(head: string, base: string): Promise<{ number: number; url: string } | undefined> {
-    return this.call(false, async () => {
+    return this.call(undefined, 'read', async () => {
       const { data } = await this.octokit.rest.pulls.list({
         owner: this.owner,
         repo: this.repo,
@@ -257,35 +311,44 @@ export class EnvGitHub {
     })
   }
 
-  /** Creates the pull request; undefined when one for this head and base already exists. */
+  /**
+   * Creates the pull request; undefined when one for this head and base already exists. Right after
+   * the head branch was created GitHub may not see it yet ("head invalid"): retried briefly.
+   */
   async createPullRequest(
     head: string,
     base: string,
     title: string,
     body: string
   ): Promise<{ number: number; url: string } | undefined> {
-    return this.call(true, async () => {
-      try {
-        const { data } = await this.octokit.rest.pulls.create({
-          owner: this.owner,
-          repo: this.repo,
-          head,
-          base,
-          title,
-          body
-        })
-        return { number: data.number, url: data.html_url }
-      } catch (error) {
-        if (statusOf(error) === 422 && /already exists/i.test(JSON.stringify((error as HttpFailure).response ?? ''))) {
-          return undefined
+    return this.call('pull-requests', 'open pull requests', async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const { data } = await this.octokit.rest.pulls.create({
+            owner: this.owner,
+            repo: this.repo,
+            head,
+            base,
+            title,
+            body
+          })
+          return { number: data.number, url: data.html_url }
+        } catch (error) {
+          if (
+            statusOf(error) === 422 &&
+            /already exists/i.test(JSON.stringify((error as HttpFailure).response ?? ''))
+          ) {
+            return undefined
+          }
+          if (!isInvalidHead(error) || attempt >= UNSURE_WRITE_TRIES) throw error
+          await sleep(this.unsureWaitMs * attempt)
         }
-        throw error
       }
     })
   }
 
   async updatePullRequest(pullNumber: number, title: string, body: string): Promise<void> {
-    await this.call(true, () =>
+    await this.call('pull-requests', 'update pull requests', () =>
       this.octokit.rest.pulls.update({ owner: this.owner, repo: this.repo, pull_number: pullNumber, title, body })
     )
   }

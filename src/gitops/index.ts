@@ -1,20 +1,24 @@
 // Stage 2: write the image reference into the environment repository through the GitHub API.
 // Every write is one commit on the head it was computed from; when the branch moved meanwhile,
 // the files are read again at the new head and the edit is applied again (never a replayed patch).
-// Requests: open = GET repo + GET ref; each attempt = GET ref + GET tree (recursive) + the blobs
-// not read before (cached by sha) + POST trees + POST commits + PATCH ref, whatever the number
-// of files changed.
+// Requests: open = GET repo + GET ref + GET rules (+ GET protection); each attempt = GET ref + GET
+// commit + one GET tree per folder level down to each env-path folder + GET tree (recursive) of it +
+// the blobs not read before (cached by sha) + POST trees + POST commits + PATCH ref, whatever the
+// number of files changed.
 import { mapLimit } from '../lib/concurrency.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Config } from '../config/config.js'
 import { type Host } from '../host/host.js'
 import { DOCKER_HUB, type ImageRepository } from '../image/reference.js'
 import { descriptorFiles, type TreeFile } from './files.js'
-import { EnvGitHub, envOctokit, type GitHubOptions } from './github.js'
-import { editFiles, forwardEdit, noMatchMessage, revertFiles, type FilesEdit } from './plan.js'
+import { EnvGitHub, githubOctokit, type GitHubOptions } from './github.js'
+import { editFiles, forwardEdit, noMatchMessage, revertFiles, targetOf, type FilesEdit } from './plan.js'
+import { renderFiles, type RenderFiles } from '../render/manifests.js'
+import { checkEdit } from './verify.js'
 import { type EnvCommit, type EnvFile, type EnvPlan, type ImageEdit, type PullRequestResult } from './types.js'
 
 export { renderCommitMessage, type CommitMessageValues } from './message.js'
+export { RenderCheckError } from './verify.js'
 export type { EnvCommit, EnvFile, EnvPlan, ImageEdit, PullRequestResult, ReferenceChange } from './types.js'
 
 export const MAX_ATTEMPTS = 10
@@ -45,10 +49,16 @@ interface Snapshot {
 export interface OpenOptions extends GitHubOptions {
   /** Replaces the random part of the conflict backoff (tests). */
   random?: () => number
+  /** Base wait before retrying a write whose outcome was unknown (tests shorten it). */
+  unsureWaitMs?: number
+  /** Renders files to objects for the render check (the run's shared renderer). */
+  render?: RenderFiles
 }
 
 export class EnvRepository {
   private readonly blobs = new Map<string, Promise<string | undefined>>()
+  /** Warnings already given: plan and commit read the same files. */
+  private readonly warned = new Set<string>()
 
   private constructor(
     private readonly github: EnvGitHub,
@@ -56,25 +66,50 @@ export class EnvRepository {
     private readonly branch: string,
     private readonly paths: string[],
     private readonly repository: ImageRepository,
-    private readonly random: () => number
+    private readonly random: () => number,
+    private readonly render: RenderFiles
   ) {}
 
-  /** Resolves the branch (the default branch when env-branch is empty) and checks it can be read. */
+  /**
+   * Resolves the branch (the default branch when env-branch is empty), checks it can be read and,
+   * in push mode, that no branch rule keeps a direct push out (before any build).
+   */
   static async open(config: Config, host: Host, options: OpenOptions = {}): Promise<EnvRepository> {
     const { owner, repo } = config.env
-    const github = new EnvGitHub(envOctokit(config.env.token, config.githubApiUrl, options), owner, repo)
+    const github = new EnvGitHub(
+      githubOctokit(config.env.token, config.githubApiUrl, options),
+      owner,
+      repo,
+      options.unsureWaitMs
+    )
     const { defaultBranch } = await github.repository()
     const branch = config.env.branch ?? defaultBranch
     if ((await github.branchHead(branch)) === undefined) {
       throw new Error(`env-branch "${branch}" not found in ${owner}/${repo}`)
     }
-    return new EnvRepository(github, host, branch, config.env.paths, config.repository, options.random ?? Math.random)
+    if (config.env.commitMode === 'push') {
+      const { blocking } = await github.branchRules(branch)
+      if (blocking.length > 0) {
+        throw new Error(
+          `env-branch "${branch}" of ${owner}/${repo} ${blocking.join(', ')}: a push-mode run cannot commit to it; use commit-mode: pull-request`
+        )
+      }
+    }
+    return new EnvRepository(
+      github,
+      host,
+      branch,
+      config.env.paths,
+      config.repository,
+      options.random ?? Math.random,
+      options.render ?? renderFiles
+    )
   }
 
   /** The edit at the current head, in memory only. */
   async plan(edit: ImageEdit): Promise<EnvPlan> {
     const snapshot = await this.snapshot(await this.head())
-    const edited = this.forward(snapshot, edit)
+    const edited = await this.forward(snapshot, edit)
     return {
       branch: this.branch,
       baseSha: snapshot.head,
@@ -102,7 +137,7 @@ export class EnvRepository {
   async revert(commit: EnvCommit, message: string): Promise<{ sha: string; url: string } | undefined> {
     const parent = await this.readFiles(commit.parentSha)
     const reverted = await this.update(
-      snapshot => revertFiles(snapshot.files, commit.files, parent, this.repository, commit.changes),
+      async snapshot => revertFiles(snapshot.files, commit.files, parent, this.repository, commit.changes),
       message
     )
     return reverted && { sha: reverted.sha, url: reverted.url }
@@ -114,7 +149,7 @@ export class EnvRepository {
    */
   async propose(edit: ImageEdit, message: string): Promise<PullRequestResult> {
     const snapshot = await this.snapshot(await this.head())
-    const edited = this.forward(snapshot, edit)
+    const edited = await this.forward(snapshot, edit)
     if (edited.changed.length === 0) {
       throw new Error(`${this.where(snapshot.head)} already holds ${edit.image}:${edit.tag}: no pull request needed`)
     }
@@ -151,22 +186,37 @@ export class EnvRepository {
     return { url: existing.url, number: existing.number, branch, sha: commit.sha }
   }
 
-  private forward(snapshot: Snapshot, edit: ImageEdit): FilesEdit {
+  /** The edit at a snapshot, proven by rendering (each tree is rendered once per run). */
+  private async forward(snapshot: Snapshot, edit: ImageEdit): Promise<FilesEdit> {
     const edited = editFiles(snapshot.files, () => forwardEdit(edit))
     for (const { path, skipped } of edited.inventory) {
-      if (skipped) this.host.warning(`${path}: skipped, ${skipped}`)
+      if (skipped) this.warn(`${path}: skipped, ${skipped}`)
     }
-    for (const warning of edited.warnings) this.host.warning(warning)
+    for (const warning of edited.warnings) this.warn(warning)
     if (edited.matched === 0) throw new Error(noMatchMessage(edit.image, this.where(snapshot.head), edited.inventory))
+    if (edited.changed.length > 0) {
+      const check = await checkEdit(snapshot.files, edited.files, edit.repository, targetOf(edit), this.render)
+      for (const problem of check.unchecked)
+        this.warn(`render check: not checked, it did not render before either: ${problem}`)
+    }
     return edited
   }
 
+  private warn(message: string): void {
+    if (this.warned.has(message)) return
+    this.warned.add(message)
+    this.host.warning(message)
+  }
+
   /** The commit loop: build at the head, commit, fast-forward the branch; on a lost race start over at the new head. */
-  private async update(build: (snapshot: Snapshot) => FilesEdit, message: string): Promise<EnvCommit | undefined> {
+  private async update(
+    build: (snapshot: Snapshot) => Promise<FilesEdit>,
+    message: string
+  ): Promise<EnvCommit | undefined> {
     for (let attempt = 1; ; attempt++) {
       const started = performance.now()
       const snapshot = await this.snapshot(await this.head())
-      const edited = build(snapshot)
+      const edited = await build(snapshot)
       if (edited.changed.length === 0) {
         this.host.info(`${this.where(snapshot.head)}: nothing to change`)
         return undefined
@@ -224,10 +274,11 @@ export class EnvRepository {
     return `${this.github.name}@${this.branch} (${sha.slice(0, 7)})`
   }
 
-  /** Descriptor files at a commit: one tree read, then the blobs not read before (cached by sha). */
+  /** Descriptor files at a commit: the trees env-path needs, then the blobs not read before (cached by sha). */
   private async snapshot(sha: string): Promise<Snapshot> {
-    const tree = await this.github.tree(sha)
-    const entries = descriptorFiles(tree.files, this.paths, this.where(sha))
+    // The commit names its root tree: that tree SHA (not the commit's) is the base of a new tree.
+    const treeSha = await this.github.commitTree(sha)
+    const entries = descriptorFiles(await this.envPathEntries(treeSha), this.paths, this.where(sha))
     const texts = await mapLimit(entries, 8, entry => this.text(entry))
     const files: EnvFile[] = []
     const kept: TreeFile[] = []
@@ -237,7 +288,55 @@ export class EnvRepository {
       files.push({ path: entry.path, content })
       kept.push(entry)
     })
-    return { head: sha, treeSha: tree.sha, entries: kept, files }
+    return { head: sha, treeSha, entries: kept, files }
+  }
+
+  /**
+   * The tree entries env-path needs, paths from the root: walking down to each env-path (one
+   * non-recursive read per level), then each folder's subtree. Never the whole repository unless
+   * env-path is `.`, because GitHub truncates a recursive read at 100,000 entries or 7 MB.
+   */
+  private async envPathEntries(rootTree: string): Promise<TreeFile[]> {
+    const levels = new Map<string, Promise<TreeFile[]>>()
+    const level = (treeSha: string): Promise<TreeFile[]> => {
+      let entries = levels.get(treeSha)
+      if (!entries) {
+        entries = this.github.treeEntries(treeSha, false).then(read => read.files)
+        levels.set(treeSha, entries)
+      }
+      return entries
+    }
+    const found = new Map<string, TreeFile>()
+    for (const envPath of this.paths) {
+      let current: TreeFile = { path: '', mode: '040000', type: 'tree', sha: rootTree }
+      for (const segment of envPath === '.' ? [] : envPath.split('/').filter(Boolean)) {
+        const entry = current.type === 'tree' ? (await level(current.sha)).find(e => e.path === segment) : undefined
+        if (!entry) {
+          current = { ...current, type: 'commit' } // not found: descriptorFiles names it
+          break
+        }
+        current = { ...entry, path: joinPath(current.path, segment) }
+      }
+      if (current.type === 'commit') continue
+      if (current.path) found.set(current.path, current)
+      if (current.type === 'tree') {
+        for (const entry of await this.subtree(current.sha, current.path)) found.set(entry.path, entry)
+      }
+    }
+    return [...found.values()]
+  }
+
+  /** Every entry under a tree, paths prefixed; level by level where GitHub truncated the recursive read. */
+  private async subtree(treeSha: string, prefix: string): Promise<TreeFile[]> {
+    const recursive = await this.github.treeEntries(treeSha, true)
+    if (!recursive.truncated) return recursive.files.map(entry => ({ ...entry, path: joinPath(prefix, entry.path) }))
+    const out: TreeFile[] = []
+    for (const entry of (await this.github.treeEntries(treeSha, false)).files) {
+      const path = joinPath(prefix, entry.path)
+      out.push({ ...entry, path })
+      if (entry.type === 'tree') out.push(...(await this.subtree(entry.sha, path)))
+    }
+    return out
   }
 
   /** A blob as text; undefined (and a warning) when it is not UTF-8, so it is never rewritten. */
@@ -257,4 +356,8 @@ export class EnvRepository {
     }
     return text
   }
+}
+
+function joinPath(prefix: string, name: string): string {
+  return prefix ? `${prefix}/${name}` : name
 }

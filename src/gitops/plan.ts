@@ -1,6 +1,7 @@
 // Edits over all descriptor files of one commit: forward (deploy an image) and semantic revert.
 import { familiarName, type ImageRepository } from '../image/reference.js'
 import { unifiedDiff } from './diff.js'
+import { chartFolders, isEditable } from './files.js'
 import { editFile, repositorySpelling, sameValue, valueOf, type FileEdit, type WriteTarget } from './edit.js'
 import { type EnvFile, type ImageEdit, type ReferenceChange } from './types.js'
 
@@ -85,7 +86,12 @@ export function editFiles(
   exactText: (file: EnvFile) => string | undefined = () => undefined
 ): FilesEdit {
   const result: FilesEdit = { files: [], changed: [], changes: [], matched: 0, diff: '', inventory: [], warnings: [] }
+  const charts = chartFolders(files.map(file => file.path))
   for (const file of files) {
+    if (!isEditable(file.path, charts)) {
+      result.files.push(file)
+      continue
+    }
     const edited = editFile(file.content, file.path, editFor(file.path))
     const text = edited.changes.length > 0 ? (exactText(file) ?? edited.text) : edited.text
     const after = { path: file.path, content: text }

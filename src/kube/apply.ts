@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { isNotFound, KubeApiError, type KubeClient } from './client.js'
 import { type ApiResource, type Discovery, objectPath, resourceFromCrd } from './discovery.js'
-import { ManifestError, readManifests } from './manifests.js'
+import { type HookInfo } from './helm.js'
+import { isKustomization, ManifestError, readManifests, type RenderFiles } from '../render/manifests.js'
 import { mapLimit } from '../lib/concurrency.js'
-import { type ApplyPolicy, objectRefusals, PolicyError } from './policy.js'
+import { type ApplyPolicy, kustomizeRefusals, objectRefusals, PolicyError } from './policy.js'
 import {
   desiredObject,
   duplicateProblems,
@@ -26,6 +27,8 @@ export interface PreparedObject {
   key: string
   /** Set when its Namespace or CRD is created by the same set: checked only once that exists. */
   dependency?: SetDependency
+  /** A Helm hook: run around the main apply (see hooks.ts), never applied with the rest. */
+  hook?: HookInfo
 }
 
 /** Objects the apiserver (or the parser) refused; nothing was applied. */
@@ -47,9 +50,20 @@ export class ApplyError extends Error {
   }
 }
 
+/** What applying would do to one object, from a server-side dry run against the live object. */
+export type PlanAction = 'create' | 'change' | 'unchanged'
+
+export interface PlannedChange {
+  /** `Deployment web/api`. */
+  object: string
+  action: PlanAction
+}
+
 export interface ValidationReport {
   /** Objects in the set. */
   objects: number
+  /** Every object of the set and what the apply would do to it, in apply order. */
+  changes: PlannedChange[]
   /** Objects a server-side dry run accepted. */
   checked: string[]
   /** Objects whose Namespace or CRD is created by the set: checked after it exists. */
@@ -66,6 +80,8 @@ export interface ApplierOptions {
   crdTimeoutMs?: number
   /** What the env repo may touch; checked on every set before anything is sent. */
   policy?: ApplyPolicy
+  /** Renders the env files to objects, kustomizations and Helm charts included (see envRenderer). */
+  render?: RenderFiles
 }
 
 export const APPLY_PATCH_CONTENT_TYPE = 'application/apply-patch+yaml'
@@ -123,7 +139,9 @@ export class Applier {
   async prepare(files: EnvFile[], annotations: Record<string, string>): Promise<PreparedObject[]> {
     let manifests
     try {
-      manifests = await readManifests(files, undefined, this.options.policy?.kustomizeRemote)
+      const refused = kustomizeRefusals(files, this.options.policy?.kustomizeRemote ?? false, isKustomization)
+      if (refused.length > 0) throw new PolicyError(refused)
+      manifests = await readManifests(files, this.options.render)
     } catch (error) {
       if (error instanceof ManifestError) throw new ValidationError(error.problems)
       throw error
@@ -133,7 +151,7 @@ export class Applier {
       manifests.filter(m => m.object.kind === 'Namespace').map(m => m.object.metadata.name)
     )
     const problems: string[] = []
-    const resolved = await mapLimit(manifests, this.parallelism, async ({ object, source }) => {
+    const resolved = await mapLimit(manifests, this.parallelism, async ({ object, source, namespace: own, hook }) => {
       const { apiVersion, kind } = object
       const crd = crds.find(c => resourceFromCrd(c, apiVersion, kind))
       const resource =
@@ -144,7 +162,7 @@ export class Applier {
         )
         return undefined
       }
-      const namespace = targetNamespace(object, resource.namespaced, this.options.defaultNamespace)
+      const namespace = targetNamespace(object, resource.namespaced, own ?? this.options.defaultNamespace)
       const describe = describeObject({ kind, namespace, name: object.metadata.name })
       const prepared: PreparedObject = {
         object: desiredObject(object, namespace, annotations),
@@ -153,7 +171,8 @@ export class Applier {
         source,
         describe,
         key: objectKey({ apiVersion, kind, namespace, name: object.metadata.name }),
-        dependency: setDependency(namespace, crd?.metadata.name, namespacesInSet)
+        dependency: setDependency(namespace, crd?.metadata.name, namespacesInSet),
+        hook
       }
       return prepared
     })
@@ -189,17 +208,32 @@ export class Applier {
         missingNamespaces.add(namespace)
       }
     }
+    // A hook that exists now is deleted before it runs again (a Job's template is immutable).
+    const replacedHooks = new Set<PreparedObject>()
+    for (const p of prepared.filter(p => p.hook?.deletePolicies.includes('before-hook-creation'))) {
+      if (await this.exists(objectPath(p.resource, p.namespace, p.object.metadata.name))) replacedHooks.add(p)
+    }
     const isDeferred = (p: PreparedObject): boolean =>
-      p.dependency?.kind === 'crd' || (p.dependency?.kind === 'namespace' && missingNamespaces.has(p.namespace ?? ''))
+      replacedHooks.has(p) ||
+      p.dependency?.kind === 'crd' ||
+      (p.dependency?.kind === 'namespace' && missingNamespaces.has(p.namespace ?? ''))
     const toCheck = prepared.filter(p => !isDeferred(p))
-    const failed = await this.dryRun(toCheck)
+    const actions = new Map<PreparedObject, PlanAction>()
+    const failed = await this.dryRun(toCheck, actions)
     if (failed.length > 0) throw new ValidationError(failed.map(failureLine))
     return {
       objects: prepared.length,
+      // A deferred object's Namespace or kind does not exist yet: it can only be created.
+      changes: planWaves(prepared)
+        .flat()
+        .map(p => ({ object: p.describe, action: actions.get(p) ?? 'create' })),
       checked: toCheck.map(p => p.describe),
-      deferred: prepared
-        .filter(isDeferred)
-        .map(p => ({ object: p.describe, reason: `checked after its ${p.dependency?.on} is created` }))
+      deferred: prepared.filter(isDeferred).map(p => ({
+        object: p.describe,
+        reason: replacedHooks.has(p)
+          ? 'Helm hook: replaced when it runs, checked then'
+          : `checked after its ${p.dependency?.on} is created`
+      }))
     }
   }
 
@@ -207,8 +241,8 @@ export class Applier {
    * Applies in waves: Namespaces and CRDs (waited for), a dry run of what depends on them,
    * then Helm's order. Stops at the first wave with a failure (ApplyError lists what was applied).
    */
-  async apply(files: EnvFile[], annotations: Record<string, string>): Promise<AppliedObject[]> {
-    const { applied, failed } = await this.applyWaves(await this.prepare(files, annotations), 'stop')
+  async apply(prepared: PreparedObject[]): Promise<AppliedObject[]> {
+    const { applied, failed } = await this.applyWaves(prepared, 'stop')
     if (failed.length > 0) throw new ApplyError(failed.map(failureLine), applied)
     return applied
   }
@@ -268,11 +302,14 @@ export class Applier {
     return this.dryRun(prepared.filter(p => p.dependency))
   }
 
-  private async dryRun(prepared: PreparedObject[]): Promise<Failure[]> {
+  /** Dry-runs each object; with `actions`, also records what the apply would do to the live object. */
+  private async dryRun(prepared: PreparedObject[], actions?: Map<PreparedObject, PlanAction>): Promise<Failure[]> {
     const failed: Failure[] = []
     await mapLimit(prepared, this.parallelism, async p => {
       try {
-        await this.send(p, true)
+        const live = actions ? await this.live(p) : undefined
+        const { body } = await this.send(p, true)
+        actions?.set(p, live === undefined ? 'create' : sameObject(live, body) ? 'unchanged' : 'change')
       } catch (error) {
         failed.push({ object: p, reason: apiReason(error) })
       }
@@ -303,6 +340,16 @@ export class Applier {
   private async send(p: PreparedObject, dryRun: boolean): Promise<{ status: number; body?: KubeObject }> {
     const request = applyRequest(p, this.options.fieldManager, dryRun)
     return this.client.request<KubeObject>(request.method, request.path, request)
+  }
+
+  private async live(p: PreparedObject): Promise<KubeObject | undefined> {
+    try {
+      return (await this.client.request<KubeObject>('GET', objectPath(p.resource, p.namespace, p.object.metadata.name)))
+        .body
+    } catch (error) {
+      if (isNotFound(error)) return undefined
+      throw error
+    }
   }
 
   private async exists(path: string): Promise<boolean> {
@@ -347,6 +394,27 @@ export class Applier {
     return undefined
   }
 
+  /**
+   * Deletes an object of the set if it exists (a Helm hook's previous run) and waits until it is
+   * gone, so it can be created anew. False when there was none.
+   */
+  async deleteAndWait(p: PreparedObject, timeoutMs = 60_000): Promise<boolean> {
+    const at = objectPath(p.resource, p.namespace, p.object.metadata.name)
+    const body = JSON.stringify({ apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background' })
+    try {
+      await this.client.request('DELETE', at, { body })
+    } catch (error) {
+      if (isNotFound(error)) return false
+      throw error
+    }
+    const deadline = Date.now() + timeoutMs
+    while (await this.exists(at)) {
+      if (Date.now() > deadline) throw new Error(`${p.describe} still exists ${timeoutMs / 1000}s after its deletion`)
+      await sleep(200)
+    }
+    return true
+  }
+
   /** Deletes one object this run created; gone already counts as deleted. */
   async delete(object: AppliedObject): Promise<void> {
     const resource = await this.discovery.resolve(object.apiVersion, object.kind)
@@ -370,6 +438,33 @@ export class Applier {
       throw error
     }
   }
+}
+
+/**
+ * Whether a dry-run result equals the live object, ignoring bookkeeping the apply itself writes:
+ * managedFields, resourceVersion, generation and our own deploy annotations.
+ */
+export function sameObject(live: KubeObject, dryRun: KubeObject | undefined): boolean {
+  return dryRun !== undefined && canonical(comparable(live)) === canonical(comparable(dryRun))
+}
+
+function comparable(object: KubeObject): KubeObject {
+  const { managedFields: _m, resourceVersion: _r, generation: _g, ...metadata } = object.metadata
+  const annotations = Object.fromEntries(
+    Object.entries(object.metadata.annotations ?? {}).filter(([key]) => !key.startsWith('gitops-push-deploy/'))
+  )
+  if (Object.keys(annotations).length > 0) metadata.annotations = annotations
+  else delete metadata.annotations
+  return { ...object, metadata: metadata as KubeObject['metadata'] }
+}
+
+/** JSON with sorted keys, so field order never counts as a change. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v
+  )
 }
 
 /** An object that could not be applied, and the apiserver's reason. */

@@ -2,22 +2,51 @@ import os from 'node:os'
 import { type KubeConfig } from '@kubernetes/client-node'
 import { type Config } from '../config/config.js'
 import { type Host } from '../host/host.js'
-import { Applier, type ValidationReport } from './apply.js'
+import { Applier, ApplyError, type PreparedObject, type ValidationReport } from './apply.js'
 import { isNotFound, KubeApiError, KubeClient } from './client.js'
 import { Discovery } from './discovery.js'
+import { runHooks } from './hooks.js'
 import { loadKubeConfig } from './kubeconfig.js'
+import { helmRenderer } from './helm.js'
 import { acquireLease, type HeldLock, leaseName } from './lease.js'
 import { rollBack, trackTarget } from './rollback.js'
 import { type RolloutOutcome, trackRollout, type TrackTarget } from './rollout/index.js'
 import { type AppliedObject, type EnvFile } from './types.js'
+import { isKustomization, kustomizeRenderer, renderFiles, renderOnce, type RenderFiles } from '../render/manifests.js'
+import { kustomizeRefusals, type ApplyPolicy } from './policy.js'
 
-export { ApplyError, ValidationError, type ValidationReport } from './apply.js'
+export { ApplyError, type PlannedChange, ValidationError, type ValidationReport } from './apply.js'
 export { KubeConfigError } from './kubeconfig.js'
 export { PolicyError } from './policy.js'
 export { LockTimeoutError } from './lease.js'
 export { deployAnnotations } from './plan.js'
 export { type AppliedObject, type EnvFile, type ResourceResult } from './types.js'
 export { type RolloutOutcome } from './rollout/index.js'
+
+/**
+ * Renders only what the apply policy lets kustomize read: a set with a refused reference (a
+ * remote base without kustomize-remote) is reported, never fetched, also by the render check.
+ */
+export function policyRender(
+  policy: Pick<ApplyPolicy, 'kustomizeRemote'> | undefined,
+  render = renderFiles
+): RenderFiles {
+  return async files => {
+    const refused = kustomizeRefusals(files, policy?.kustomizeRemote ?? false, isKustomization)
+    if (refused.length === 0) return render(files)
+    return { manifests: [], problems: refused.map(r => `${r.subject}: ${r.reasons.join('; ')}`) }
+  }
+}
+
+/**
+ * How this run renders the env files: kustomizations, and Helm charts into `namespace`; only
+ * what the apply policy lets kustomize read; each distinct set of files once (the render
+ * check, validation, apply and rollback share the renders).
+ */
+export function envRenderer(config: Config, namespace: string): RenderFiles {
+  const renderers = [kustomizeRenderer(), helmRenderer(helmOptions(config, namespace))]
+  return renderOnce(policyRender(config.kube.policy, files => renderFiles(files, renderers)))
+}
 
 /** Who holds the deploy lock: the workflow run when known, else this host and process. */
 export function lockHolder(config: Config): string {
@@ -26,6 +55,9 @@ export function lockHolder(config: Config): string {
 
 /** A connection to the target cluster: validate, lock, apply, wait and roll back. */
 export class Cluster {
+  /** Helm post-hooks of the last apply: run once its rollout succeeded. */
+  private postHooks: PreparedObject[] = []
+
   private constructor(
     private readonly kc: KubeConfig,
     private readonly client: KubeClient,
@@ -35,7 +67,11 @@ export class Cluster {
     private readonly host: Host,
     private readonly cleanup: () => void,
     /** Restarts a new pod may have before its crash loop fails the rollout (`failures-allowed`). */
-    private readonly failuresAllowed: number
+    private readonly failuresAllowed: number,
+    /** Budget for Helm hooks, which run inside apply and after the rollout. */
+    private readonly hookTimeoutMs: number,
+    /** This run's renderer (see envRenderer): the render check shares its renders. */
+    readonly render: RenderFiles
   ) {}
 
   /** Loads the kubeconfig (in memory) and checks that the apiserver answers. */
@@ -63,13 +99,25 @@ export class Cluster {
       host.info(
         `cluster ${loaded.server} (Kubernetes ${version}), context ${loaded.kc.getCurrentContext()}, namespace ${namespace}`
       )
+      const render = envRenderer(config, namespace)
       const applier = new Applier(client, new Discovery(client), {
         fieldManager: config.kube.fieldManager,
         defaultNamespace: namespace,
         policy: config.kube.policy,
-        log: line => host.info(line)
+        log: line => host.info(line),
+        render
       })
-      return new Cluster(loaded.kc, client, applier, namespace, host, loaded.cleanup, config.kube.failuresAllowed)
+      return new Cluster(
+        loaded.kc,
+        client,
+        applier,
+        namespace,
+        host,
+        loaded.cleanup,
+        config.kube.failuresAllowed,
+        config.kube.timeoutMs,
+        render
+      )
     } catch (error) {
       loaded.cleanup()
       throw error
@@ -80,6 +128,7 @@ export class Cluster {
   async validate(files: EnvFile[]): Promise<ValidationReport> {
     const report = await this.applier.validate(files)
     for (const deferred of report.deferred) this.host.info(`${deferred.object}: ${deferred.reason}`)
+    for (const { object, action } of report.changes) this.host.info(`plan: ${action.padEnd(9)} ${object}`)
     return report
   }
 
@@ -112,27 +161,62 @@ export class Cluster {
     return held
   }
 
-  /** Server-side apply of every object in waves; throws ApplyError listing what was applied. */
+  /**
+   * Server-side apply of every object in waves, after the Helm pre-hooks of the set ran; throws
+   * ApplyError listing what was applied.
+   */
   async apply(files: EnvFile[], annotations: Record<string, string>): Promise<AppliedObject[]> {
-    return this.applier.apply(files, annotations)
+    const prepared = await this.applier.prepare(files, annotations)
+    this.postHooks = []
+    const pre = await runHooks(this.applier, this.tracker, prepared, 'pre', this.hookTimeoutMs, this.log)
+    if (!pre.ok) throw new ApplyError([pre.failure ?? 'Helm pre-hook failed'], [])
+    const applied = await this.applier.apply(prepared.filter(p => !p.hook))
+    this.postHooks = prepared.filter(p => p.hook?.phase === 'post')
+    return applied
   }
 
-  /** Tracks until every object has its verdict, one fails, the timeout passes or `signal` aborts. */
+  /**
+   * Tracks until every object has its verdict, one fails, the timeout passes or `signal` aborts;
+   * then runs the Helm post-hooks of the last apply.
+   */
   async waitForRollout(
     applied: AppliedObject[],
     timeoutMs: number,
     since: Date,
     signal?: AbortSignal
   ): Promise<RolloutOutcome> {
-    return this.track(applied.map(trackTarget), timeoutMs, since, signal)
+    const outcome = await this.track(applied.map(trackTarget), timeoutMs, since, signal)
+    const hooks = this.postHooks
+    this.postHooks = []
+    if (!outcome.ok || hooks.length === 0) return outcome
+    const remaining = Math.max(timeoutMs - (Date.now() - since.getTime()), 1000)
+    const post = await runHooks(
+      this.applier,
+      (targets, ms, started) => this.track(targets, ms, started, signal),
+      hooks,
+      'post',
+      remaining,
+      this.log
+    )
+    return {
+      ok: post.ok,
+      resources: [...outcome.resources, ...post.resources],
+      failure: post.failure,
+      seconds: (Date.now() - since.getTime()) / 1000
+    }
   }
+
+  private readonly log = (line: string): void => this.host.info(line)
+
+  private readonly tracker = (targets: TrackTarget[], timeoutMs: number, since: Date): Promise<RolloutOutcome> =>
+    this.track(targets, timeoutMs, since)
 
   private track(targets: TrackTarget[], timeoutMs: number, since: Date, signal?: AbortSignal): Promise<RolloutOutcome> {
     return trackRollout(this.kc, targets, {
       timeoutMs,
       since,
       signal,
-      log: line => this.host.info(line),
+      log: this.log,
       failuresAllowed: this.failuresAllowed
     })
   }
@@ -147,20 +231,26 @@ export class Cluster {
     timeoutMs: number,
     annotations: Record<string, string> = {}
   ): Promise<RolloutOutcome> {
-    return rollBack(
-      this.applier,
-      (targets, ms, since) => this.track(targets, ms, since),
-      previousFiles,
-      applied,
-      timeoutMs,
-      annotations,
-      line => this.host.info(line)
-    )
+    return rollBack(this.applier, this.tracker, previousFiles, applied, timeoutMs, annotations, this.log)
   }
 
   /** Closes connections and removes anything written to disk for an exec credential plugin. */
   close(): void {
     this.client.close()
     this.cleanup()
+  }
+}
+
+/**
+ * How charts are rendered: the target namespace, the release-name input, and the registry login
+ * inputs for OCI charts on the image's registry host (never sent to another host).
+ */
+function helmOptions(config: Config, namespace: string): Parameters<typeof helmRenderer>[0] {
+  const { username, password, insecure } = config.registry
+  return {
+    namespace,
+    releaseName: config.kube.helmReleaseName,
+    registry: username && password ? { host: config.repository.domain, username, password } : undefined,
+    plainHttp: insecure
   }
 }

@@ -52,7 +52,8 @@ export async function rollBack(
   const elapsed = (): number => (Date.now() - since.getTime()) / 1000
   let prepared
   try {
-    prepared = await applier.prepare(previousFiles, annotations)
+    // Helm hooks are not run on a rollback (Helm's pre/post-rollback hooks are not supported).
+    prepared = (await applier.prepare(previousFiles, annotations)).filter(p => !p.hook)
   } catch (error) {
     if (!(error instanceof ValidationError) && !(error instanceof PolicyError)) throw error
     const problems = error instanceof PolicyError ? error.refusals.map(refusalLine) : error.problems

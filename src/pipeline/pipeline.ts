@@ -10,13 +10,14 @@ import {
 import { type Host } from '../host/host.js'
 import { buildAndResolve, type ImageResult } from '../build/index.js'
 import { EnvRepository, renderCommitMessage, type EnvCommit, type EnvPlan, type ImageEdit } from '../gitops/index.js'
-import { ApplyError, Cluster, deployAnnotations, lockHolder, type AppliedObject } from '../kube/index.js'
+import { ApplyError, Cluster, deployAnnotations, lockHolder, envRenderer, type AppliedObject } from '../kube/index.js'
 import { type RolloutOutcome } from '../kube/rollout/index.js'
-import { DeploymentRecorder } from '../report/deployments.js'
+import { DeploymentRecorder, type DeploymentState } from '../report/deployments.js'
 import { newRunReport, outputsOf, type RunReport } from '../report/run-report.js'
 import { renderSummary } from '../report/summary.js'
 import { CancelledError, throwIfCancelled } from './cancellation.js'
 import { type DeployStatus } from './status.js'
+import { type RenderFiles } from '../render/manifests.js'
 
 export interface PipelineResult {
   status: DeployStatus
@@ -24,20 +25,22 @@ export interface PipelineResult {
 }
 
 type EnvRepo = Pick<EnvRepository, 'plan' | 'commit' | 'propose' | 'readFiles' | 'revert'>
-type ClusterPort = Pick<Cluster, 'validate' | 'lock' | 'apply' | 'waitForRollout' | 'rollback' | 'close'>
+type ClusterPort = Pick<Cluster, 'validate' | 'lock' | 'apply' | 'waitForRollout' | 'rollback' | 'close'> &
+  Partial<Pick<Cluster, 'render'>>
 type DeploymentPort = Pick<DeploymentRecorder, 'id' | 'status'>
 
 /** The stages as the pipeline sees them; replaced by fakes only in the policy's unit tests. */
 export interface Stages {
   build(config: Config, host: Host): Promise<ImageResult>
-  openEnvRepo(config: Config, host: Host): Promise<EnvRepo>
+  /** `render` is the run's renderer: the render check shares its renders with validation, apply and rollback. */
+  openEnvRepo(config: Config, host: Host, render: RenderFiles): Promise<EnvRepo>
   connectCluster(config: Config, host: Host): Promise<ClusterPort>
   startDeployment(config: Config, host: Host, ref: string): Promise<DeploymentPort | undefined>
 }
 
 export const realStages: Stages = {
   build: buildAndResolve,
-  openEnvRepo: (config, host) => EnvRepository.open(config, host),
+  openEnvRepo: (config, host, render) => EnvRepository.open(config, host, { render }),
   connectCluster: (config, host) => Cluster.connect(config, host),
   startDeployment: (config, host, ref) => DeploymentRecorder.start(config, host, ref)
 }
@@ -82,8 +85,11 @@ async function deploy(
   const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn, cancel)
   // Reach GitHub and the cluster (in parallel) before a build that may take minutes: a bad
   // token or kubeconfig fails the run at once.
-  const envConnection = settled(stages.openEnvRepo(config, host))
   const clusterConnection = config.kube.kubeconfig ? settled(stages.connectCluster(config, host)) : undefined
+  // the cluster's renderer (it knows the namespace charts render into), else one of our own
+  const ownRender = envRenderer(config, config.kube.namespace ?? 'default')
+  const render: RenderFiles = async files => ((await clusterConnection?.get())?.render ?? ownRender)(files)
+  const envConnection = settled(stages.openEnvRepo(config, host, render))
   try {
     const env = await envConnection.get()
     const cluster = await clusterConnection?.get()
@@ -148,7 +154,8 @@ async function validateCommitApply(
 ): Promise<DeployStatus> {
   const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn, cancel)
   if (cluster) {
-    await stage('Validate descriptors (server-side dry run)', () => cluster.validate(plan.files))
+    const validation = await stage('Validate descriptors (server-side dry run)', () => cluster.validate(plan.files))
+    report.plan = validation.changes
   }
   if (config.dryRun) return 'planned'
 
@@ -231,10 +238,19 @@ async function applyAndWait(
     const revertMessage = `revert ${report.image}: rollout failed\n\nRestores ${commit.previousImage} (reverts ${commit.sha}).${
       config.context.runUrl ? `\nRun: ${config.context.runUrl}` : ''
     }`
-    const revert = await stage('Revert environment repository', () => env.revert(commit, revertMessage))
-    if (revert) report.revertCommit = revert
+    let revertFailed = false
+    try {
+      const revert = await stage('Revert environment repository', () => env.revert(commit, revertMessage))
+      if (revert) report.revertCommit = revert
+    } catch (error) {
+      // The cluster runs the previous image while Git still pins the failed one: say so, loudly.
+      revertFailed = true
+      const problem = `REVERT FAILED: ${config.env.owner}/${config.env.repo} still pins ${report.image ?? 'the failed image'} (commit ${commit.sha.slice(0, 7)}): ${errorMessage(error)}`
+      report.failure = `${report.failure}\n${problem}`
+      host.error(problem)
+    }
     if (!rollback.ok) host.error(`ROLLBACK FAILED: ${rollback.failure ?? 'see the resource table'}`)
-    return rollback.ok ? 'rolled-back' : 'failed'
+    return rollback.ok && !revertFailed ? 'rolled-back' : 'failed'
   } finally {
     await lock.release()
   }
@@ -260,14 +276,39 @@ async function finish(host: Host, report: RunReport, deployment: DeploymentPort 
   for (const [name, value] of Object.entries(outputsOf(report)))
     host.setOutput(name as keyof ReturnType<typeof outputsOf>, value)
   if (deployment) {
-    const ok = ['deployed', 'committed', 'unchanged', 'proposed'].includes(report.status)
-    const state = ok ? 'success' : report.status === 'cancelled' ? 'error' : 'failure'
-    await deployment.status(state, ok ? `${report.status} ${report.image ?? ''}` : report.status)
+    const state = deploymentState(report)
+    await deployment.status(
+      state,
+      state === 'success' || state === 'pending' ? `${report.status} ${report.image ?? ''}` : report.status
+    )
   }
   try {
     await host.writeSummary(renderSummary(report))
   } catch (error) {
     host.warning(`could not write the job summary: ${errorMessage(error)}`)
+  }
+}
+
+/**
+ * The GitHub Deployment's final state: `success` only when the environment runs (or already ran)
+ * the image; a proposal deployed nothing (`pending`, awaiting the merge); a rollout that failed is a
+ * `failure`, a run stopped by an error before any rollout (or cancelled) an `error`.
+ */
+export function deploymentState(report: Pick<RunReport, 'status' | 'resources' | 'rollback'>): DeploymentState {
+  switch (report.status) {
+    case 'deployed':
+    case 'committed':
+    case 'unchanged':
+      return 'success'
+    case 'proposed':
+    case 'planned':
+      return 'pending'
+    case 'rolled-back':
+      return 'failure'
+    case 'cancelled':
+      return 'error'
+    case 'failed':
+      return report.rollback || report.resources.length > 0 ? 'failure' : 'error'
   }
 }
 

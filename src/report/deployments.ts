@@ -1,8 +1,8 @@
-import { getOctokit } from '@actions/github'
 import { type Config } from '../config/config.js'
+import { githubOctokit, type Octokit } from '../lib/github-client.js'
 import { type Host } from '../host/host.js'
 
-type DeploymentState = 'in_progress' | 'success' | 'failure' | 'error'
+export type DeploymentState = 'in_progress' | 'pending' | 'success' | 'failure' | 'error'
 
 /**
  * GitHub Deployment records on the source repository. Reporting is best effort: a failure
@@ -10,7 +10,7 @@ type DeploymentState = 'in_progress' | 'success' | 'failure' | 'error'
  */
 export class DeploymentRecorder {
   private constructor(
-    private readonly octokit: ReturnType<typeof getOctokit>,
+    private readonly octokit: Octokit,
     private readonly owner: string,
     private readonly repo: string,
     private readonly config: Config,
@@ -29,7 +29,8 @@ export class DeploymentRecorder {
       )
       return undefined
     }
-    const octokit = getOctokit(config.githubToken, { baseUrl: config.githubApiUrl })
+    // The env repo's client: same proxy choice, timeout, retries and rate-limit handling.
+    const octokit = githubOctokit(config.githubToken, config.githubApiUrl)
     try {
       const response = await octokit.rest.repos.createDeployment({
         owner,
@@ -39,7 +40,7 @@ export class DeploymentRecorder {
         auto_merge: false,
         required_contexts: [],
         description: `deploy ${config.image}`,
-        production_environment: /prod/i.test(environment)
+        production_environment: config.productionEnvironment
       })
       // 202 means GitHub merged the default branch into ref instead of creating a deployment.
       if (response.status === 202 || !('id' in response.data)) {

@@ -27,6 +27,8 @@ export interface RunReport {
   resources: ResourceRow[]
   rolloutSeconds?: number
   deploymentId?: number
+  /** What the apply would do to every object, from the server-side dry run. */
+  plan?: Array<{ object: string; action: string }>
   /** Env-repo diff of this run (dry run and summaries). */
   diff?: string
   /** Why the run failed: the diagnosis of a failed rollout, or the error that stopped it. */

@@ -38,6 +38,17 @@ function fence(text: string, lang = ''): string[] {
   return ['', '```' + lang, text.trimEnd(), '```', '']
 }
 
+/** `create    ClusterRoleBinding pwn`, with a count per action first. */
+function planLines(report: RunReport): string[] {
+  if (!report.plan || report.plan.length === 0) return []
+  const counts = new Map<string, number>()
+  for (const { action } of report.plan) counts.set(action, (counts.get(action) ?? 0) + 1)
+  return [
+    [...counts].map(([action, count]) => `${count} ${action}`).join(', '),
+    ...report.plan.map(({ object, action }) => `${action.padEnd(9)} ${object}`)
+  ]
+}
+
 /** The job summary as markdown (GITHUB_STEP_SUMMARY) and as plain text (CLI stderr). */
 export function renderSummary(report: RunReport): RenderedSummary {
   const md: string[] = [`## GitOps Push Deploy: ${HEADLINE[report.status]}`, '']
@@ -63,6 +74,8 @@ export function renderSummary(report: RunReport): RenderedSummary {
   if (report.timings.length > 0) {
     md.push('', `<sub>${report.timings.map(([name, seconds]) => `${name}: ${seconds.toFixed(2)} s`).join(' · ')}</sub>`)
   }
+  const plan = planLines(report)
+  if (plan.length > 0) md.push('', `### Plan (server-side dry run)`, ...fence(plan.join('\n')))
   if (report.diff) md.push('', '<details><summary>Env-repo diff</summary>', ...fence(report.diff, 'diff'), '</details>')
 
   const text: string[] = [`GitOps Push Deploy: ${HEADLINE[report.status]}`]
@@ -88,6 +101,7 @@ export function renderSummary(report: RunReport): RenderedSummary {
   if (report.timings.length > 0) {
     text.push(`  Timings: ${report.timings.map(([name, seconds]) => `${name} ${seconds.toFixed(2)}s`).join(', ')}`)
   }
+  if (plan.length > 0) text.push('  Plan (server-side dry run):', ...plan.map(line => `    ${line}`))
   if (report.diff)
     text.push(
       '  Env-repo diff:',

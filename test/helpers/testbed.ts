@@ -5,9 +5,10 @@ import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import type { Quirks } from '../testbed/github-emulator/quirks.ts'
 import type { FaultSpec, RequestLogEntry } from '../testbed/github-emulator/server.ts'
 
-export type { FaultSpec, RequestLogEntry }
+export type { FaultSpec, Quirks, RequestLogEntry }
 
 const execFileAsync = promisify(execFile)
 
@@ -123,6 +124,11 @@ export async function createRepoFromDir(ownerName: string, dir: string): Promise
  */
 export async function registerRepo(ownerName: string): Promise<void> {
   await admin('POST', '/repos', { ...splitName(ownerName), virtual: true })
+}
+
+/** Make a repository answer like GitHub in the given ways (see quirks.ts); reset by createRepo. */
+export async function setQuirks(ownerName: string, quirks: Quirks): Promise<void> {
+  await admin('POST', '/quirks', { ...splitName(ownerName), quirks })
 }
 
 export async function deleteRepo(ownerName: string): Promise<void> {

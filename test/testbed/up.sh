@@ -217,6 +217,20 @@ if [ "${TESTBED_SKIP_CLUSTER:-0}" != 1 ]; then
   fi
 fi
 
+# ------------------------------------------------------------------ Go tools (.testbed/bin)
+# Built from the Go module proxy into the content-addressed cache while the control plane starts.
+# helm: chart rendering (Helm env paths) and `helm push` of the test chart.
+HELM_VERSION=v3.21.4
+gotool() { # NAME MODULE@VERSION PACKAGE [LDFLAGS]
+  local out="$TB/gotool-$1.out"
+  if ! bash "$TB_SCRIPTS/gotool.sh" "$@" >"$out"; then
+    tail -20 "$out" >&2 || true
+    die "building $1 failed"
+  fi
+}
+gotool helm "helm.sh/helm/v3@$HELM_VERSION" ./cmd/helm "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION \
+-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=36"
+
 # ------------------------------------------------------------------ wait for health
 wait_for registry-anon 30 "$TB/registry-anon.yml" registry_healthy "$REGISTRY_PORT" 200
 wait_for registry-auth 30 "$TB/registry-auth.yml" registry_healthy "$REGISTRY_AUTH_PORT" 401

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import type { Permission } from './config.ts'
 import type { GitRepo, ParsedCommit } from './git.ts'
 import { HttpError, nodeId, type Reply } from './http.ts'
+import type { QuirkStore, Quirks } from './quirks.ts'
 import type { StateStore } from './state.ts'
 
 export interface UserInfo {
@@ -18,10 +19,13 @@ export interface RepoCtx {
   /** null for repositories configured without git storage */
   git: GitRepo | null
   perm: Permission
+  /** GitHub behaviours this repository asked for (see quirks.ts) */
+  quirks: Quirks
 }
 
 export interface Services {
   state: StateStore
+  quirks: QuirkStore
   /** Run `fn` while holding the per-repository lock (tree/index work, resets). */
   withRepoLock<T>(full: string, fn: () => Promise<T>): Promise<T>
 }

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { defaultIdentity, git, gitCommitJson, repoApi, requireString, type Ctx, type Route } from './context.ts'
 import { isSha, runGit, type GitRepo, type Identity, type TreeChange, type TreeEntry } from './git.ts'
 import { HttpError, base64Wrapped, decodeBase64Strict, isObject, nodeId, notFound, type Reply } from './http.ts'
+import { checkRules } from './quirks.ts'
 
 export function refJson(ctx: Ctx, ref: string, sha: string, type = 'commit'): Record<string, unknown> {
   const api = repoApi(ctx)
@@ -56,8 +57,10 @@ async function createRef(ctx: Ctx): Promise<Reply> {
   const type = isSha(sha) ? await repo.objectType(sha) : null
   if (!type) throw new HttpError(422, 'Object does not exist')
   if (ref.startsWith('refs/heads/') && type !== 'commit') throw new HttpError(422, 'Object does not exist')
+  if (!ctx.svc.quirks.visible(ctx.repo.full, sha)) throw new HttpError(422, 'Object does not exist')
   if (!(await repo.casRef(ref, sha, null, `create by ${ctx.user.login}`)))
     throw new HttpError(422, 'Reference already exists')
+  ctx.svc.quirks.wrote(ctx.repo.full, `ref:${ref}`)
   const body = refJson(ctx, ref, sha, type)
   return { status: 201, body, headers: { location: String(body.url) } }
 }
@@ -69,15 +72,22 @@ async function updateRef(ctx: Ctx): Promise<Reply> {
   const repo = git(ctx)
   const type = isSha(sha) ? await repo.objectType(sha) : null
   if (!type || (ref.startsWith('refs/heads/') && type !== 'commit')) throw new HttpError(422, 'Object does not exist')
+  const quirks = ctx.repo.quirks
+  if (!ctx.svc.quirks.visible(ctx.repo.full, sha)) throw new HttpError(422, 'Object does not exist')
   for (let attempt = 0; attempt < 30; attempt++) {
     const cur = await repo.readRef(ref)
     if (cur === null) throw new HttpError(422, 'Reference does not exist')
     if (cur === sha) return { status: 200, body: refJson(ctx, ref, sha, type) }
+    checkRules(quirks, ref)
     if (!force && !(await repo.isAncestor(cur, sha))) throw new HttpError(422, 'Update is not a fast forward')
+    if (quirks.refRaces?.windowMs) await sleep(quirks.refRaces.windowMs)
     // compare-and-swap: only succeeds if the ref is still at the commit we checked against
     if (await repo.casRef(ref, sha, cur, `update by ${ctx.user.login}${force ? ' (force)' : ''}`)) {
+      ctx.svc.quirks.wrote(ctx.repo.full, `ref:${ref}`)
       return { status: 200, body: refJson(ctx, ref, sha, type) }
     }
+    // GitHub does not retry a lost race for the caller.
+    if (quirks.refRaces) throw new HttpError(422, 'Reference cannot be updated')
     await jitter(attempt)
   }
   throw new HttpError(409, 'Reference update failed: too much contention')
@@ -144,6 +154,7 @@ async function postCommit(ctx: Ctx): Promise<Reply> {
   const author = identityFrom(b.author, 'author')
   const committer = identityFrom(b.committer, 'committer')
   const sha = await createCommitObject(ctx, tree, parents as string[], b.message, author, committer)
+  ctx.svc.quirks.wrote(ctx.repo.full, sha)
   const parsed = await repo.readCommit(sha)
   const body = gitCommitJson(ctx, parsed!)
   return { status: 201, body, headers: { location: String(body.url) } }
@@ -159,12 +170,15 @@ function treeEntryJson(ctx: Ctx, e: TreeEntry): Record<string, unknown> {
 }
 
 async function treeJson(ctx: Ctx, sha: string, recursive: boolean): Promise<Record<string, unknown>> {
-  const entries = await git(ctx).lsTree(sha, { recursive })
+  let entries = await git(ctx).lsTree(sha, { recursive })
+  const limit = recursive ? ctx.repo.quirks.treeEntryLimit : undefined
+  const truncated = limit !== undefined && entries.length > limit
+  if (truncated) entries = entries.slice(0, limit)
   return {
     sha,
     url: `${repoApi(ctx)}/git/trees/${sha}`,
     tree: entries.map(e => treeEntryJson(ctx, e)),
-    truncated: false
+    truncated
   }
 }
 
@@ -182,7 +196,10 @@ async function resolveTreeish(repo: GitRepo, s: string): Promise<string | null> 
 async function getTree(ctx: Ctx): Promise<Reply> {
   const sha = await resolveTreeish(git(ctx), ctx.params[0])
   if (!sha) throw notFound()
-  return { status: 200, body: await treeJson(ctx, sha, ctx.query.has('recursive')) }
+  const body = await treeJson(ctx, sha, ctx.query.has('recursive'))
+  // Reported of GitHub: a tree read by commit sha answers with the requested sha, not the tree's.
+  if (ctx.repo.quirks.treeEchoesRequestedSha && isSha(ctx.params[0])) body.sha = ctx.params[0]
+  return { status: 200, body }
 }
 
 const MODES: Record<string, TreeChange['type']> = {
@@ -208,7 +225,8 @@ async function postTree(ctx: Ctx): Promise<Reply> {
   if (b.base_tree !== undefined && b.base_tree !== null) {
     if (typeof b.base_tree !== 'string') throw new HttpError(422, 'Invalid request.\n\n"base_tree" is not a string.')
     base = await resolveTreeish(repo, b.base_tree)
-    if (!base) throw new HttpError(422, `base_tree ${b.base_tree} is not a valid tree oid`)
+    const strict = ctx.repo.quirks.strictBaseTree && isSha(b.base_tree) && base !== b.base_tree
+    if (!base || strict) throw new HttpError(422, `base_tree ${b.base_tree} is not a valid tree oid`)
   }
   const changes: TreeChange[] = []
   for (const raw of entries) {

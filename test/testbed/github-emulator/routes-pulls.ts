@@ -133,7 +133,9 @@ async function createPull(ctx: Ctx): Promise<Reply> {
   const headSha = head === '\0' ? null : await repo.readRef(`refs/heads/${head}`)
   const baseSha = await repo.readRef(`refs/heads/${base}`)
   const errors: Array<Record<string, unknown>> = []
-  if (!headSha) errors.push({ resource: 'PullRequest', field: 'head', code: 'invalid' })
+  // Replication lag: a head branch written a moment ago is not seen yet.
+  const headSeen = headSha && ctx.svc.quirks.visible(ctx.repo.full, `ref:refs/heads/${head}`)
+  if (!headSeen) errors.push({ resource: 'PullRequest', field: 'head', code: 'invalid' })
   if (!baseSha) errors.push({ resource: 'PullRequest', field: 'base', code: 'invalid' })
   if (errors.length) throw validationFailed(errors)
   const st = state(ctx)

@@ -14,6 +14,7 @@ import {
 import type { GitRepo, ParsedCommit, TreeEntry } from './git.ts'
 import { HttpError, base64Wrapped, decodeBase64Strict, isObject, notFound, paginate, type Reply } from './http.ts'
 import { createCommitObject } from './routes-git.ts'
+import { rulesJson } from './quirks.ts'
 
 async function getRepo(ctx: Ctx): Promise<Reply> {
   return { status: 200, body: await repoJson(ctx) }
@@ -242,7 +243,18 @@ async function writeContents(ctx: Ctx): Promise<Reply> {
   throw new HttpError(409, `${path} could not be updated: the branch kept moving`)
 }
 
+async function branchRules(ctx: Ctx): Promise<Reply> {
+  return { status: 200, body: rulesJson(ctx.repo.quirks, ctx.params[0]) }
+}
+
+async function branchProtection(ctx: Ctx): Promise<Reply> {
+  if (ctx.repo.perm !== 'admin') throw new HttpError(403, 'Resource not accessible by integration')
+  throw new HttpError(404, 'Branch not protected')
+}
+
 export const repoRoutes: Route[] = [
+  { method: 'GET', re: /^\/rules\/branches\/(.+)$/, handler: branchRules },
+  { method: 'GET', re: /^\/branches\/(.+)\/protection$/, handler: branchProtection },
   { method: 'GET', re: /^$/, git: false, handler: getRepo },
   { method: 'GET', re: /^\/branches$/, handler: listBranches },
   { method: 'GET', re: /^\/branches\/(.+)$/, handler: getBranch },

@@ -15,6 +15,7 @@ import { deploymentRoutes } from './routes-deployments.ts'
 import { gitRoutes } from './routes-git.ts'
 import { pullRoutes } from './routes-pulls.ts'
 import { repoRoutes } from './routes-repo.ts'
+import { checkQuirkPermissions, QuirkStore, type Quirks } from './quirks.ts'
 import { StateStore } from './state.ts'
 
 export interface RequestLogEntry {
@@ -30,7 +31,8 @@ export interface RequestLogEntry {
   body?: unknown
 }
 
-export type FaultKind = '5xx' | '429' | 'secondary-rate-limit' | 'reset' | 'latency'
+/** `handle-then-fail`: the request is handled (a write lands), then answered 502 as GitHub sometimes does. */
+export type FaultKind = '5xx' | '429' | 'secondary-rate-limit' | 'reset' | 'latency' | 'handle-then-fail'
 
 export interface FaultSpec {
   count?: number
@@ -92,6 +94,7 @@ export class Emulator implements Services {
   gitRoot: string
   config: ConfigStore
   state: StateStore
+  quirks = new QuirkStore()
   server: Server
   requests: RequestLogEntry[] = []
   faults: Fault[] = []
@@ -207,7 +210,7 @@ export class Emulator implements Services {
 
     if (this.latencyMs > 0) await sleep(this.latencyMs)
     const fault = this.takeFault(method, shownPath + url.search)
-    if (fault) {
+    if (fault && fault.kind !== 'handle-then-fail') {
       entry.fault = fault.kind
       if (fault.spec.latencyMs) await sleep(fault.spec.latencyMs)
       if (fault.kind === 'reset') {
@@ -229,6 +232,11 @@ export class Emulator implements Services {
       if (path !== '/rate_limit') Object.assign(rateHeaders, this.consumeRate(token.token))
       else Object.assign(rateHeaders, this.rateHeaders(token.token))
       const reply = await this.dispatch(req, method, path, url.searchParams, raw, token, apiBase)
+      if (fault) {
+        entry.fault = fault.kind
+        const failed = this.faultReply({ ...fault, kind: '5xx' })!
+        return send(res, failed.status, failed.body, { ...rateHeaders, ...failed.headers })
+      }
       send(res, reply.status, reply.body, { ...rateHeaders, ...(reply.headers ?? {}) })
     } catch (e) {
       if (!rateHeaders['x-ratelimit-limit']) {
@@ -387,6 +395,8 @@ export class Emulator implements Services {
     if (writes && perm === 'read') throw new HttpError(403, 'Resource not accessible by integration')
 
     const body = method === 'GET' || method === 'HEAD' ? {} : parseJson(raw)
+    const quirks: Quirks = this.quirks.get(full)
+    checkQuirkPermissions(quirks, method, rest, body)
     const ctx: Ctx = {
       method,
       path,
@@ -397,7 +407,7 @@ export class Emulator implements Services {
       apiBase,
       htmlBase,
       user,
-      repo: { owner, name, full, git: hasGit ? repo : null, perm },
+      repo: { owner, name, full, git: hasGit ? repo : null, perm, quirks },
       svc: this
     }
     return route.handler(ctx)
@@ -415,7 +425,7 @@ export class Emulator implements Services {
       else if (spec.latencyMs) kind = 'latency'
       else throw new HttpError(400, 'fault needs kind, status or latencyMs')
     }
-    if (!['5xx', '429', 'secondary-rate-limit', 'reset', 'latency'].includes(kind))
+    if (!['5xx', '429', 'secondary-rate-limit', 'reset', 'latency', 'handle-then-fail'].includes(kind))
       throw new HttpError(400, `unknown fault kind ${kind}`)
     let re: RegExp | null = null
     if (spec.match?.pathRegex) {
@@ -548,6 +558,7 @@ export class Emulator implements Services {
     if (typeof owner !== 'string' || typeof name !== 'string' || !validName(owner) || !validName(name)) {
       throw new HttpError(400, 'owner and name must be valid GitHub names')
     }
+    this.quirks.reset(`${owner}/${name}`)
     if (opts.virtual) {
       // metadata and deployments only, no git storage
       return this.withRepoLock(`${owner}/${name}`, async () => {
@@ -677,7 +688,19 @@ export class Emulator implements Services {
         }
         return { status: 200, body: { tokens: tokens.length } }
       }
+      case 'POST /quirks': {
+        if (
+          !isObject(body) ||
+          typeof body.owner !== 'string' ||
+          typeof body.name !== 'string' ||
+          !isObject(body.quirks)
+        )
+          throw new HttpError(400, 'need {owner, name, quirks}')
+        this.quirks.set(`${body.owner}/${body.name}`, body.quirks as Quirks)
+        return { status: 200, body: { full_name: `${body.owner}/${body.name}`, quirks: body.quirks } }
+      }
       case 'POST /reset':
+        this.quirks.clear()
         this.faults = []
         this.latencyMs = 0
         this.requests = []

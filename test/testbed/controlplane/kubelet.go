@@ -773,7 +773,10 @@ func (w *podWorker) runContainer(c *v1.Container, init bool, idx int, keepRunnin
 		behavior := strings.ToLower(strings.TrimSpace(info.Labels[behaviorLabel]))
 		if behavior == "crashonce" {
 			// Exits 1 on its first run only, like an app whose database is still starting.
-			behavior = map[bool]string{true: "fail", false: ""}[runs == 1]
+			behavior = ""
+			if runs == 1 {
+				behavior = "fail"
+			}
 		}
 		containerID := "containerd://" + randomID()
 		startedAt := metav1.Now()

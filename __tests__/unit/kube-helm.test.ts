@@ -11,7 +11,7 @@ import {
   renderCharts,
   templateArgs
 } from '../../src/kube/helm.js'
-import { hookGroups, hooksToDelete } from '../../src/kube/hooks.js'
+import { hookGroups, hooksToDelete, runHooks } from '../../src/kube/hooks.js'
 import { type PreparedObject } from '../../src/kube/apply.js'
 import { ManifestError, readManifests, renderFiles } from '../../src/render/manifests.js'
 import { type KubeObject } from '../../src/kube/types.js'
@@ -317,5 +317,73 @@ describe('rendering charts (helm replaced by a recorder)', () => {
       ['c', 'shop', undefined, 'helm template web apps/web/helm-chart.yaml (document 1)'],
       ['j', 'shop', 'pre', 'helm template web apps/web/helm-chart.yaml (document 3)']
     ])
+  })
+})
+
+describe('runHooks (applier and tracker recorded)', () => {
+  const hook = (name: string, weight: number, deletePolicies: string[], phase: 'pre' | 'post' = 'pre') =>
+    ({
+      describe: `Job ns/${name}`,
+      object: { apiVersion: 'batch/v1', kind: 'Job', metadata: { name } },
+      namespace: 'ns',
+      hook: { phase, weight, deletePolicies }
+    }) as unknown as PreparedObject
+
+  function recorder(failing: string[] = []) {
+    const calls: string[] = []
+    const applier = {
+      async deleteAndWait(p: PreparedObject) {
+        calls.push(`delete ${p.object.metadata.name}`)
+        return true
+      },
+      async applyWaves(group: PreparedObject[]) {
+        calls.push(`apply ${group.map(p => p.object.metadata.name).join(',')}`)
+        const applied = group.map(p => ({
+          apiVersion: 'batch/v1',
+          kind: 'Job',
+          namespace: 'ns',
+          name: p.object.metadata.name,
+          resourceVersion: '1',
+          uid: 'u',
+          created: true
+        }))
+        return { applied, failed: [] }
+      }
+    }
+    const track = async (targets: Array<{ name: string }>) => {
+      calls.push(`wait ${targets.map(t => t.name).join(',')}`)
+      const bad = targets.find(t => failing.includes(t.name))
+      return {
+        ok: !bad,
+        resources: [],
+        failure: bad ? `Job ns/${bad.name}: BackoffLimitExceeded` : undefined,
+        seconds: 0
+      }
+    }
+    return { calls, applier, track }
+  }
+
+  it('runs each weight in turn, replacing old copies first and deleting per policy', async () => {
+    const { calls, applier, track } = recorder()
+    const prepared = [
+      hook('b', 1, ['hook-succeeded']),
+      hook('a', 0, ['before-hook-creation']),
+      hook('later', 0, [], 'post')
+    ]
+    const result = await runHooks(applier, track, prepared, 'pre', 60_000, () => {})
+    expect(result.ok).toBe(true)
+    expect(calls).toEqual(['delete a', 'apply a', 'wait a', 'apply b', 'wait b', 'delete b'])
+  })
+
+  it('stops at the first failing group and deletes per hook-failed', async () => {
+    const { calls, applier, track } = recorder(['a'])
+    const prepared = [hook('a', 0, ['hook-failed']), hook('b', 1, [])]
+    const result = await runHooks(applier, track, prepared, 'pre', 60_000, () => {})
+    expect(result).toEqual({
+      ok: false,
+      resources: [],
+      failure: 'Helm pre-hook failed: Job ns/a: BackoffLimitExceeded'
+    })
+    expect(calls).toEqual(['apply a', 'wait a', 'delete a'])
   })
 })

@@ -1,6 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
 import {
-  findOnPath,
   kustomizePlan,
   kustomizeRenderer,
   ManifestError,
@@ -156,17 +155,5 @@ describe('readManifests', () => {
     expect(second).toBe(first)
     await render([{ path: 'a.yaml', content: configMap('b') }])
     expect(builds).toBe(2)
-  })
-
-  const kustomizeBinary = findOnPath(['kustomize', 'kubectl'])
-  ;(kustomizeBinary ? it : it.skip)(`renders a real overlay with ${kustomizeBinary}`, async () => {
-    const manifests = await readManifests([
-      { path: 'base/kustomization.yaml', content: 'resources: [cm.yaml]' },
-      { path: 'base/cm.yaml', content: configMap('settings') },
-      { path: 'prod/kustomization.yaml', content: 'resources: [../base]\nnamePrefix: prod-\nnamespace: shop' }
-    ])
-    expect(manifests.map(m => [m.object.metadata.namespace, m.object.metadata.name, m.source])).toEqual([
-      ['shop', 'prod-settings', 'kustomize build prod (document 1)']
-    ])
   })
 })

@@ -12,9 +12,9 @@ import { type Host } from '../host/host.js'
 import { DOCKER_HUB, type ImageRepository } from '../image/reference.js'
 import { descriptorFiles, type TreeFile } from './files.js'
 import { EnvGitHub, githubOctokit, type GitHubOptions } from './github.js'
-import { editFiles, forwardEdit, noMatchMessage, revertFiles, targetOf, type FilesEdit } from './plan.js'
+import { revertFiles, type FilesEdit } from './plan.js'
 import { renderFiles, type RenderFiles } from '../render/manifests.js'
-import { checkEdit } from './verify.js'
+import { provenEdit } from './verify.js'
 import { type EnvCommit, type EnvFile, type EnvPlan, type ImageEdit, type PullRequestResult } from './types.js'
 
 export { renderCommitMessage, type CommitMessageValues } from './message.js'
@@ -113,6 +113,7 @@ export class EnvRepository {
     return {
       branch: this.branch,
       baseSha: snapshot.head,
+      baseFiles: snapshot.files,
       files: edited.files,
       changes: edited.changes,
       previousImage: edited.changes[0]?.previous ?? '',
@@ -128,6 +129,12 @@ export class EnvRepository {
   /** Descriptor files under env-path at a commit. */
   async readFiles(sha: string): Promise<EnvFile[]> {
     return (await this.snapshot(sha)).files
+  }
+
+  /** The head of env-branch and its descriptor files under env-path (reconcile mode). */
+  async current(): Promise<{ sha: string; files: EnvFile[] }> {
+    const snapshot = await this.snapshot(await this.head())
+    return { sha: snapshot.head, files: snapshot.files }
   }
 
   /**
@@ -188,18 +195,7 @@ export class EnvRepository {
 
   /** The edit at a snapshot, proven by rendering (each tree is rendered once per run). */
   private async forward(snapshot: Snapshot, edit: ImageEdit): Promise<FilesEdit> {
-    const edited = editFiles(snapshot.files, () => forwardEdit(edit))
-    for (const { path, skipped } of edited.inventory) {
-      if (skipped) this.warn(`${path}: skipped, ${skipped}`)
-    }
-    for (const warning of edited.warnings) this.warn(warning)
-    if (edited.matched === 0) throw new Error(noMatchMessage(edit.image, this.where(snapshot.head), edited.inventory))
-    if (edited.changed.length > 0) {
-      const check = await checkEdit(snapshot.files, edited.files, edit.repository, targetOf(edit), this.render)
-      for (const problem of check.unchecked)
-        this.warn(`render check: not checked, it did not render before either: ${problem}`)
-    }
-    return edited
+    return provenEdit(snapshot.files, edit, this.where(snapshot.head), this.render, message => this.warn(message))
   }
 
   private warn(message: string): void {

@@ -14,6 +14,7 @@ import {
   targetNamespace,
   waveOf
 } from './plan.js'
+import { memberLabelProblem } from './inventory.js'
 import { type AppliedObject, describeObject, type EnvFile, type KubeObject, objectKey } from './types.js'
 
 /** One object ready to send: where it goes and the exact body. */
@@ -134,9 +135,15 @@ export class Applier {
 
   /**
    * Parses the files and resolves every object's resource and namespace; throws ValidationError,
-   * or PolicyError listing every object the apply policy refuses.
+   * or PolicyError listing every object the apply policy refuses. `annotations` are added to every
+   * object, `labels` (the inventory's membership label) to every object but Helm hooks, which
+   * live and die by their own delete policy.
    */
-  async prepare(files: EnvFile[], annotations: Record<string, string>): Promise<PreparedObject[]> {
+  async prepare(
+    files: EnvFile[],
+    annotations: Record<string, string>,
+    labels: Record<string, string> = {}
+  ): Promise<PreparedObject[]> {
     let manifests
     try {
       const refused = kustomizeRefusals(files, this.options.policy?.kustomizeRemote ?? false, isKustomization)
@@ -164,8 +171,10 @@ export class Applier {
       }
       const namespace = targetNamespace(object, resource.namespaced, own ?? this.options.defaultNamespace)
       const describe = describeObject({ kind, namespace, name: object.metadata.name })
+      const labelProblem = memberLabelProblem(object)
+      if (labelProblem) problems.push(`${describe} (${source}): ${labelProblem}`)
       const prepared: PreparedObject = {
-        object: desiredObject(object, namespace, annotations),
+        object: desiredObject(object, namespace, annotations, hook ? {} : labels),
         resource,
         namespace,
         source,
@@ -245,6 +254,11 @@ export class Applier {
     const { applied, failed } = await this.applyWaves(prepared, 'stop')
     if (failed.length > 0) throw new ApplyError(failed.map(failureLine), applied)
     return applied
+  }
+
+  /** The object a server-side apply of `p` would leave (dry run): Git's object merged, defaulted, normalised. */
+  async dryRunObject(p: PreparedObject): Promise<KubeObject | undefined> {
+    return (await this.send(p, true)).body
   }
 
   /**

@@ -2,7 +2,10 @@ import os from 'node:os'
 import { type KubeConfig } from '@kubernetes/client-node'
 import { type Config } from '../config/config.js'
 import { type Host } from '../host/host.js'
-import { Applier, ApplyError, type PreparedObject, type ValidationReport } from './apply.js'
+import { Applier, ApplyError, type PreparedObject, ValidationError, type ValidationReport } from './apply.js'
+import { PolicyError } from './policy.js'
+import { type DriftCheck, Inventory, type PruneOutcome } from './applyset.js'
+import { parentName, restoreFile } from './inventory.js'
 import { isNotFound, KubeApiError, KubeClient } from './client.js'
 import { Discovery } from './discovery.js'
 import { runHooks } from './hooks.js'
@@ -11,7 +14,7 @@ import { helmRenderer } from './helm.js'
 import { acquireLease, type HeldLock, leaseName } from './lease.js'
 import { rollBack, trackTarget } from './rollback.js'
 import { type RolloutOutcome, trackRollout, type TrackTarget } from './rollout/index.js'
-import { type AppliedObject, type EnvFile } from './types.js'
+import { type AppliedObject, type EnvFile, type KubeObject } from './types.js'
 import { isKustomization, kustomizeRenderer, renderFiles, renderOnce, type RenderFiles } from '../render/manifests.js'
 import { kustomizeRefusals, type ApplyPolicy } from './policy.js'
 
@@ -20,6 +23,8 @@ export { KubeConfigError } from './kubeconfig.js'
 export { PolicyError } from './policy.js'
 export { LockTimeoutError } from './lease.js'
 export { deployAnnotations } from './plan.js'
+export { type DriftCheck, type PruneOutcome } from './applyset.js'
+export { type DriftItem, type DriftState } from './drift.js'
 export { type AppliedObject, type EnvFile, type ResourceResult } from './types.js'
 export { type RolloutOutcome } from './rollout/index.js'
 
@@ -57,6 +62,8 @@ export function lockHolder(config: Config): string {
 export class Cluster {
   /** Helm post-hooks of the last apply: run once its rollout succeeded. */
   private postHooks: PreparedObject[] = []
+  /** Deleted by this run's prune: a rollback puts them back. */
+  private pruned: KubeObject[] = []
 
   private constructor(
     private readonly kc: KubeConfig,
@@ -66,6 +73,9 @@ export class Cluster {
     readonly namespace: string,
     private readonly host: Host,
     private readonly cleanup: () => void,
+    /** The env path's ApplySet: what it deployed, for drift and prune. */
+    readonly inventory: Inventory,
+    private readonly fieldManager: string,
     /** Restarts a new pod may have before its crash loop fails the rollout (`failures-allowed`). */
     private readonly failuresAllowed: number,
     /** Budget for Helm hooks, which run inside apply and after the rollout. */
@@ -99,8 +109,18 @@ export class Cluster {
       host.info(
         `cluster ${loaded.server} (Kubernetes ${version}), context ${loaded.kc.getCurrentContext()}, namespace ${namespace}`
       )
+      const discovery = new Discovery(client)
+      const repository = `${config.env.owner}/${config.env.repo}`
+      const inventory = new Inventory(
+        client,
+        discovery,
+        { name: parentName(repository, config.env.paths), namespace },
+        { repository, paths: config.env.paths },
+        config.kube.fieldManager,
+        line => host.info(line)
+      )
       const render = envRenderer(config, namespace)
-      const applier = new Applier(client, new Discovery(client), {
+      const applier = new Applier(client, discovery, {
         fieldManager: config.kube.fieldManager,
         defaultNamespace: namespace,
         policy: config.kube.policy,
@@ -114,6 +134,8 @@ export class Cluster {
         namespace,
         host,
         loaded.cleanup,
+        inventory,
+        config.kube.fieldManager,
         config.kube.failuresAllowed,
         config.kube.timeoutMs,
         render
@@ -142,9 +164,14 @@ export class Cluster {
     try {
       await this.client.request('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}`)
     } catch (error) {
-      if (!isNotFound(error)) throw error
-      this.host.info(`namespace ${namespace} does not exist yet; the deploy lock lives in namespace default`)
-      namespace = 'default'
+      // A narrow identity (kube-as a namespace's service account) may not read Namespaces: the
+      // namespace it deploys to is the one it can hold a Lease in.
+      const forbidden = error instanceof KubeApiError && error.status === 403
+      if (!isNotFound(error) && !forbidden) throw error
+      if (!forbidden) {
+        this.host.info(`namespace ${namespace} does not exist yet; the deploy lock lives in namespace default`)
+        namespace = 'default'
+      }
     }
     const held: HeldLock = await acquireLease(
       this.client,
@@ -162,17 +189,53 @@ export class Cluster {
   }
 
   /**
-   * Server-side apply of every object in waves, after the Helm pre-hooks of the set ran; throws
-   * ApplyError listing what was applied.
+   * How the cluster differs from `files` (Git's state): missing and changed objects, and members
+   * of the inventory Git no longer has. Undefined when those files cannot be read as objects.
+   */
+  async drift(files: EnvFile[]): Promise<DriftCheck | undefined> {
+    let prepared
+    try {
+      prepared = await this.applier.prepare(files, {})
+    } catch (error) {
+      if (!(error instanceof ValidationError || error instanceof PolicyError)) throw error
+      this.host.warning(`drift not checked: Git's state before this run cannot be applied:\n${error.message}`)
+      return undefined
+    }
+    // Helm hooks are deleted by their own policy: their absence is not drift.
+    return this.inventory.drift(
+      this.applier,
+      prepared.filter(p => !p.hook),
+      this.fieldManager
+    )
+  }
+
+  /**
+   * Server-side apply of every object in waves, after the Helm pre-hooks of the set ran; each
+   * object is labelled a member of the inventory, whose recorded scope is widened first (kubectl's
+   * order: an interrupted run leaks nothing). Throws ApplyError listing what was applied.
    */
   async apply(files: EnvFile[], annotations: Record<string, string>): Promise<AppliedObject[]> {
-    const prepared = await this.applier.prepare(files, annotations)
-    this.postHooks = []
-    const pre = await runHooks(this.applier, this.tracker, prepared, 'pre', this.hookTimeoutMs, this.log)
-    if (!pre.ok) throw new ApplyError([pre.failure ?? 'Helm pre-hook failed'], [])
-    const applied = await this.applier.apply(prepared.filter(p => !p.hook))
-    this.postHooks = prepared.filter(p => p.hook?.phase === 'post')
-    return applied
+    const prepared = await this.applier.prepare(files, annotations, this.inventory.labels())
+    const members = prepared.filter(p => !p.hook)
+    let recorded = await this.inventory.widen(members)
+    try {
+      this.postHooks = []
+      const pre = await runHooks(this.applier, this.tracker, prepared, 'pre', this.hookTimeoutMs, this.log)
+      if (!pre.ok) throw new ApplyError([pre.failure ?? 'Helm pre-hook failed'], [])
+      const applied = await this.applier.apply(members)
+      this.postHooks = prepared.filter(p => p.hook?.phase === 'post')
+      return applied
+    } finally {
+      // The parent's namespace is created by this apply: record the set now it exists.
+      if (!recorded) recorded = await this.inventory.widen(members).catch(() => false)
+    }
+  }
+
+  /** Deletes the inventory's members that `applied` (the whole desired state) no longer has. */
+  async prune(applied: AppliedObject[], deadline: number): Promise<PruneOutcome> {
+    const outcome = await this.inventory.prune(applied, deadline)
+    this.pruned = outcome.deleted
+    return outcome
   }
 
   /**
@@ -222,8 +285,8 @@ export class Cluster {
   }
 
   /**
-   * Re-applies the previous desired state (the env files at the parent commit), deletes what
-   * this run created that it lacks, and waits for that rollout.
+   * Re-applies the previous desired state (the env files at the parent commit, and what this
+   * run pruned), deletes what this run created that it lacks, and waits for that rollout.
    */
   async rollback(
     previousFiles: EnvFile[],
@@ -231,7 +294,16 @@ export class Cluster {
     timeoutMs: number,
     annotations: Record<string, string> = {}
   ): Promise<RolloutOutcome> {
-    return rollBack(this.applier, this.tracker, previousFiles, applied, timeoutMs, annotations, this.log)
+    return rollBack(
+      this.applier,
+      this.tracker,
+      this.pruned.length > 0 ? [...previousFiles, restoreFile(this.pruned)] : previousFiles,
+      applied,
+      timeoutMs,
+      annotations,
+      this.log,
+      this.inventory.labels()
+    )
   }
 
   /** Closes connections and removes anything written to disk for an exec credential plugin. */

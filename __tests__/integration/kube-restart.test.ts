@@ -9,7 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { KubeConfig } from '@kubernetes/client-node'
 import { trackRollout } from '../../src/kube/rollout/index.js'
-import { apply, clientFor, createNamespace, deployment, target, testImage } from '../../bench/rollout-fixtures.js'
+import { apply, clientFor, createNamespace, deployment, target, testImage } from '../../test/helpers/rollout.js'
 import { REPO_ROOT, waitFor } from '../../test/helpers/testbed.js'
 
 const stateDir = mkdtempSync(path.join(os.tmpdir(), 'restart-controlplane-'))

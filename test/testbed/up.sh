@@ -4,6 +4,7 @@
 # (real apiserver + simulated kubelet). Writes .testbed/env for tests and scripts.
 #
 #   TESTBED_SKIP_CLUSTER=1   bring up everything but the control plane
+#   TESTBED_SKIP_ACT=1       do not build the workflow engine (act) for npm run test:workflows
 #   TESTBED_REGISTRY_PORT, TESTBED_REGISTRY_AUTH_PORT, TESTBED_GITHUB_PORT   preferred ports
 #   TESTBED_CLUSTER_TIMEOUT  seconds to wait for the cluster's kubeconfig (default 300)
 set -euo pipefail
@@ -214,6 +215,16 @@ if [ "${TESTBED_SKIP_CLUSTER:-0}" != 1 ]; then
     rm -f "$KUBECONFIG_FILE"
     start controlplane "$CP_BIN" --state-dir "$TB/controlplane" --kubeconfig "$KUBECONFIG_FILE" \
       --registry-auth "127.0.0.1:$REGISTRY_AUTH_PORT=$TESTBED_REGISTRY_USER:$TESTBED_REGISTRY_PASSWORD"
+  fi
+fi
+
+# ------------------------------------------------------------------ workflow engine
+# nektos/act runs the README's workflows in npm run test:workflows (TESTBED_SKIP_ACT=1 leaves it out).
+if [ "${TESTBED_SKIP_ACT:-0}" != 1 ]; then
+  act_out="$TB/act-build.out"
+  if ! bash "$TB_SCRIPTS/gotool.sh" act github.com/nektos/act@v0.2.89 . "-X main.version=0.2.89" >"$act_out"; then
+    tail -20 "$act_out" >&2 || true
+    die "building act failed (see $act_out)"
   fi
 fi
 

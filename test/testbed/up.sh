@@ -182,7 +182,11 @@ if ! cmp -s "$TB/github-emulator.json.tmp" "$TB/github-emulator.json"; then
 else
   rm -f "$TB/github-emulator.json.tmp"
 fi
-emulator_healthy() { [ "$(http_code "http://127.0.0.1:$GITHUB_PORT/_testbed/health")" = 200 ]; }
+# /_testbed/openapi: an emulator started before the OpenAPI check existed is restarted.
+emulator_healthy() {
+  [ "$(http_code "http://127.0.0.1:$GITHUB_PORT/_testbed/health")" = 200 ] &&
+    [ "$(http_code "http://127.0.0.1:$GITHUB_PORT/_testbed/openapi?since=999999999")" = 200 ]
+}
 if ! { is_alive github-emulator "github-emulator/main.ts" && emulator_healthy; }; then
   stop_pid github-emulator
   start github-emulator "$NODE" "$TB_SCRIPTS/github-emulator/main.ts" --port "$GITHUB_PORT" \

@@ -15,6 +15,7 @@ import { deploymentRoutes } from './routes-deployments.ts'
 import { gitRoutes } from './routes-git.ts'
 import { pullRoutes } from './routes-pulls.ts'
 import { repoRoutes } from './routes-repo.ts'
+import { OpenApiCheck } from './openapi.ts'
 import { checkQuirkPermissions, QuirkStore, type Quirks } from './quirks.ts'
 import { StateStore } from './state.ts'
 
@@ -95,6 +96,7 @@ export class Emulator implements Services {
   config: ConfigStore
   state: StateStore
   quirks = new QuirkStore()
+  openapi = new OpenApiCheck()
   server: Server
   requests: RequestLogEntry[] = []
   faults: Fault[] = []
@@ -231,14 +233,18 @@ export class Emulator implements Services {
       entry.login = token.login ?? 'testbed-user'
       if (path !== '/rate_limit') Object.assign(rateHeaders, this.consumeRate(token.token))
       else Object.assign(rateHeaders, this.rateHeaders(token.token))
+      // The action's own requests (Octokit) must fit GitHub's description; tests' raw requests may not.
+      if (/octokit/i.test(String(req.headers['user-agent'] ?? ''))) this.openapi.checkRequest(method, path, entry.body)
       const reply = await this.dispatch(req, method, path, url.searchParams, raw, token, apiBase)
       if (fault) {
         entry.fault = fault.kind
         const failed = this.faultReply({ ...fault, kind: '5xx' })!
         return send(res, failed.status, failed.body, { ...rateHeaders, ...failed.headers })
       }
+      if (reply.body !== undefined) this.openapi.checkResponse(method, path, reply.status, reply.body)
       send(res, reply.status, reply.body, { ...rateHeaders, ...(reply.headers ?? {}) })
     } catch (e) {
+      if (e instanceof HttpError) this.openapi.checkResponse(method, path, e.status, e.body)
       if (!rateHeaders['x-ratelimit-limit']) {
         // unauthenticated answers carry GitHub's anonymous budget
         Object.assign(rateHeaders, {
@@ -622,6 +628,13 @@ export class Emulator implements Services {
       case 'GET /requests': {
         const since = Number(query.get('since') ?? 0)
         return { status: 200, body: this.requests.filter(r => r.id > since) }
+      }
+      case 'GET /openapi': {
+        const since = Number(query.get('since') ?? 0)
+        return {
+          status: 200,
+          body: { lastId: this.openapi.lastId, misfits: this.openapi.misfits.filter(m => m.id > since) }
+        }
       }
       case 'DELETE /requests':
         this.requests = []

@@ -29,7 +29,8 @@ function readmeBlock(heading: string): string {
 
 /** A README example as a workflow (a block of steps gets a job around it). */
 function workflowOf(block: string): Workflow {
-  const parsed = parse(block.replace(/^ {6}/gm, '')) as Workflow | Step[]
+  const fragment = block.startsWith('      - ')
+  const parsed = parse(fragment ? block.replace(/^ {6}/gm, '') : block) as Workflow | Step[]
   if (Array.isArray(parsed)) {
     return { name: 'example', on: 'push', jobs: { deploy: { 'runs-on': 'ubuntu-latest', steps: parsed } } }
   }

@@ -73,7 +73,11 @@ const client = new KubeClient(loaded.kc, loaded.server)
 const timings = { validate: [], create: [], reapply: [] }
 for (let run = 0; run < RUNS; run++) {
   const namespace = `bench-apply-${randomBytes(3).toString('hex')}`
-  const config = { kube: { kubeconfig, namespace, fieldManager: 'gitops-push-deploy-bench' }, context: {} }
+  const config = {
+    kube: { kubeconfig, namespace, fieldManager: 'gitops-push-deploy-bench' },
+    env: { owner: 'bench', repo: 'env', paths: ['apps/bench'] },
+    context: {}
+  }
   const cluster = await Cluster.connect(config, silentHost)
   const files = envFiles()
   await client.request('POST', '/api/v1/namespaces', {

@@ -1,4 +1,5 @@
 import { CliUsageError, helpText, parseCliArgs } from './config/index.js'
+import { runEdit } from './cli-edit.js'
 import { CliHost } from './host/cli-host.js'
 import { removeAll } from './lib/temp-files.js'
 import { cancelOnSignals } from './pipeline/cancellation.js'
@@ -8,6 +9,7 @@ import { runContext } from './config/index.js'
 
 /** The command line: same pipeline, logs to stderr, outputs to stdout. Returns the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
+  if (argv[0] === 'edit') return runEdit(argv.slice(1))
   let invocation
   try {
     invocation = parseCliArgs(argv)
@@ -17,7 +19,9 @@ export async function runCli(argv: string[]): Promise<number> {
     return 1
   }
   if (invocation.help) {
-    process.stdout.write(helpText())
+    process.stdout.write(
+      `${helpText()}Offline edit of a checkout (no build, no cluster): gitops-push-deploy edit --help\n`
+    )
     return 0
   }
   const host = new CliHost()

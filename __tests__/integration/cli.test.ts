@@ -125,6 +125,7 @@ describe('gitops-push-deploy CLI', () => {
       `-          image: "${env.registry}/demo/cli:old" # keep me`,
       `+          image: "${env.registry}/demo/cli:${tag}@${digest}" # keep me`
     ])
+    expect(run.stderr.trim()).not.toBe('')
     expect(run.stderr).not.toContain(env.githubToken)
   })
 })

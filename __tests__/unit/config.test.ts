@@ -106,6 +106,15 @@ describe('parseConfig valid values', () => {
     ['image repository parsed', {}, c => c.repository, { domain: 'registry.local:5000', path: 'team/api' }],
     ['docker hub short name', { image: 'nginx' }, c => c.repository, { domain: 'docker.io', path: 'library/nginx' }],
     ['explicit tag', { tag: 'v1.10' }, c => c.tag, 'v1.10'],
+    ['mode deploy by default', {}, c => c.mode, 'deploy'],
+    ['prune and drift warn by default', {}, c => [c.kube.prune, c.kube.drift], [true, 'warn']],
+    ['prune off, drift fail', { prune: 'false', drift: 'fail' }, c => [c.kube.prune, c.kube.drift], [false, 'fail']],
+    [
+      'reconcile needs no image, tag or build',
+      { mode: 'reconcile', image: '', context: 'missing' },
+      c => [c.mode, c.image, c.build.enabled],
+      ['reconcile', '', false]
+    ],
     ['build false skips Dockerfile check', { build: 'false', context: 'missing' }, c => c.build.enabled, false],
     [
       'dockerfile relative to the workspace',
@@ -153,6 +162,20 @@ describe('parseConfig valid values', () => {
       KUBECONFIG
     ],
     ['apply false needs no kubeconfig', { apply: 'false', kubeconfig: '' }, c => c.kube.apply, false],
+    ['target', { target: 'runtime' }, c => c.build.target, 'runtime'],
+    ['no target', {}, c => c.build.target, undefined],
+    ['env-branch', { 'env-branch': 'release' }, c => c.env.branch, 'release'],
+    ['commit-message', { 'commit-message': 'deploy {image}' }, c => c.env.commitMessage, 'deploy {image}'],
+    ['kube-context', { 'kube-context': 'prod' }, c => c.kube.context, 'prod'],
+    ['github-token', { 'github-token': 'ghs_other' }, c => c.githubToken, 'ghs_other'],
+    ['values trimmed', { tag: '  v3  ', 'env-branch': ' main \n' }, c => [c.tag, c.env.branch], ['v3', 'main']],
+    [
+      'list inputs skip # comment lines and blank lines',
+      { 'env-path': '# the web app\napps/web\n\n  # staging later\napps/api' },
+      c => c.env.paths,
+      ['apps/web', 'apps/api']
+    ],
+    ['env-path . is the repo root', { 'env-path': './' }, c => c.env.paths, ['.']],
     ['timeout 90s', { timeout: '90s' }, c => c.kube.timeoutMs, 90_000],
     ['failures-allowed 0 keeps the first crash fatal', { 'failures-allowed': '0' }, c => c.kube.failuresAllowed, 0],
     ['namespace', { namespace: 'team-a' }, c => c.kube.namespace, 'team-a'],
@@ -213,6 +236,13 @@ describe('parseConfig invalid values name the input', () => {
     [{ 'kube-as': 'a\u0000b' }, /^input "kube-as": "a\\u0000b" must be 1 to 256 printable characters$/],
     [{ 'env-path': '' }, /^input "env-path": is required$/],
     [{ 'env-path': '../secrets' }, /^input "env-path": "..\/secrets" must be a path relative/],
+    [{ 'env-path': '/etc/apps' }, /^input "env-path": "\/etc\/apps" must be a path relative/],
+    [{ 'env-path': 'apps/../../x' }, /^input "env-path": "apps\/..\/..\/x" must be a path relative/],
+    [{ 'registry-username': 'u' }, /^input "registry-password": is required with registry-username$/],
+    [{ image: 'x ghcr.io/a/b' }, /^input "image": /],
+    [{ 'commit-mode': 'xpush' }, /^input "commit-mode": "xpush" must be one of push, pull-request$/],
+    [{ 'commit-mode': 'pushx' }, /^input "commit-mode": "pushx" must be one of push, pull-request$/],
+    [{ pin: 'tag+digestx' }, /^input "pin": "tag\+digestx" must be one of tag, digest, tag\+digest$/],
     [{ 'env-token': '' }, /^input "env-token": is required$/],
     [{ 'commit-mode': 'merge' }, /^input "commit-mode": "merge" must be one of push, pull-request$/],
     [{ pin: 'sha' }, /^input "pin": "sha" must be one of tag, digest, tag\+digest$/],
@@ -221,6 +251,11 @@ describe('parseConfig invalid values name the input', () => {
     [{ timeout: '5x' }, /^input "timeout": "5x" is not a duration \(examples: 90s, 5m, 1h\)$/],
     [{ 'failures-allowed': '-1' }, /^input "failures-allowed": "-1" must be a whole number from 0 to 9999$/],
     [{ rollback: 'maybe' }, /^input "rollback": "maybe" is not a boolean/],
+    [{ mode: 'sync' }, /^input "mode": "sync" must be one of deploy, reconcile$/],
+    [{ drift: 'error' }, /^input "drift": "error" must be one of warn, fail, ignore$/],
+    [{ prune: 'sometimes' }, /^input "prune": "sometimes" is not a boolean/],
+    [{ mode: 'reconcile', kubeconfig: '' }, /^input "kubeconfig": is required in mode reconcile$/],
+    [{ mode: 'reconcile', apply: 'false' }, /^input "apply": "false" cannot be false in mode reconcile/],
     [{ 'field-manager': 'has space' }, /^input "field-manager": "has space" must be 1 to 128 printable/],
     [{ namespace: 'Team_A' }, /^input "namespace": "Team_A" is not a valid namespace name$/],
     [{ 'dry-run': '1' }, /^input "dry-run": "1" is not a boolean/],
@@ -244,6 +279,12 @@ describe('parseConfig invalid values name the input', () => {
     const problems = problemsOf({ kubeconfig: 'not: a kubeconfig', 'registry-password': 'hunter22' })
     expect(problems.join('\n')).not.toMatch(/not: a kubeconfig|hunter22/)
   })
+
+  it('never echoes an oversized secret, though oversized inputs are named', () => {
+    const secret = `s3cr3t-${'x'.repeat(64 * 1024)}`
+    const problems = problemsOf({ 'registry-username': 'u', 'registry-password': secret })
+    expect(problems).toEqual(['input "registry-password": is larger than 64 KiB (65536 bytes)'])
+  })
 })
 
 describe('secrets', () => {
@@ -256,8 +297,11 @@ describe('secrets', () => {
     expect(secrets.some(secret => secret.includes('current-context'))).toBe(false)
   })
 
-  it('finds kubeconfig credentials in base64 input too', () => {
-    expect(kubeconfigSecrets(Buffer.from(KUBECONFIG).toString('base64'))).toContain('sekret-token-value')
+  it('finds kubeconfig credentials in base64 input too, and masks the one-line input whole', () => {
+    const base64 = Buffer.from(KUBECONFIG).toString('base64')
+    const secrets = kubeconfigSecrets(`  ${base64}  `)
+    expect(secrets).toContain('sekret-token-value')
+    expect(secrets).toContain(base64)
   })
 
   it('masks every string under users[].user and proxy-URL credentials, not the structure', () => {

@@ -3,7 +3,7 @@ import path from 'node:path'
 import { describe, expect, it } from '@jest/globals'
 import { parseImageRepository } from '../../src/image/reference.js'
 import { type Pin } from '../../src/config/config.js'
-import { editFile } from '../../src/gitops/edit.js'
+import { editFile, holds } from '../../src/gitops/edit.js'
 import { editFiles, forwardEdit, noMatchMessage, revertEdit, revertFiles, targetOf } from '../../src/gitops/plan.js'
 import { type EnvFile } from '../../src/gitops/types.js'
 
@@ -28,6 +28,31 @@ function filesUnder(dir: string): string[] {
 
 function editOf(spec: Omit<CaseEdit, 'changes'>) {
   return { ...spec, repository: parseImageRepository(spec.image) }
+}
+
+/**
+ * 1-based numbers of the lines of `after` that are not in a longest common subsequence
+ * with `before`: the changed and added lines, also when a key was added (kustomize newTag).
+ */
+function changedLinesOf(before: string[], after: string[]): number[] {
+  const common = before.map(() => new Array<number>(after.length + 1).fill(0))
+  common.push(new Array<number>(after.length + 1).fill(0))
+  for (let i = before.length - 1; i >= 0; i--) {
+    for (let j = after.length - 1; j >= 0; j--) {
+      common[i][j] = before[i] === after[j] ? common[i + 1][j + 1] + 1 : Math.max(common[i + 1][j], common[i][j + 1])
+    }
+  }
+  const changed: number[] = []
+  let i = 0
+  let j = 0
+  while (j < after.length) {
+    if (i < before.length && before[i] === after[j]) {
+      i++
+      j++
+    } else if (i < before.length && common[i + 1][j] >= common[i][j + 1]) i++
+    else changed.push(++j)
+  }
+  return changed
 }
 
 const cases = readdirSync(FIXTURES, { withFileTypes: true })
@@ -55,8 +80,7 @@ describe('golden corpus: byte-exact edits', () => {
     for (const file of files) {
       const before = file.content.split('\n')
       const after = result.files.find(f => f.path === file.path)!.content.split('\n')
-      if (before.length !== after.length) continue // a key was added or dropped (kustomize)
-      const changedLines = before.flatMap((line, i) => (line === after[i] ? [] : [i + 1]))
+      const changedLines = changedLinesOf(before, after)
       const reported = result.changes.filter(c => c.path === file.path).map(c => c.line)
       // a change starts on its line; Helm's tag and digest are two lines of one change
       expect(changedLines.filter(line => !reported.includes(line - 1) || reported.includes(line))).toEqual(reported)
@@ -119,6 +143,22 @@ describe('semantic revert', () => {
     expect(reverted.changes.map(c => [c.line, c.previous, c.next])).toEqual([
       [2, `${image}:1.10@${NEW}`, `${image}:1.9`]
     ])
+  })
+
+  const OTHER = `sha256:${'c'.repeat(64)}`
+  it.each([
+    ['the tag alone changed later', `${image}:1.11@${NEW}`],
+    ['the digest alone changed later', `${image}:1.10@${OTHER}`],
+    ['the digest dropped later', `${image}:1.10`],
+    ['the tag dropped later', `${image}@${NEW}`]
+  ])('leaves a location alone when %s', (_name, laterReference) => {
+    const source = `a:\n  image: ${image}:1.9\nb:\n  image: ${image}:1.9\n`
+    const forward = editFile(source, 'x.yaml', forwardEdit(edit))
+    const later = forward.text.replace(`b:\n  image: ${image}:1.10@${NEW}`, `b:\n  image: ${laterReference}`)
+    expect(later).not.toBe(forward.text)
+    const reverted = editFile(later, 'x.yaml', revertEdit(edit.repository, forward.changes)('x.yaml'))
+    expect(reverted.text).toBe(`a:\n  image: ${image}:1.9\nb:\n  image: ${laterReference}\n`)
+    expect(reverted.changes.map(c => c.line)).toEqual([2])
   })
 
   it('finds the location again after lines were added above it', () => {
@@ -250,5 +290,40 @@ describe('targetOf', () => {
 
   it('refuses a digest pin without a digest', () => {
     expect(() => targetOf({ ...base, digest: '', pin: 'digest' })).toThrow('pin "digest" needs the image digest')
+  })
+})
+
+describe('holds: is a location already deploying the target?', () => {
+  const D1 = `sha256:${'1'.repeat(64)}`
+  const D2 = `sha256:${'2'.repeat(64)}`
+  it.each([
+    // pin tag
+    ['same tag', { tag: 'v1' }, { tag: 'v1' }, true],
+    ['other tag', { tag: 'v1' }, { tag: 'v2' }, false],
+    ['tag target, location pinned by digest too', { tag: 'v1', digest: D1 }, { tag: 'v1' }, false],
+    // pin digest: any tag (or none) with the same digest deploys it
+    ['digest target, same digest no tag', { digest: D1 }, { digest: D1 }, true],
+    ['digest target, same digest under a tag', { tag: 'v1', digest: D1 }, { digest: D1 }, true],
+    ['digest target, other digest', { tag: 'v1', digest: D2 }, { digest: D1 }, false],
+    ['digest target, tag only', { tag: 'v1' }, { digest: D1 }, false],
+    // pin tag+digest: both must match; the same digest under a new tag is not current
+    ['tag+digest, both same', { tag: 'v1', digest: D1 }, { tag: 'v1', digest: D1 }, true],
+    ['tag+digest, same digest new tag', { tag: 'v1', digest: D1 }, { tag: 'v2', digest: D1 }, false],
+    ['tag+digest, same tag new digest', { tag: 'v1', digest: D1 }, { tag: 'v1', digest: D2 }, false],
+    ['tag+digest, digest only there', { digest: D1 }, { tag: 'v1', digest: D1 }, false],
+    ['empty location, tag target', {}, { tag: 'v1' }, false]
+  ])('%s', (_name, current, target, expected) => {
+    expect(holds(current, target)).toBe(expected)
+  })
+
+  it('writes the new tag when tag+digest keeps the digest (a retag of the same image)', () => {
+    const image = 'registry.local:5000/team/api'
+    const source = `image: ${image}:1.9@${D1}\n`
+    const result = editFile(
+      source,
+      'f.yaml',
+      forwardEdit(editOf({ image, tag: '1.10', digest: D1, pin: 'tag+digest' }))
+    )
+    expect(result.text).toBe(`image: ${image}:1.10@${D1}\n`)
   })
 })

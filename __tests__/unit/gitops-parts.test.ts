@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { parseImageRepository } from '../../src/image/reference.js'
 import { unifiedDiff } from '../../src/gitops/diff.js'
-import { descriptorFiles, type TreeFile } from '../../src/gitops/files.js'
+import { chartFolders, descriptorFiles, isEditable, type TreeFile } from '../../src/gitops/files.js'
 import { isLostRefRace, rateLimitWait } from '../../src/gitops/github.js'
 import { forbiddenMessage } from '../../src/lib/github-client.js'
 import { conflictBackoffMs, proposalBranch, renderCommitMessage } from '../../src/gitops/index.js'
@@ -71,6 +71,34 @@ describe('descriptorFiles', () => {
     [['.'], ['apps/api/Kustomization', 'apps/api/deploy.yaml', 'apps/api/svc.yml', 'apps/apix/deploy.yaml']]
   ])('%j → %j', (paths, expected) => {
     expect(descriptorFiles(tree, paths, 'o/r@main').map(f => f.path)).toEqual(expected)
+  })
+
+  it('reads every file of a Helm chart folder; only its non-template YAML is edited', () => {
+    const chart = [
+      blob('web/Chart.yaml'),
+      blob('web/values.yaml'),
+      blob('web/.helmignore'),
+      blob('web/templates/_helpers.tpl'),
+      blob('web/templates/deploy.yaml'),
+      blob('web/charts/redis/Chart.yaml'),
+      blob('web/charts/redis/templates/NOTES.txt'),
+      blob('web-values.md'),
+      blob('templates/plain.yaml')
+    ]
+    const read = descriptorFiles(chart, ['.'], 'o/r@main').map(f => f.path)
+    expect(read).toEqual(
+      chart
+        .filter(f => f.path !== 'web-values.md')
+        .map(f => f.path)
+        .sort()
+    )
+    const charts = chartFolders(read)
+    expect(read.filter(path => isEditable(path, charts))).toEqual([
+      'templates/plain.yaml',
+      'web/Chart.yaml',
+      'web/charts/redis/Chart.yaml',
+      'web/values.yaml'
+    ])
   })
 
   it('names every missing env path', () => {

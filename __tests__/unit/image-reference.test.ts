@@ -48,6 +48,10 @@ describe('parseImageReference', () => {
     [`localhost:5000/a@${SHA256}`, { domain: 'localhost:5000', path: 'a', digest: SHA256 }],
     // separators inside path components
     ['a/b.c_d__e-f--g', { domain: 'docker.io', path: 'a/b.c_d__e-f--g' }],
+    // separators followed by more than one character (team/my-app is the common shape)
+    ['ghcr.io/team/my-app:v1', { domain: 'ghcr.io', path: 'team/my-app', tag: 'v1' }],
+    ['team/web.server_api__v2--beta', { domain: 'docker.io', path: 'team/web.server_api__v2--beta' }],
+    ['registry.local:5000/my-team/my-app', { domain: 'registry.local:5000', path: 'my-team/my-app' }],
     // tags: word characters, dots and dashes; leading underscore allowed
     ['a:_x', { domain: 'docker.io', path: 'library/a', tag: '_x' }],
     [`a:${'t'.repeat(128)}`, { domain: 'docker.io', path: 'library/a', tag: 't'.repeat(128) }],

@@ -1,5 +1,13 @@
 import { describe, expect, it } from '@jest/globals'
-import { findOnPath, kustomizePlan, ManifestError, parseManifest, readManifests } from '../../src/kube/manifests.js'
+import {
+  kustomizePlan,
+  kustomizeRenderer,
+  ManifestError,
+  parseManifest,
+  readManifests,
+  renderFiles,
+  renderOnce
+} from '../../src/render/manifests.js'
 
 describe('parseManifest', () => {
   it('reads every document, skips empty ones and expands Lists', () => {
@@ -96,11 +104,14 @@ describe('readManifests', () => {
         { path: 'k/kustomization.yaml', content: 'resources: [cm.yaml]' },
         { path: 'k/cm.yaml', content: configMap('from-kustomize') }
       ],
-      async (workdir, root) => {
-        const { readFileSync } = await import('node:fs')
-        seen.push(root, readFileSync(`${workdir}/k/cm.yaml`, 'utf8'))
-        return configMap('rendered')
-      }
+      files =>
+        renderFiles(files, [
+          kustomizeRenderer(async (workdir, root) => {
+            const { readFileSync } = await import('node:fs')
+            seen.push(root, readFileSync(`${workdir}/k/cm.yaml`, 'utf8'))
+            return configMap('rendered')
+          })
+        ])
     )
     expect(seen).toEqual(['k', configMap('from-kustomize')])
     expect(manifests.map(m => [m.object.metadata.name, m.source])).toEqual([
@@ -133,15 +144,16 @@ describe('readManifests', () => {
     }
   })
 
-  const kustomizeBinary = findOnPath(['kustomize', 'kubectl'])
-  ;(kustomizeBinary ? it : it.skip)(`renders a real overlay with ${kustomizeBinary}`, async () => {
-    const manifests = await readManifests([
-      { path: 'base/kustomization.yaml', content: 'resources: [cm.yaml]' },
-      { path: 'base/cm.yaml', content: configMap('settings') },
-      { path: 'prod/kustomization.yaml', content: 'resources: [../base]\nnamePrefix: prod-\nnamespace: shop' }
-    ])
-    expect(manifests.map(m => [m.object.metadata.namespace, m.object.metadata.name, m.source])).toEqual([
-      ['shop', 'prod-settings', 'kustomize build prod (document 1)']
-    ])
+  it('renders each distinct set of files once per renderOnce', async () => {
+    let builds = 0
+    const render = renderOnce(files => {
+      builds++
+      return renderFiles(files)
+    })
+    const files = [{ path: 'a.yaml', content: configMap('a') }]
+    const [first, second] = await Promise.all([render(files), render([{ ...files[0] }])])
+    expect(second).toBe(first)
+    await render([{ path: 'a.yaml', content: configMap('b') }])
+    expect(builds).toBe(2)
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { isKustomization } from '../../src/kube/manifests.js'
+import { isKustomization } from '../../src/render/manifests.js'
 import {
   type ApplyPolicy,
   globMatch,

@@ -43,6 +43,13 @@ interface Scenario {
   rolloutOk?: boolean
   applyError?: string
   rollbackOk?: boolean
+  /** Objects the drift check finds drifted (0 by default). */
+  drifted?: number
+  /** Inventory members Git no longer has (what a prune deletes). */
+  extra?: number
+  /** Live objects not yet in the inventory. */
+  unlabelled?: number
+  pruneOk?: boolean
   revertError?: string
   /** The workflow is cancelled while the rollout is tracked. */
   cancelDuringRollout?: AbortController
@@ -72,8 +79,13 @@ function fakeStages(scenario: Scenario) {
               next: 'registry.local:5000/team/web:v2'
             })),
             previousImage: 'registry.local:5000/team/web:v1',
-            diff: count ? '-v1\n+v2' : ''
+            diff: count ? '-v1\n+v2' : '',
+            baseFiles: previousFiles
           }
+        },
+        async current() {
+          calls.push('current')
+          return { sha: 'head', files }
         },
         async commit() {
           calls.push('commit')
@@ -106,10 +118,52 @@ function fakeStages(scenario: Scenario) {
         close() {
           calls.push('close')
         },
+        async drift(driftFiles: unknown) {
+          calls.push(driftFiles === files || driftFiles === previousFiles ? 'drift' : 'drift ?')
+          return {
+            items: Array.from({ length: scenario.drifted ?? 0 }, (_, i) => ({
+              kind: 'Deployment',
+              namespace: 'web',
+              name: `web-${i}`,
+              state: 'changed',
+              fields: ['spec.replicas'],
+              managers: ['kubectl']
+            })).concat(
+              Array.from({ length: scenario.extra ?? 0 }, (_, i) => ({
+                kind: 'ConfigMap',
+                namespace: 'web',
+                name: `old-${i}`,
+                state: 'extra',
+                fields: [],
+                managers: []
+              }))
+            ),
+            unlabelled: scenario.unlabelled ?? 0
+          }
+        },
+        async prune() {
+          calls.push('prune')
+          const ok = scenario.pruneOk ?? true
+          return {
+            ok,
+            resources: [
+              { kind: 'ConfigMap', namespace: 'web', name: 'old', status: ok ? 'pruned' : 'failed', message: '' }
+            ],
+            failure: ok ? undefined : 'ConfigMap web/old: prune failed: still being deleted'
+          }
+        },
         async validate() {
           calls.push('validate')
           if (scenario.validateError) throw new Error(scenario.validateError)
-          return {} as never
+          return {
+            objects: 2,
+            changes: [
+              { object: 'Deployment web/web', action: 'change' },
+              { object: 'Service web/web', action: 'unchanged' }
+            ],
+            checked: [],
+            deferred: []
+          } as never
         },
         async lock() {
           calls.push('lock')
@@ -119,8 +173,8 @@ function fakeStages(scenario: Scenario) {
             }
           }
         },
-        async apply(applyFiles: unknown) {
-          calls.push(applyFiles === files ? 'apply' : 'apply ?')
+        async apply(applyFiles: unknown, annotations: Record<string, string>) {
+          calls.push(applyFiles === files ? `apply ${annotations['gitops-push-deploy/env-commit']}` : 'apply ?')
           if (scenario.applyError) throw new Error(scenario.applyError)
           return [
             {
@@ -198,10 +252,124 @@ describe('pipeline policy', () => {
       {},
       {},
       'deployed',
-      ['build', 'plan', 'validate', 'commit', 'lock', 'apply', 'wait', 'release', 'close']
+      ['build', 'plan', 'validate', 'drift', 'commit', 'lock', 'apply c0ffee', 'wait', 'prune', 'release', 'close']
     ],
-    ['already at target', {}, { changes: 0 }, 'unchanged', ['build', 'plan', 'close']],
-    ['dry run', { 'dry-run': 'true' }, {}, 'planned', ['build', 'plan', 'validate', 'close']],
+    [
+      'prune disabled',
+      { prune: 'false' },
+      {},
+      'deployed',
+      ['build', 'plan', 'validate', 'drift', 'commit', 'lock', 'apply c0ffee', 'wait', 'release', 'close']
+    ],
+    [
+      'drift warned, then repaired by the deploy',
+      {},
+      { drifted: 2 },
+      'deployed',
+      ['build', 'plan', 'validate', 'drift', 'commit', 'lock', 'apply c0ffee', 'wait', 'prune', 'release', 'close']
+    ],
+    [
+      'drift ignored: not checked',
+      { drift: 'ignore' },
+      { drifted: 2 },
+      'deployed',
+      ['build', 'plan', 'validate', 'commit', 'lock', 'apply c0ffee', 'wait', 'prune', 'release', 'close']
+    ],
+    [
+      'drift fail: nothing committed or applied',
+      { drift: 'fail' },
+      { drifted: 1 },
+      'drifted',
+      ['build', 'plan', 'validate', 'drift', 'close']
+    ],
+    [
+      'a failed prune rolls back (pruned objects come back with the previous state)',
+      {},
+      { pruneOk: false },
+      'rolled-back',
+      [
+        'build',
+        'plan',
+        'validate',
+        'drift',
+        'commit',
+        'lock',
+        'apply c0ffee',
+        'wait',
+        'prune',
+        'readFiles base',
+        'rollback',
+        'revert',
+        'release',
+        'close'
+      ]
+    ],
+    ['already at target, cluster equal', {}, { changes: 0 }, 'unchanged', ['build', 'plan', 'drift', 'close']],
+    [
+      'already at target, cluster differs: applied at head',
+      {},
+      { changes: 0, drifted: 1 },
+      'reconciled',
+      ['build', 'plan', 'drift', 'lock', 'apply base', 'wait', 'prune', 'release', 'close']
+    ],
+    [
+      'already at target, objects not in the inventory yet: adopted',
+      {},
+      { changes: 0, unlabelled: 3 },
+      'reconciled',
+      ['build', 'plan', 'drift', 'lock', 'apply base', 'wait', 'prune', 'release', 'close']
+    ],
+    [
+      'already at target, cluster differs, rollout fails: no commit to revert',
+      {},
+      { changes: 0, drifted: 1, rolloutOk: false },
+      'failed',
+      ['build', 'plan', 'drift', 'lock', 'apply base', 'wait', 'release', 'close']
+    ],
+    [
+      'already at target with drift fail',
+      { drift: 'fail' },
+      { changes: 0, drifted: 1 },
+      'drifted',
+      ['build', 'plan', 'drift', 'close']
+    ],
+    [
+      'already at target in pull-request mode: not checked',
+      { 'commit-mode': 'pull-request' },
+      { changes: 0, drifted: 1 },
+      'unchanged',
+      ['build', 'plan', 'close']
+    ],
+    [
+      'reconcile: no build, no commit, no image',
+      { mode: 'reconcile', image: '', tag: '' },
+      { drifted: 1 },
+      'reconciled',
+      ['current', 'drift', 'lock', 'apply head', 'wait', 'prune', 'release', 'close']
+    ],
+    [
+      'reconcile in sync: nothing applied',
+      { mode: 'reconcile', image: '' },
+      {},
+      'reconciled',
+      ['current', 'drift', 'close']
+    ],
+    [
+      'reconcile with drift fail',
+      { mode: 'reconcile', drift: 'fail' },
+      { drifted: 1 },
+      'drifted',
+      ['current', 'drift', 'close']
+    ],
+    [
+      'reconcile dry run',
+      { mode: 'reconcile', 'dry-run': 'true' },
+      { drifted: 1 },
+      'planned',
+      ['current', 'drift', 'close']
+    ],
+    ['reconcile needs a kubeconfig', { mode: 'reconcile', kubeconfig: '' }, {}, 'failed', []],
+    ['dry run', { 'dry-run': 'true' }, {}, 'planned', ['build', 'plan', 'validate', 'drift', 'close']],
     [
       'invalid descriptors never reach Git',
       {},
@@ -220,9 +388,10 @@ describe('pipeline policy', () => {
         'build',
         'plan',
         'validate',
+        'drift',
         'commit',
         'lock',
-        'apply',
+        'apply c0ffee',
         'wait',
         'readFiles base',
         'rollback',
@@ -240,9 +409,10 @@ describe('pipeline policy', () => {
         'build',
         'plan',
         'validate',
+        'drift',
         'commit',
         'lock',
-        'apply',
+        'apply c0ffee',
         'readFiles base',
         'rollback',
         'revert',
@@ -259,9 +429,10 @@ describe('pipeline policy', () => {
         'build',
         'plan',
         'validate',
+        'drift',
         'commit',
         'lock',
-        'apply',
+        'apply c0ffee',
         'wait',
         'readFiles base',
         'rollback',
@@ -279,9 +450,10 @@ describe('pipeline policy', () => {
         'build',
         'plan',
         'validate',
+        'drift',
         'commit',
         'lock',
-        'apply',
+        'apply c0ffee',
         'wait',
         'readFiles base',
         'rollback',
@@ -295,7 +467,7 @@ describe('pipeline policy', () => {
       { rollback: 'false' },
       { rolloutOk: false },
       'failed',
-      ['build', 'plan', 'validate', 'commit', 'lock', 'apply', 'wait', 'release', 'close']
+      ['build', 'plan', 'validate', 'drift', 'commit', 'lock', 'apply c0ffee', 'wait', 'release', 'close']
     ],
     ['bad input runs nothing', { timeout: 'soon' }, {}, 'failed', []],
     [
@@ -327,6 +499,7 @@ describe('pipeline policy', () => {
           'pull-request-url',
           'resources',
           'rollout-seconds',
+          'drift',
           'deployment-id'
         ].sort()
       )
@@ -349,6 +522,34 @@ describe('pipeline policy', () => {
     expect(log).toContain('Rolled back after a failed rollout')
     expect(log).toContain('ImagePullBackOff: not found')
     expect(log).toContain('Rollback: succeeded')
+  })
+
+  it('the plan lists every object the apply would create, change or leave, and what a prune deletes', async () => {
+    const { log } = await run({ 'dry-run': 'true', prune: 'true' }, { extra: 1 })
+    expect(log).toContain('Plan (server-side dry run):\n    1 change, 1 unchanged, 1 delete\n')
+    expect(log).toContain(
+      '    change    Deployment web/web\n    unchanged Service web/web\n    delete    ConfigMap web/old-0'
+    )
+  })
+
+  it('reports drift in the log, the summary and the drift output; previous-image on unchanged runs', async () => {
+    const { outputs, log } = await run({}, { changes: 0, drifted: 1 })
+    expect(JSON.parse(outputs.drift)).toEqual([
+      {
+        kind: 'Deployment',
+        namespace: 'web',
+        name: 'web-0',
+        state: 'changed',
+        fields: ['spec.replicas'],
+        managers: ['kubectl']
+      }
+    ])
+    expect(outputs['previous-image']).toBe(`registry.local:5000/team/web:v2@${DIGEST}`)
+    expect(log).toContain('changed Deployment web/web-0: spec.replicas (owned by kubectl)')
+    expect(log).toContain('1 object(s) drifted from Git')
+    expect(log).toContain('Reconciled')
+    const ignored = await run({ drift: 'ignore' }, { drifted: 1 })
+    expect(ignored.outputs.drift).toBe('')
   })
 
   it('cancelled during the rollout: no rollback, no revert, lock released, status cancelled', async () => {
@@ -380,7 +581,18 @@ describe('pipeline policy', () => {
     const host = new CliHost(text => logs.push(text))
     const result = await runPipeline(host, baseInputs, cancelling, context, controller.signal)
     expect(result.status).toBe('cancelled')
-    expect(calls).toEqual(['build', 'plan', 'validate', 'commit', 'lock', 'apply', 'wait', 'release', 'close'])
+    expect(calls).toEqual([
+      'build',
+      'plan',
+      'validate',
+      'drift',
+      'commit',
+      'lock',
+      'apply c0ffee',
+      'wait',
+      'release',
+      'close'
+    ])
     expect(Object.fromEntries(host.outputs).status).toBe('cancelled')
     expect(deploymentStates).toEqual(['error: cancelled'])
     expect(logs.join('')).toMatch(/the cluster was left as it is \(Git and the cluster both hold .*web:v2/)
@@ -425,6 +637,8 @@ describe('deploymentState', () => {
     ['deployed', { status: 'deployed', resources: [] }, 'success'],
     ['committed', { status: 'committed', resources: [] }, 'success'],
     ['unchanged', { status: 'unchanged', resources: [] }, 'success'],
+    ['reconciled: the cluster is back at Git', { status: 'reconciled', resources: [] }, 'success'],
+    ['drifted: stopped on drift, nothing applied', { status: 'drifted', resources: [] }, 'failure'],
     ['a pull request deployed nothing', { status: 'proposed', resources: [] }, 'pending'],
     ['rolled back', { status: 'rolled-back', resources: [] }, 'failure'],
     [

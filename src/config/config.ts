@@ -10,6 +10,8 @@ import { ImageReferenceError, isValidTag, parseImageRepository, type ImageReposi
 export type Builder = 'auto' | 'docker' | 'buildah' | 'podman'
 export type CommitMode = 'push' | 'pull-request'
 export type Pin = 'tag' | 'digest' | 'tag+digest'
+export type Mode = 'deploy' | 'reconcile'
+export type DriftPolicy = 'warn' | 'fail' | 'ignore'
 
 export interface BuildConfig {
   enabled: boolean
@@ -51,13 +53,20 @@ export interface KubeConfigInput {
   failuresAllowed: number
   rollback: boolean
   fieldManager: string
+  /** Delete inventory members Git no longer has, after a successful rollout. */
+  prune: boolean
+  drift: DriftPolicy
   policy: ApplyPolicy
   /** `kube-as` / `kube-as-groups`: the identity every apiserver request impersonates. */
   impersonate?: { user: string; groups: string[] }
+  /** Release name for charts whose chart file names none. */
+  helmReleaseName?: string
 }
 
 export interface Config {
-  /** The `image` input as given (the spelling written into the env repo). */
+  /** `reconcile`: no build, no commit; apply env-path at the branch head. */
+  mode: Mode
+  /** The `image` input as given (the spelling written into the env repo); '' in reconcile mode without one. */
   image: string
   repository: ImageRepository
   tag: string
@@ -126,10 +135,6 @@ const FIELD_MANAGER = /^[\x21-\x7e]{1,128}$/
  */
 export function parseConfig(raw: RawInputs, context: RunContext): Config {
   const problems: string[] = []
-  const problem = (name: InputName, value: string | undefined, what: string): void => {
-    const shown = value === undefined || isSecret(name) ? '' : ` ${JSON.stringify(value)}`
-    problems.push(`input "${name}":${shown} ${what}`)
-  }
   // Anything bigger is a mistake or an attack; never echoed (the kubeconfig may carry a bundle).
   const oversized = new Set(
     INPUTS.filter(spec => spec.name !== 'kubeconfig' && Buffer.byteLength(raw[spec.name] ?? '') > MAX_INPUT_BYTES).map(
@@ -137,6 +142,12 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
     )
   )
   for (const name of oversized) problems.push(`input "${name}": is larger than 64 KiB (${MAX_INPUT_BYTES} bytes)`)
+  const problem = (name: InputName, value: string | undefined, what: string): void => {
+    // An oversized input reads as empty below; its one problem is that it is too large.
+    if (oversized.has(name)) return
+    const shown = value === undefined || isSecret(name) ? '' : ` ${JSON.stringify(value)}`
+    problems.push(`input "${name}":${shown} ${what}`)
+  }
   const get = (name: InputName): string =>
     (oversized.has(name) ? '' : raw[name]?.trim()) || LITERAL_DEFAULTS.get(name) || ''
   const optional = (name: InputName): string | undefined => get(name) || undefined
@@ -172,8 +183,11 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
     return result
   }
 
+  const mode = oneOf('mode', ['deploy', 'reconcile'] as const)
+  const deploying = mode === 'deploy'
+
   // image
-  const image = required('image')
+  const image = deploying ? required('image') : get('image')
   let repository: ImageRepository = { domain: '', path: '' }
   if (image) {
     try {
@@ -188,13 +202,14 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
   let tag = get('tag')
   if (tag === '') {
     if (context.sha) tag = context.sha.slice(0, 7)
-    else problem('tag', undefined, 'is required when the source commit sha is unknown (no GITHUB_SHA, no git checkout)')
+    else if (deploying)
+      problem('tag', undefined, 'is required when the source commit sha is unknown (no GITHUB_SHA, no git checkout)')
   } else if (!isValidTag(tag)) {
     problem('tag', tag, 'is not a valid tag (letters, digits, _ . -, at most 128, not starting with . or -)')
   }
 
-  // build
-  const buildEnabled = bool('build')
+  // build: never in reconcile mode
+  const buildEnabled = bool('build') && deploying
   const buildContext = path.resolve(context.workspace, get('context'))
   // As in docker/build-push-action: a given dockerfile is relative to the workspace.
   const dockerfile = get('dockerfile')
@@ -263,13 +278,14 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
   const dryRun = bool('dry-run')
   let kubeconfig: string | undefined
   const kubeconfigInput = get('kubeconfig')
-  const needsCluster = apply && env.commitMode === 'push'
+  const needsCluster = (apply && env.commitMode === 'push') || !deploying
   if (kubeconfigInput) {
     kubeconfig = decodeKubeconfig(kubeconfigInput)
     if (kubeconfig === undefined) problem('kubeconfig', undefined, 'is neither kubeconfig YAML nor base64 of it')
   } else if (needsCluster) {
-    problem('kubeconfig', undefined, 'is required unless apply is false')
+    problem('kubeconfig', undefined, deploying ? 'is required unless apply is false' : 'is required in mode reconcile')
   }
+  if (!deploying && !apply) problem('apply', 'false', 'cannot be false in mode reconcile (reconcile applies)')
   let timeoutMs = 0
   try {
     timeoutMs = parseDuration(get('timeout'))
@@ -316,11 +332,29 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
     failuresAllowed: Number(failuresAllowedInput),
     rollback: bool('rollback'),
     fieldManager,
+    prune: bool('prune'),
+    drift: oneOf('drift', ['warn', 'fail', 'ignore'] as const),
     policy,
-    impersonate: kubeAs === undefined ? undefined : { user: kubeAs, groups: kubeAsGroups }
+    impersonate: kubeAs === undefined ? undefined : { user: kubeAs, groups: kubeAsGroups },
+    helmReleaseName: optional('helm-release-name')
   }
   if (kube.namespace && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(kube.namespace)) {
     problem('namespace', kube.namespace, 'is not a valid namespace name')
+  }
+
+  // Helm's rule for release names: a DNS-1123 subdomain of at most 53 characters.
+  if (
+    kube.helmReleaseName &&
+    !(
+      kube.helmReleaseName.length <= 53 &&
+      /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(kube.helmReleaseName)
+    )
+  ) {
+    problem(
+      'helm-release-name',
+      kube.helmReleaseName,
+      'is not a valid Helm release name (lowercase DNS name, at most 53 characters)'
+    )
   }
 
   // GitHub
@@ -341,6 +375,7 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
 
   if (problems.length > 0) throw new ConfigError(problems)
   return {
+    mode,
     image,
     repository,
     tag,

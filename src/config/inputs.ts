@@ -22,9 +22,15 @@ export interface OutputSpec {
 
 export const INPUTS: readonly InputSpec[] = [
   {
+    name: 'mode',
+    default: 'deploy',
+    description:
+      '`deploy`: build, commit and apply an image. `reconcile`: build and commit nothing (no `image` needed); apply env-path at the head of env-branch, wait, prune, report drift.'
+  },
+  {
     name: 'image',
-    required: true,
-    description: 'Image repository without tag, e.g. `ghcr.io/acme/web`, `registry.local:5000/team/api`.'
+    description:
+      'Image repository without tag, e.g. `ghcr.io/acme/web`, `registry.local:5000/team/api`. Required in mode `deploy`; not used in mode `reconcile`.'
   },
   {
     name: 'tag',
@@ -141,6 +147,19 @@ export const INPUTS: readonly InputSpec[] = [
   },
   { name: 'timeout', default: '5m', description: 'Rollout timeout for the whole deployment (e.g. 90s, 5m, 1h).' },
   {
+    name: 'prune',
+    default: 'true',
+    boolean: true,
+    description:
+      'After a successful rollout delete the objects this env-path deployed before that Git no longer has (kubectl ApplySet inventory); objects annotated `gitops-push-deploy/prune: disabled` are kept.'
+  },
+  {
+    name: 'drift',
+    default: 'warn',
+    description:
+      'Before applying, compare the cluster with Git: `warn` reports drift then applies (which repairs it), `fail` stops before committing or applying (status `drifted`), `ignore` skips the report.'
+  },
+  {
     name: 'failures-allowed',
     default: '1',
     description:
@@ -154,6 +173,12 @@ export const INPUTS: readonly InputSpec[] = [
     description: 'On a failed rollout restore the previous revision in the cluster and in the env repo.'
   },
   { name: 'field-manager', default: 'gitops-push-deploy', description: 'Server-side apply field manager.' },
+  {
+    name: 'helm-release-name',
+    defaultText: "the chart's folder name",
+    description:
+      "Release name for Helm charts under env-path (`helm template <release>`); a chart file's `releaseName` wins."
+  },
   {
     name: 'dry-run',
     default: 'false',
@@ -188,7 +213,7 @@ export const OUTPUTS: readonly OutputSpec[] = [
   {
     name: 'status',
     description:
-      '`deployed`, `committed` (apply is false: commit made, applying left to an operator), `unchanged`, `proposed` (pull request opened or updated), `planned` (dry run), `rolled-back`, `failed` or `cancelled` (the workflow was cancelled: tracking stopped, the cluster left as it was).'
+      '`deployed`, `committed` (apply is false: commit made, applying left to an operator), `unchanged`, `reconciled` (Git already current, the cluster was brought back to it; every successful `reconcile` run), `drifted` (drift found with `drift: fail`, nothing committed or applied), `proposed` (pull request opened or updated), `planned` (dry run), `rolled-back`, `failed` or `cancelled` (the workflow was cancelled: tracking stopped, the cluster left as it was).'
   },
   { name: 'image', description: 'The reference as written into the env repo.' },
   { name: 'digest', description: '`sha256:…`' },
@@ -205,6 +230,11 @@ export const OUTPUTS: readonly OutputSpec[] = [
     description: 'JSON array of `{kind, namespace, name, status, message}` for every object applied.'
   },
   { name: 'rollout-seconds', description: 'Seconds spent waiting on the rollout.' },
+  {
+    name: 'drift',
+    description:
+      'JSON array of `{kind, namespace, name, state, fields, managers}`: how the cluster differed from Git before this run (`state` is `missing`, `changed` or `extra`; `fields` the changed fields Git sets; `managers` the other field managers owning them).'
+  },
   { name: 'deployment-id', description: 'GitHub Deployment id, when environment is set.' }
 ]
 
@@ -220,6 +250,7 @@ export type OutputName =
   | 'pull-request-url'
   | 'resources'
   | 'rollout-seconds'
+  | 'drift'
   | 'deployment-id'
 
 /** The environment variable GitHub sets for an input (`INPUT_ENV-REPO`). */

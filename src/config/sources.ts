@@ -119,7 +119,7 @@ export function helpText(): string {
     `  ${'--help'.padEnd(width)}Show this help.`,
     '',
     'Logs go to stderr, outputs to stdout. Exit status 0 for deployed, committed, unchanged,',
-    'proposed and planned; 1 otherwise.',
+    'reconciled, proposed and planned; 1 otherwise (drifted, rolled-back, failed, cancelled).',
     ''
   ].join('\n')
 }

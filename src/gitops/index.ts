@@ -12,10 +12,13 @@ import { type Host } from '../host/host.js'
 import { DOCKER_HUB, type ImageRepository } from '../image/reference.js'
 import { descriptorFiles, type TreeFile } from './files.js'
 import { EnvGitHub, githubOctokit, type GitHubOptions } from './github.js'
-import { editFiles, forwardEdit, noMatchMessage, revertFiles, type FilesEdit } from './plan.js'
+import { revertFiles, type FilesEdit } from './plan.js'
+import { renderFiles, type RenderFiles } from '../render/manifests.js'
+import { provenEdit } from './verify.js'
 import { type EnvCommit, type EnvFile, type EnvPlan, type ImageEdit, type PullRequestResult } from './types.js'
 
 export { renderCommitMessage, type CommitMessageValues } from './message.js'
+export { RenderCheckError } from './verify.js'
 export type { EnvCommit, EnvFile, EnvPlan, ImageEdit, PullRequestResult, ReferenceChange } from './types.js'
 
 export const MAX_ATTEMPTS = 10
@@ -48,10 +51,14 @@ export interface OpenOptions extends GitHubOptions {
   random?: () => number
   /** Base wait before retrying a write whose outcome was unknown (tests shorten it). */
   unsureWaitMs?: number
+  /** Renders files to objects for the render check (the run's shared renderer). */
+  render?: RenderFiles
 }
 
 export class EnvRepository {
   private readonly blobs = new Map<string, Promise<string | undefined>>()
+  /** Warnings already given: plan and commit read the same files. */
+  private readonly warned = new Set<string>()
 
   private constructor(
     private readonly github: EnvGitHub,
@@ -59,7 +66,8 @@ export class EnvRepository {
     private readonly branch: string,
     private readonly paths: string[],
     private readonly repository: ImageRepository,
-    private readonly random: () => number
+    private readonly random: () => number,
+    private readonly render: RenderFiles
   ) {}
 
   /**
@@ -87,16 +95,25 @@ export class EnvRepository {
         )
       }
     }
-    return new EnvRepository(github, host, branch, config.env.paths, config.repository, options.random ?? Math.random)
+    return new EnvRepository(
+      github,
+      host,
+      branch,
+      config.env.paths,
+      config.repository,
+      options.random ?? Math.random,
+      options.render ?? renderFiles
+    )
   }
 
   /** The edit at the current head, in memory only. */
   async plan(edit: ImageEdit): Promise<EnvPlan> {
     const snapshot = await this.snapshot(await this.head())
-    const edited = this.forward(snapshot, edit)
+    const edited = await this.forward(snapshot, edit)
     return {
       branch: this.branch,
       baseSha: snapshot.head,
+      baseFiles: snapshot.files,
       files: edited.files,
       changes: edited.changes,
       previousImage: edited.changes[0]?.previous ?? '',
@@ -114,6 +131,12 @@ export class EnvRepository {
     return (await this.snapshot(sha)).files
   }
 
+  /** The head of env-branch and its descriptor files under env-path (reconcile mode). */
+  async current(): Promise<{ sha: string; files: EnvFile[] }> {
+    const snapshot = await this.snapshot(await this.head())
+    return { sha: snapshot.head, files: snapshot.files }
+  }
+
   /**
    * Puts back the references `commit` changed, on the current head, where they still hold what
    * the commit wrote. Undefined when there is nothing left to revert.
@@ -121,7 +144,7 @@ export class EnvRepository {
   async revert(commit: EnvCommit, message: string): Promise<{ sha: string; url: string } | undefined> {
     const parent = await this.readFiles(commit.parentSha)
     const reverted = await this.update(
-      snapshot => revertFiles(snapshot.files, commit.files, parent, this.repository, commit.changes),
+      async snapshot => revertFiles(snapshot.files, commit.files, parent, this.repository, commit.changes),
       message
     )
     return reverted && { sha: reverted.sha, url: reverted.url }
@@ -133,7 +156,7 @@ export class EnvRepository {
    */
   async propose(edit: ImageEdit, message: string): Promise<PullRequestResult> {
     const snapshot = await this.snapshot(await this.head())
-    const edited = this.forward(snapshot, edit)
+    const edited = await this.forward(snapshot, edit)
     if (edited.changed.length === 0) {
       throw new Error(`${this.where(snapshot.head)} already holds ${edit.image}:${edit.tag}: no pull request needed`)
     }
@@ -170,22 +193,26 @@ export class EnvRepository {
     return { url: existing.url, number: existing.number, branch, sha: commit.sha }
   }
 
-  private forward(snapshot: Snapshot, edit: ImageEdit): FilesEdit {
-    const edited = editFiles(snapshot.files, () => forwardEdit(edit))
-    for (const { path, skipped } of edited.inventory) {
-      if (skipped) this.host.warning(`${path}: skipped, ${skipped}`)
-    }
-    for (const warning of edited.warnings) this.host.warning(warning)
-    if (edited.matched === 0) throw new Error(noMatchMessage(edit.image, this.where(snapshot.head), edited.inventory))
-    return edited
+  /** The edit at a snapshot, proven by rendering (each tree is rendered once per run). */
+  private async forward(snapshot: Snapshot, edit: ImageEdit): Promise<FilesEdit> {
+    return provenEdit(snapshot.files, edit, this.where(snapshot.head), this.render, message => this.warn(message))
+  }
+
+  private warn(message: string): void {
+    if (this.warned.has(message)) return
+    this.warned.add(message)
+    this.host.warning(message)
   }
 
   /** The commit loop: build at the head, commit, fast-forward the branch; on a lost race start over at the new head. */
-  private async update(build: (snapshot: Snapshot) => FilesEdit, message: string): Promise<EnvCommit | undefined> {
+  private async update(
+    build: (snapshot: Snapshot) => Promise<FilesEdit>,
+    message: string
+  ): Promise<EnvCommit | undefined> {
     for (let attempt = 1; ; attempt++) {
       const started = performance.now()
       const snapshot = await this.snapshot(await this.head())
-      const edited = build(snapshot)
+      const edited = await build(snapshot)
       if (edited.changed.length === 0) {
         this.host.info(`${this.where(snapshot.head)}: nothing to change`)
         return undefined

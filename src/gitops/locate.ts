@@ -469,7 +469,7 @@ function shiftLocation(
 }
 
 /** Lines naming the repository in a file that is not YAML (a Helm template hard-coding it). */
-function mentionLines(source: string, repository: ImageRepository): number[] {
+export function mentionLines(source: string, repository: ImageRepository): number[] {
   const lines: number[] = []
   source.split('\n').forEach((line, i) => {
     const words = line.split(/[\s"'`{}()|,[\]]+/).filter(w => w.includes(repository.path.split('/').pop() ?? ''))

@@ -1,6 +1,8 @@
 // Edits over all descriptor files of one commit: forward (deploy an image) and semantic revert.
 import { familiarName, type ImageRepository } from '../image/reference.js'
 import { unifiedDiff } from './diff.js'
+import { chartFolders, isEditable } from './files.js'
+import { mentionLines } from './locate.js'
 import { editFile, repositorySpelling, sameValue, valueOf, type FileEdit, type WriteTarget } from './edit.js'
 import { type EnvFile, type ImageEdit, type ReferenceChange } from './types.js'
 
@@ -14,7 +16,7 @@ export interface FilesEdit {
   matched: number
   diff: string
   /** Per file read: the image repositories it names, or why it was skipped (and the lines naming the image then). */
-  inventory: Array<{ path: string; repositories: string[]; skipped?: string; mentions?: number[] }>
+  inventory: Array<{ path: string; repositories: string[]; skipped?: string; mentions?: number[]; template?: boolean }>
   /** Places of the image left alone, each naming its file. */
   warnings: string[]
 }
@@ -85,7 +87,23 @@ export function editFiles(
   exactText: (file: EnvFile) => string | undefined = () => undefined
 ): FilesEdit {
   const result: FilesEdit = { files: [], changed: [], changes: [], matched: 0, diff: '', inventory: [], warnings: [] }
+  const charts = chartFolders(files.map(file => file.path))
   for (const file of files) {
+    if (!isEditable(file.path, charts)) {
+      result.files.push(file)
+      // named in the no-match message when it hard-codes the image
+      const mentions = mentionLines(file.content, editFor(file.path).repository)
+      if (mentions.length > 0) {
+        result.inventory.push({
+          path: file.path,
+          repositories: [],
+          skipped: 'a Helm chart file',
+          mentions,
+          template: true
+        })
+      }
+      continue
+    }
     const edited = editFile(file.content, file.path, editFor(file.path))
     const text = edited.changes.length > 0 ? (exactText(file) ?? edited.text) : edited.text
     const after = { path: file.path, content: text }

@@ -24,6 +24,8 @@ export type ReferenceChange = LocationChange
 export interface EnvPlan {
   branch: string
   baseSha: string
+  /** All descriptor files under env-path at baseSha, before the edit (Git's state before this run). */
+  baseFiles: EnvFile[]
   /** All descriptor files under env-path, after the edit. */
   files: EnvFile[]
   changes: ReferenceChange[]

@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { isNotFound, KubeApiError, type KubeClient } from './client.js'
 import { type ApiResource, type Discovery, objectPath, resourceFromCrd } from './discovery.js'
-import { ManifestError, readManifests } from './manifests.js'
+import { type HookInfo } from './helm.js'
+import { isKustomization, ManifestError, readManifests, type RenderFiles } from '../render/manifests.js'
 import { mapLimit } from '../lib/concurrency.js'
-import { type ApplyPolicy, objectRefusals, PolicyError } from './policy.js'
+import { type ApplyPolicy, kustomizeRefusals, objectRefusals, PolicyError } from './policy.js'
 import {
   desiredObject,
   duplicateProblems,
@@ -13,6 +14,7 @@ import {
   targetNamespace,
   waveOf
 } from './plan.js'
+import { memberLabelProblem } from './inventory.js'
 import { type AppliedObject, describeObject, type EnvFile, type KubeObject, objectKey } from './types.js'
 
 /** One object ready to send: where it goes and the exact body. */
@@ -26,6 +28,8 @@ export interface PreparedObject {
   key: string
   /** Set when its Namespace or CRD is created by the same set: checked only once that exists. */
   dependency?: SetDependency
+  /** A Helm hook: run around the main apply (see hooks.ts), never applied with the rest. */
+  hook?: HookInfo
 }
 
 /** Objects the apiserver (or the parser) refused; nothing was applied. */
@@ -77,6 +81,8 @@ export interface ApplierOptions {
   crdTimeoutMs?: number
   /** What the env repo may touch; checked on every set before anything is sent. */
   policy?: ApplyPolicy
+  /** Renders the env files to objects, kustomizations and Helm charts included (see envRenderer). */
+  render?: RenderFiles
 }
 
 export const APPLY_PATCH_CONTENT_TYPE = 'application/apply-patch+yaml'
@@ -129,12 +135,20 @@ export class Applier {
 
   /**
    * Parses the files and resolves every object's resource and namespace; throws ValidationError,
-   * or PolicyError listing every object the apply policy refuses.
+   * or PolicyError listing every object the apply policy refuses. `annotations` are added to every
+   * object, `labels` (the inventory's membership label) to every object but Helm hooks, which
+   * live and die by their own delete policy.
    */
-  async prepare(files: EnvFile[], annotations: Record<string, string>): Promise<PreparedObject[]> {
+  async prepare(
+    files: EnvFile[],
+    annotations: Record<string, string>,
+    labels: Record<string, string> = {}
+  ): Promise<PreparedObject[]> {
     let manifests
     try {
-      manifests = await readManifests(files, undefined, this.options.policy?.kustomizeRemote)
+      const refused = kustomizeRefusals(files, this.options.policy?.kustomizeRemote ?? false, isKustomization)
+      if (refused.length > 0) throw new PolicyError(refused)
+      manifests = await readManifests(files, this.options.render)
     } catch (error) {
       if (error instanceof ManifestError) throw new ValidationError(error.problems)
       throw error
@@ -144,7 +158,7 @@ export class Applier {
       manifests.filter(m => m.object.kind === 'Namespace').map(m => m.object.metadata.name)
     )
     const problems: string[] = []
-    const resolved = await mapLimit(manifests, this.parallelism, async ({ object, source }) => {
+    const resolved = await mapLimit(manifests, this.parallelism, async ({ object, source, namespace: own, hook }) => {
       const { apiVersion, kind } = object
       const crd = crds.find(c => resourceFromCrd(c, apiVersion, kind))
       const resource =
@@ -155,16 +169,19 @@ export class Applier {
         )
         return undefined
       }
-      const namespace = targetNamespace(object, resource.namespaced, this.options.defaultNamespace)
+      const namespace = targetNamespace(object, resource.namespaced, own ?? this.options.defaultNamespace)
       const describe = describeObject({ kind, namespace, name: object.metadata.name })
+      const labelProblem = memberLabelProblem(object)
+      if (labelProblem) problems.push(`${describe} (${source}): ${labelProblem}`)
       const prepared: PreparedObject = {
-        object: desiredObject(object, namespace, annotations),
+        object: desiredObject(object, namespace, annotations, hook ? {} : labels),
         resource,
         namespace,
         source,
         describe,
         key: objectKey({ apiVersion, kind, namespace, name: object.metadata.name }),
-        dependency: setDependency(namespace, crd?.metadata.name, namespacesInSet)
+        dependency: setDependency(namespace, crd?.metadata.name, namespacesInSet),
+        hook
       }
       return prepared
     })
@@ -200,8 +217,15 @@ export class Applier {
         missingNamespaces.add(namespace)
       }
     }
+    // A hook that exists now is deleted before it runs again (a Job's template is immutable).
+    const replacedHooks = new Set<PreparedObject>()
+    for (const p of prepared.filter(p => p.hook?.deletePolicies.includes('before-hook-creation'))) {
+      if (await this.exists(objectPath(p.resource, p.namespace, p.object.metadata.name))) replacedHooks.add(p)
+    }
     const isDeferred = (p: PreparedObject): boolean =>
-      p.dependency?.kind === 'crd' || (p.dependency?.kind === 'namespace' && missingNamespaces.has(p.namespace ?? ''))
+      replacedHooks.has(p) ||
+      p.dependency?.kind === 'crd' ||
+      (p.dependency?.kind === 'namespace' && missingNamespaces.has(p.namespace ?? ''))
     const toCheck = prepared.filter(p => !isDeferred(p))
     const actions = new Map<PreparedObject, PlanAction>()
     const failed = await this.dryRun(toCheck, actions)
@@ -213,9 +237,12 @@ export class Applier {
         .flat()
         .map(p => ({ object: p.describe, action: actions.get(p) ?? 'create' })),
       checked: toCheck.map(p => p.describe),
-      deferred: prepared
-        .filter(isDeferred)
-        .map(p => ({ object: p.describe, reason: `checked after its ${p.dependency?.on} is created` }))
+      deferred: prepared.filter(isDeferred).map(p => ({
+        object: p.describe,
+        reason: replacedHooks.has(p)
+          ? 'Helm hook: replaced when it runs, checked then'
+          : `checked after its ${p.dependency?.on} is created`
+      }))
     }
   }
 
@@ -223,10 +250,15 @@ export class Applier {
    * Applies in waves: Namespaces and CRDs (waited for), a dry run of what depends on them,
    * then Helm's order. Stops at the first wave with a failure (ApplyError lists what was applied).
    */
-  async apply(files: EnvFile[], annotations: Record<string, string>): Promise<AppliedObject[]> {
-    const { applied, failed } = await this.applyWaves(await this.prepare(files, annotations), 'stop')
+  async apply(prepared: PreparedObject[]): Promise<AppliedObject[]> {
+    const { applied, failed } = await this.applyWaves(prepared, 'stop')
     if (failed.length > 0) throw new ApplyError(failed.map(failureLine), applied)
     return applied
+  }
+
+  /** The object a server-side apply of `p` would leave (dry run): Git's object merged, defaulted, normalised. */
+  async dryRunObject(p: PreparedObject): Promise<KubeObject | undefined> {
+    return (await this.send(p, true)).body
   }
 
   /**
@@ -374,6 +406,27 @@ export class Applier {
       await sleep(250)
     }
     return undefined
+  }
+
+  /**
+   * Deletes an object of the set if it exists (a Helm hook's previous run) and waits until it is
+   * gone, so it can be created anew. False when there was none.
+   */
+  async deleteAndWait(p: PreparedObject, timeoutMs = 60_000): Promise<boolean> {
+    const at = objectPath(p.resource, p.namespace, p.object.metadata.name)
+    const body = JSON.stringify({ apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background' })
+    try {
+      await this.client.request('DELETE', at, { body })
+    } catch (error) {
+      if (isNotFound(error)) return false
+      throw error
+    }
+    const deadline = Date.now() + timeoutMs
+    while (await this.exists(at)) {
+      if (Date.now() > deadline) throw new Error(`${p.describe} still exists ${timeoutMs / 1000}s after its deletion`)
+      await sleep(200)
+    }
+    return true
   }
 
   /** Deletes one object this run created; gone already counts as deleted. */

@@ -51,6 +51,7 @@ export function objectPath(resource: ApiResource, namespace: string | undefined,
 /** Discovery, fetched lazily per group version and cached until reset (after new CRDs). */
 export class Discovery {
   private readonly lists = new Map<string, Promise<ApiResourceList | undefined>>()
+  private readonly preferred = new Map<string, Promise<string | undefined>>()
 
   constructor(private readonly client: KubeClient) {}
 
@@ -67,8 +68,30 @@ export class Discovery {
     return resolved && resourceFromList(resolved, kind)
   }
 
+  /** A group-kind (`Deployment.apps`, as ApplySet parents record them) at the group's preferred version. */
+  async resolveGroupKind(group: string, kind: string): Promise<ApiResource | undefined> {
+    if (group === '') return this.resolve('v1', kind)
+    let preferred = this.preferred.get(group)
+    if (!preferred) {
+      preferred = this.client
+        .request<{ preferredVersion?: { groupVersion?: string } }>('GET', `/apis/${encodeURIComponent(group)}`)
+        .then(
+          ({ body }) => body?.preferredVersion?.groupVersion,
+          (error: unknown) => {
+            if (isNotFound(error)) return undefined
+            throw error
+          }
+        )
+      this.preferred.set(group, preferred)
+      preferred.catch(() => this.preferred.delete(group))
+    }
+    const groupVersion = await preferred
+    return groupVersion ? this.resolve(groupVersion, kind) : undefined
+  }
+
   reset(): void {
     this.lists.clear()
+    this.preferred.clear()
   }
 
   private async fetch(apiVersion: string): Promise<ApiResourceList | undefined> {

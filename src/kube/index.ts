@@ -2,22 +2,56 @@ import os from 'node:os'
 import { type KubeConfig } from '@kubernetes/client-node'
 import { type Config } from '../config/config.js'
 import { type Host } from '../host/host.js'
-import { Applier, type ValidationReport } from './apply.js'
+import { Applier, ApplyError, type PreparedObject, ValidationError, type ValidationReport } from './apply.js'
+import { PolicyError } from './policy.js'
+import { type DriftCheck, Inventory, type PruneOutcome } from './applyset.js'
+import { parentName, restoreFile } from './inventory.js'
 import { isNotFound, KubeApiError, KubeClient } from './client.js'
 import { Discovery } from './discovery.js'
+import { runHooks } from './hooks.js'
 import { loadKubeConfig } from './kubeconfig.js'
+import { helmRenderer } from './helm.js'
 import { acquireLease, type HeldLock, leaseName } from './lease.js'
 import { rollBack, trackTarget } from './rollback.js'
 import { type RolloutOutcome, trackRollout, type TrackTarget } from './rollout/index.js'
-import { type AppliedObject, type EnvFile } from './types.js'
+import { type AppliedObject, type EnvFile, type KubeObject } from './types.js'
+import { isKustomization, kustomizeRenderer, renderFiles, renderOnce, type RenderFiles } from '../render/manifests.js'
+import { kustomizeRefusals, type ApplyPolicy } from './policy.js'
 
 export { ApplyError, type PlannedChange, ValidationError, type ValidationReport } from './apply.js'
 export { KubeConfigError } from './kubeconfig.js'
 export { PolicyError } from './policy.js'
 export { LockTimeoutError } from './lease.js'
 export { deployAnnotations } from './plan.js'
+export { type DriftCheck, type PruneOutcome } from './applyset.js'
+export { type DriftItem, type DriftState } from './drift.js'
 export { type AppliedObject, type EnvFile, type ResourceResult } from './types.js'
 export { type RolloutOutcome } from './rollout/index.js'
+
+/**
+ * Renders only what the apply policy lets kustomize read: a set with a refused reference (a
+ * remote base without kustomize-remote) is reported, never fetched, also by the render check.
+ */
+export function policyRender(
+  policy: Pick<ApplyPolicy, 'kustomizeRemote'> | undefined,
+  render = renderFiles
+): RenderFiles {
+  return async files => {
+    const refused = kustomizeRefusals(files, policy?.kustomizeRemote ?? false, isKustomization)
+    if (refused.length === 0) return render(files)
+    return { manifests: [], problems: refused.map(r => `${r.subject}: ${r.reasons.join('; ')}`) }
+  }
+}
+
+/**
+ * How this run renders the env files: kustomizations, and Helm charts into `namespace`; only
+ * what the apply policy lets kustomize read; each distinct set of files once (the render
+ * check, validation, apply and rollback share the renders).
+ */
+export function envRenderer(config: Config, namespace: string): RenderFiles {
+  const renderers = [kustomizeRenderer(), helmRenderer(helmOptions(config, namespace))]
+  return renderOnce(policyRender(config.kube.policy, files => renderFiles(files, renderers)))
+}
 
 /** Who holds the deploy lock: the workflow run when known, else this host and process. */
 export function lockHolder(config: Config): string {
@@ -26,6 +60,11 @@ export function lockHolder(config: Config): string {
 
 /** A connection to the target cluster: validate, lock, apply, wait and roll back. */
 export class Cluster {
+  /** Helm post-hooks of the last apply: run once its rollout succeeded. */
+  private postHooks: PreparedObject[] = []
+  /** Deleted by this run's prune: a rollback puts them back. */
+  private pruned: KubeObject[] = []
+
   private constructor(
     private readonly kc: KubeConfig,
     private readonly client: KubeClient,
@@ -34,8 +73,15 @@ export class Cluster {
     readonly namespace: string,
     private readonly host: Host,
     private readonly cleanup: () => void,
+    /** The env path's ApplySet: what it deployed, for drift and prune. */
+    readonly inventory: Inventory,
+    private readonly fieldManager: string,
     /** Restarts a new pod may have before its crash loop fails the rollout (`failures-allowed`). */
-    private readonly failuresAllowed: number
+    private readonly failuresAllowed: number,
+    /** Budget for Helm hooks, which run inside apply and after the rollout. */
+    private readonly hookTimeoutMs: number,
+    /** This run's renderer (see envRenderer): the render check shares its renders. */
+    readonly render: RenderFiles
   ) {}
 
   /** Loads the kubeconfig (in memory) and checks that the apiserver answers. */
@@ -63,13 +109,37 @@ export class Cluster {
       host.info(
         `cluster ${loaded.server} (Kubernetes ${version}), context ${loaded.kc.getCurrentContext()}, namespace ${namespace}`
       )
-      const applier = new Applier(client, new Discovery(client), {
+      const discovery = new Discovery(client)
+      const repository = `${config.env.owner}/${config.env.repo}`
+      const inventory = new Inventory(
+        client,
+        discovery,
+        { name: parentName(repository, config.env.paths), namespace },
+        { repository, paths: config.env.paths },
+        config.kube.fieldManager,
+        line => host.info(line)
+      )
+      const render = envRenderer(config, namespace)
+      const applier = new Applier(client, discovery, {
         fieldManager: config.kube.fieldManager,
         defaultNamespace: namespace,
         policy: config.kube.policy,
-        log: line => host.info(line)
+        log: line => host.info(line),
+        render
       })
-      return new Cluster(loaded.kc, client, applier, namespace, host, loaded.cleanup, config.kube.failuresAllowed)
+      return new Cluster(
+        loaded.kc,
+        client,
+        applier,
+        namespace,
+        host,
+        loaded.cleanup,
+        inventory,
+        config.kube.fieldManager,
+        config.kube.failuresAllowed,
+        config.kube.timeoutMs,
+        render
+      )
     } catch (error) {
       loaded.cleanup()
       throw error
@@ -94,9 +164,14 @@ export class Cluster {
     try {
       await this.client.request('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}`)
     } catch (error) {
-      if (!isNotFound(error)) throw error
-      this.host.info(`namespace ${namespace} does not exist yet; the deploy lock lives in namespace default`)
-      namespace = 'default'
+      // A narrow identity (kube-as a namespace's service account) may not read Namespaces: the
+      // namespace it deploys to is the one it can hold a Lease in.
+      const forbidden = error instanceof KubeApiError && error.status === 403
+      if (!isNotFound(error) && !forbidden) throw error
+      if (!forbidden) {
+        this.host.info(`namespace ${namespace} does not exist yet; the deploy lock lives in namespace default`)
+        namespace = 'default'
+      }
     }
     const held: HeldLock = await acquireLease(
       this.client,
@@ -113,34 +188,105 @@ export class Cluster {
     return held
   }
 
-  /** Server-side apply of every object in waves; throws ApplyError listing what was applied. */
-  async apply(files: EnvFile[], annotations: Record<string, string>): Promise<AppliedObject[]> {
-    return this.applier.apply(files, annotations)
+  /**
+   * How the cluster differs from `files` (Git's state): missing and changed objects, and members
+   * of the inventory Git no longer has. Undefined when those files cannot be read as objects.
+   */
+  async drift(files: EnvFile[]): Promise<DriftCheck | undefined> {
+    let prepared
+    try {
+      prepared = await this.applier.prepare(files, {})
+    } catch (error) {
+      if (!(error instanceof ValidationError || error instanceof PolicyError)) throw error
+      this.host.warning(`drift not checked: Git's state before this run cannot be applied:\n${error.message}`)
+      return undefined
+    }
+    // Helm hooks are deleted by their own policy: their absence is not drift.
+    return this.inventory.drift(
+      this.applier,
+      prepared.filter(p => !p.hook),
+      this.fieldManager
+    )
   }
 
-  /** Tracks until every object has its verdict, one fails, the timeout passes or `signal` aborts. */
+  /**
+   * Server-side apply of every object in waves, after the Helm pre-hooks of the set ran; each
+   * object is labelled a member of the inventory, whose recorded scope is widened first (kubectl's
+   * order: an interrupted run leaks nothing). Throws ApplyError listing what was applied.
+   */
+  async apply(files: EnvFile[], annotations: Record<string, string>): Promise<AppliedObject[]> {
+    const prepared = await this.applier.prepare(files, annotations, this.inventory.labels())
+    const members = prepared.filter(p => !p.hook)
+    let recorded = await this.inventory.widen(members)
+    try {
+      this.postHooks = []
+      const pre = await runHooks(this.applier, this.tracker, prepared, 'pre', this.hookTimeoutMs, this.log)
+      if (!pre.ok) throw new ApplyError([pre.failure ?? 'Helm pre-hook failed'], [])
+      const applied = await this.applier.apply(members)
+      this.postHooks = prepared.filter(p => p.hook?.phase === 'post')
+      return applied
+    } finally {
+      // The parent's namespace is created by this apply: record the set now it exists.
+      if (!recorded) recorded = await this.inventory.widen(members).catch(() => false)
+    }
+  }
+
+  /** Deletes the inventory's members that `applied` (the whole desired state) no longer has. */
+  async prune(applied: AppliedObject[], deadline: number): Promise<PruneOutcome> {
+    const outcome = await this.inventory.prune(applied, deadline)
+    this.pruned = outcome.deleted
+    return outcome
+  }
+
+  /**
+   * Tracks until every object has its verdict, one fails, the timeout passes or `signal` aborts;
+   * then runs the Helm post-hooks of the last apply.
+   */
   async waitForRollout(
     applied: AppliedObject[],
     timeoutMs: number,
     since: Date,
     signal?: AbortSignal
   ): Promise<RolloutOutcome> {
-    return this.track(applied.map(trackTarget), timeoutMs, since, signal)
+    const outcome = await this.track(applied.map(trackTarget), timeoutMs, since, signal)
+    const hooks = this.postHooks
+    this.postHooks = []
+    if (!outcome.ok || hooks.length === 0) return outcome
+    const remaining = Math.max(timeoutMs - (Date.now() - since.getTime()), 1000)
+    const post = await runHooks(
+      this.applier,
+      (targets, ms, started) => this.track(targets, ms, started, signal),
+      hooks,
+      'post',
+      remaining,
+      this.log
+    )
+    return {
+      ok: post.ok,
+      resources: [...outcome.resources, ...post.resources],
+      failure: post.failure,
+      seconds: (Date.now() - since.getTime()) / 1000
+    }
   }
+
+  private readonly log = (line: string): void => this.host.info(line)
+
+  private readonly tracker = (targets: TrackTarget[], timeoutMs: number, since: Date): Promise<RolloutOutcome> =>
+    this.track(targets, timeoutMs, since)
 
   private track(targets: TrackTarget[], timeoutMs: number, since: Date, signal?: AbortSignal): Promise<RolloutOutcome> {
     return trackRollout(this.kc, targets, {
       timeoutMs,
       since,
       signal,
-      log: line => this.host.info(line),
+      log: this.log,
       failuresAllowed: this.failuresAllowed
     })
   }
 
   /**
-   * Re-applies the previous desired state (the env files at the parent commit), deletes what
-   * this run created that it lacks, and waits for that rollout.
+   * Re-applies the previous desired state (the env files at the parent commit, and what this
+   * run pruned), deletes what this run created that it lacks, and waits for that rollout.
    */
   async rollback(
     previousFiles: EnvFile[],
@@ -150,12 +296,13 @@ export class Cluster {
   ): Promise<RolloutOutcome> {
     return rollBack(
       this.applier,
-      (targets, ms, since) => this.track(targets, ms, since),
-      previousFiles,
+      this.tracker,
+      this.pruned.length > 0 ? [...previousFiles, restoreFile(this.pruned)] : previousFiles,
       applied,
       timeoutMs,
       annotations,
-      line => this.host.info(line)
+      this.log,
+      this.inventory.labels()
     )
   }
 
@@ -163,5 +310,19 @@ export class Cluster {
   close(): void {
     this.client.close()
     this.cleanup()
+  }
+}
+
+/**
+ * How charts are rendered: the target namespace, the release-name input, and the registry login
+ * inputs for OCI charts on the image's registry host (never sent to another host).
+ */
+function helmOptions(config: Config, namespace: string): Parameters<typeof helmRenderer>[0] {
+  const { username, password, insecure } = config.registry
+  return {
+    namespace,
+    releaseName: config.kube.helmReleaseName,
+    registry: username && password ? { host: config.repository.domain, username, password } : undefined,
+    plainHttp: insecure
   }
 }

@@ -63,16 +63,19 @@ export function targetNamespace(object: KubeObject, namespaced: boolean, default
   return object.metadata.namespace || defaultNamespace
 }
 
-/** A copy of the object as it is sent: namespace settled and our annotations merged in. */
+/** A copy of the object as it is sent: namespace settled, our annotations and labels merged in. */
 export function desiredObject(
   object: KubeObject,
   namespace: string | undefined,
-  annotations: Record<string, string>
+  annotations: Record<string, string>,
+  labels: Record<string, string> = {}
 ): KubeObject {
   const metadata: KubeObject['metadata'] = { ...object.metadata }
   if (namespace === undefined) delete metadata.namespace
   else metadata.namespace = namespace
   if (Object.keys(annotations).length > 0) metadata.annotations = { ...(metadata.annotations ?? {}), ...annotations }
+  if (Object.keys(labels).length > 0)
+    metadata.labels = { ...((metadata.labels as Record<string, string> | undefined) ?? {}), ...labels }
   return { ...object, metadata }
 }
 

@@ -1,8 +1,4 @@
-/** One file of the environment repository, exactly as it is stored at a commit. */
-export interface EnvFile {
-  path: string
-  content: string
-}
+export type { EnvFile, KubeObject } from '../render/types.js'
 
 /** What happened to one object during a rollout or rollback, for the report. */
 export interface ResourceResult {
@@ -27,14 +23,6 @@ export interface AppliedObject {
   uid: string
   /** The object did not exist before this apply. */
   created: boolean
-}
-
-/** A Kubernetes object as read from a manifest: loosely typed on purpose, sent as is. */
-export interface KubeObject {
-  apiVersion: string
-  kind: string
-  metadata: { name: string; namespace?: string; annotations?: Record<string, string>; [key: string]: unknown }
-  [key: string]: unknown
 }
 
 /** `Deployment app/web`, or `Namespace app` for cluster-scoped objects. */

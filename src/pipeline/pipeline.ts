@@ -10,34 +10,50 @@ import {
 import { type Host } from '../host/host.js'
 import { buildAndResolve, type ImageResult } from '../build/index.js'
 import { EnvRepository, renderCommitMessage, type EnvCommit, type EnvPlan, type ImageEdit } from '../gitops/index.js'
-import { ApplyError, Cluster, deployAnnotations, lockHolder, type AppliedObject } from '../kube/index.js'
+import {
+  ApplyError,
+  Cluster,
+  deployAnnotations,
+  lockHolder,
+  envRenderer,
+  type AppliedObject,
+  type EnvFile
+} from '../kube/index.js'
 import { type RolloutOutcome } from '../kube/rollout/index.js'
+import { describeObject } from '../kube/types.js'
 import { DeploymentRecorder, type DeploymentState } from '../report/deployments.js'
-import { newRunReport, outputsOf, type RunReport } from '../report/run-report.js'
+import { driftLine, newRunReport, outputsOf, type RunReport } from '../report/run-report.js'
 import { renderSummary } from '../report/summary.js'
 import { CancelledError, throwIfCancelled } from './cancellation.js'
+import { afterDriftCheck, appliedStatus, checksDrift, inSyncStatus, type RunKind } from './decide.js'
 import { type DeployStatus } from './status.js'
+import { type RenderFiles } from '../render/manifests.js'
 
 export interface PipelineResult {
   status: DeployStatus
   report: RunReport
 }
 
-type EnvRepo = Pick<EnvRepository, 'plan' | 'commit' | 'propose' | 'readFiles' | 'revert'>
-type ClusterPort = Pick<Cluster, 'validate' | 'lock' | 'apply' | 'waitForRollout' | 'rollback' | 'close'>
+type EnvRepo = Pick<EnvRepository, 'plan' | 'commit' | 'propose' | 'readFiles' | 'revert' | 'current'>
+type ClusterPort = Pick<
+  Cluster,
+  'validate' | 'drift' | 'lock' | 'apply' | 'waitForRollout' | 'prune' | 'rollback' | 'close'
+> &
+  Partial<Pick<Cluster, 'render'>>
 type DeploymentPort = Pick<DeploymentRecorder, 'id' | 'status'>
 
 /** The stages as the pipeline sees them; replaced by fakes only in the policy's unit tests. */
 export interface Stages {
   build(config: Config, host: Host): Promise<ImageResult>
-  openEnvRepo(config: Config, host: Host): Promise<EnvRepo>
+  /** `render` is the run's renderer: the render check shares its renders with validation, apply and rollback. */
+  openEnvRepo(config: Config, host: Host, render: RenderFiles): Promise<EnvRepo>
   connectCluster(config: Config, host: Host): Promise<ClusterPort>
   startDeployment(config: Config, host: Host, ref: string): Promise<DeploymentPort | undefined>
 }
 
 export const realStages: Stages = {
   build: buildAndResolve,
-  openEnvRepo: (config, host) => EnvRepository.open(config, host),
+  openEnvRepo: (config, host, render) => EnvRepository.open(config, host, { render }),
   connectCluster: (config, host) => Cluster.connect(config, host),
   startDeployment: (config, host, ref) => DeploymentRecorder.start(config, host, ref)
 }
@@ -82,11 +98,20 @@ async function deploy(
   const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn, cancel)
   // Reach GitHub and the cluster (in parallel) before a build that may take minutes: a bad
   // token or kubeconfig fails the run at once.
-  const envConnection = settled(stages.openEnvRepo(config, host))
   const clusterConnection = config.kube.kubeconfig ? settled(stages.connectCluster(config, host)) : undefined
+  // the cluster's renderer (it knows the namespace charts render into), else one of our own
+  const ownRender = envRenderer(config, config.kube.namespace ?? 'default')
+  const render: RenderFiles = async files => ((await clusterConnection?.get())?.render ?? ownRender)(files)
+  const envConnection = settled(stages.openEnvRepo(config, host, render))
   try {
     const env = await envConnection.get()
     const cluster = await clusterConnection?.get()
+    if (config.mode === 'reconcile') {
+      // parseConfig requires a kubeconfig in this mode.
+      if (!cluster) throw new Error('mode reconcile needs a cluster: the kubeconfig input is required')
+      const head = await stage('Read environment repository', () => env.current())
+      return await reconcileCluster(config, host, report, env, cluster, 'reconcile', head.files, head.sha, cancel)
+    }
     const image = await stage(config.build.enabled ? 'Build and push image' : 'Resolve image', () =>
       stages.build(config, host)
     )
@@ -105,8 +130,12 @@ async function deploy(
     report.diff = plan.diff
     if (plan.diff) host.info(plan.diff)
     if (plan.changes.length === 0) {
-      host.info(`${config.env.owner}/${config.env.repo} already holds ${image.reference}: nothing to commit or apply`)
-      return 'unchanged'
+      // The env repo held this very reference before the run.
+      report.previousImage = image.reference
+      host.info(`${config.env.owner}/${config.env.repo} already holds ${image.reference}: nothing to commit`)
+      if (!cluster || !config.kube.apply || config.env.commitMode !== 'push') return 'unchanged'
+      // Git is current; the cluster may not be (set back by hand, or an earlier apply failed half-way).
+      return await reconcileCluster(config, host, report, env, cluster, 'catch-up', plan.files, plan.baseSha, cancel)
     }
 
     // With a kubeconfig the edited descriptors are validated before Git sees them, whatever the mode.
@@ -114,6 +143,83 @@ async function deploy(
   } finally {
     await clusterConnection?.ifConnected(cluster => cluster.close())
   }
+}
+
+/**
+ * Brings the cluster to `files` (Git's current state) without committing: mode reconcile, or a
+ * deploy run whose env repo already holds the reference. Nothing is applied when the cluster
+ * already equals Git; a failed rollout is not rolled back (Git has no other state to go back to).
+ */
+async function reconcileCluster(
+  config: Config,
+  host: Host,
+  report: RunReport,
+  env: EnvRepo,
+  cluster: ClusterPort,
+  kind: Exclude<RunKind, 'deploy'>,
+  files: EnvFile[],
+  sha: string,
+  cancel: AbortSignal | undefined
+): Promise<DeployStatus> {
+  const next = await checkDrift(config, host, report, cluster, kind, files)
+  if (next === 'stop') return 'drifted'
+  if (config.dryRun) return 'planned'
+  if (next === 'in-sync') {
+    host.info(`the cluster already equals ${config.env.owner}/${config.env.repo}@${sha.slice(0, 7)}: nothing to apply`)
+    return inSyncStatus(kind)
+  }
+  return applyAndWait(
+    config,
+    host,
+    cluster,
+    env,
+    { files, envCommit: sha, success: appliedStatus(kind) },
+    report,
+    cancel
+  )
+}
+
+/** Compares the cluster with `files` (Git's state before this run) and reports the drift. */
+async function checkDrift(
+  config: Config,
+  host: Host,
+  report: RunReport,
+  cluster: ClusterPort,
+  kind: RunKind,
+  files: EnvFile[]
+): Promise<'stop' | 'in-sync' | 'apply'> {
+  if (!checksDrift(kind, config.kube.drift)) return 'apply'
+  const check = await timed(host, report, 'Check drift (cluster against Git)', async () => {
+    const found = await cluster.drift(files)
+    if (found && config.kube.drift !== 'ignore') {
+      for (const item of found.items) host.info(driftLine(item))
+      if (found.items.length === 0) host.info('no drift: the cluster holds what Git holds')
+    }
+    return found
+  })
+  if (check && config.kube.prune) {
+    // Inventory members Git no longer has: what the prune after this apply deletes.
+    const deletes = check.items
+      .filter(item => item.state === 'extra')
+      .map(item => ({ object: describeObject(item), action: 'delete' }))
+    for (const { object } of deletes) host.info(`plan: delete    ${object}`)
+    if (deletes.length > 0) report.plan = [...(report.plan ?? []), ...deletes]
+  }
+  if (check && config.kube.drift !== 'ignore') {
+    report.drift = check.items
+    if (check.items.length > 0) {
+      const next = config.kube.drift === 'fail' ? 'nothing committed or applied' : 'applying Git repairs it'
+      host.warning(`${check.items.length} object(s) drifted from Git (${next})`)
+    }
+  }
+  const next = afterDriftCheck(
+    kind,
+    config.kube.drift,
+    check && { drifted: check.items.length, unlabelled: check.unlabelled }
+  )
+  if (next === 'stop')
+    report.failure = `the cluster drifted from Git (drift: fail):\n${(check?.items ?? []).map(driftLine).join('\n')}`
+  return next
 }
 
 /** A promise whose rejection is not "unhandled" while another is awaited first. */
@@ -150,6 +256,7 @@ async function validateCommitApply(
   if (cluster) {
     const validation = await stage('Validate descriptors (server-side dry run)', () => cluster.validate(plan.files))
     report.plan = validation.changes
+    if ((await checkDrift(config, host, report, cluster, 'deploy', plan.baseFiles)) === 'stop') return 'drifted'
   }
   if (config.dryRun) return 'planned'
 
@@ -176,7 +283,26 @@ async function validateCommitApply(
   report.previousImage = commit.previousImage
   if (!config.kube.apply || !cluster) return 'committed'
 
-  return applyAndWait(config, host, cluster, env, commit, report, cancel)
+  return applyAndWait(
+    config,
+    host,
+    cluster,
+    env,
+    { files: commit.files, envCommit: commit.sha, commit, success: 'deployed' },
+    report,
+    cancel
+  )
+}
+
+/** What one apply brings to the cluster. */
+interface ApplyTarget {
+  files: EnvFile[]
+  /** The env-repo commit the files are at (the objects' annotation). */
+  envCommit: string
+  /** The commit this run made: a failure rolls back to its parent and reverts it. */
+  commit?: EnvCommit
+  /** The status when apply, rollout and prune succeed. */
+  success: DeployStatus
 }
 
 async function applyAndWait(
@@ -184,11 +310,12 @@ async function applyAndWait(
   host: Host,
   cluster: ClusterPort,
   env: EnvRepo,
-  commit: EnvCommit,
+  target: ApplyTarget,
   report: RunReport,
   cancel: AbortSignal | undefined
 ): Promise<DeployStatus> {
   const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn, cancel)
+  const deadline = Date.now() + config.kube.timeoutMs
   const lock = await cluster.lock(
     `${config.kube.namespace ?? ''}:${config.env.owner}/${config.env.repo}:${config.env.paths.join(',')}`,
     lockHolder(config),
@@ -199,30 +326,38 @@ async function applyAndWait(
     let outcome: RolloutOutcome | undefined
     try {
       const since = new Date()
-      const annotations = deployAnnotations({ envCommit: commit.sha, ...config.context })
-      applied = await stage('Apply (server-side)', () => cluster.apply(commit.files, annotations))
+      const annotations = deployAnnotations({ envCommit: target.envCommit, ...config.context })
+      applied = await stage('Apply (server-side)', () => cluster.apply(target.files, annotations))
       outcome = await stage('Wait on rollout', () =>
         cluster.waitForRollout(applied, config.kube.timeoutMs, since, cancel)
       )
       report.resources = outcome.resources
       report.rolloutSeconds = outcome.seconds
-      if (outcome.ok) return 'deployed'
-      if (cancel?.aborted) {
-        // No rollback: Git and the cluster both hold this run's image, which is consistent.
+      if (!outcome.ok && cancel?.aborted) {
+        // No rollback: Git and the cluster both hold this run's state, which is consistent.
         report.failure =
           `cancelled during the rollout: tracking stopped; the cluster was left as it is ` +
-          `(Git and the cluster both hold ${report.image ?? 'the new image'}, env commit ${commit.sha.slice(0, 7)})`
+          `(Git and the cluster both hold ${report.image ?? 'the env repo'}, env commit ${target.envCommit.slice(0, 7)})`
         host.error(report.failure)
         return 'cancelled'
       }
-      report.failure = outcome.failure ?? 'rollout failed'
+      if (!outcome.ok) report.failure = outcome.failure ?? 'rollout failed'
+      else if (!config.kube.prune) return target.success
+      else {
+        // Only after a successful rollout: a failure before leaves every old object in place.
+        const pruned = await stage('Prune (objects no longer in Git)', () => cluster.prune(applied, deadline))
+        report.resources.push(...pruned.resources)
+        if (pruned.ok) return target.success
+        report.failure = pruned.failure ?? 'prune failed'
+      }
     } catch (error) {
       // A partial apply still needs rolling back: ApplyError says what reached the cluster.
       if (error instanceof ApplyError) applied = error.applied
       report.failure = errorMessage(error)
     }
     host.error(report.failure)
-    if (!config.kube.rollback) return 'failed'
+    const commit = target.commit
+    if (!commit || !config.kube.rollback) return 'failed'
 
     const previousFiles = await env.readFiles(commit.parentSha)
     const rollback = await stage('Roll back the cluster', () =>
@@ -293,11 +428,13 @@ export function deploymentState(report: Pick<RunReport, 'status' | 'resources' |
     case 'deployed':
     case 'committed':
     case 'unchanged':
+    case 'reconciled':
       return 'success'
     case 'proposed':
     case 'planned':
       return 'pending'
     case 'rolled-back':
+    case 'drifted':
       return 'failure'
     case 'cancelled':
       return 'error'

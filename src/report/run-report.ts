@@ -10,6 +10,24 @@ export interface ResourceRow {
   seconds?: number
 }
 
+/** One object that differed from Git before the run (the kube stage's DriftItem, as reported). */
+export interface DriftRow {
+  kind: string
+  namespace: string
+  name: string
+  state: 'missing' | 'changed' | 'extra'
+  fields: string[]
+  managers: string[]
+}
+
+/** `changed Deployment web/api: spec.replicas (owned by kubectl)`: one line per drifted object. */
+export function driftLine(row: DriftRow): string {
+  const where = row.namespace ? `${row.namespace}/${row.name}` : row.name
+  const fields = row.fields.length > 0 ? `: ${row.fields.join(', ')}` : ''
+  const managers = row.managers.length > 0 ? ` (owned by ${row.managers.join(', ')})` : ''
+  return `${row.state} ${row.kind} ${where}${fields}${managers}`
+}
+
 export interface CommitRef {
   sha: string
   url: string
@@ -26,6 +44,8 @@ export interface RunReport {
   pullRequestUrl?: string
   resources: ResourceRow[]
   rolloutSeconds?: number
+  /** Drift found before applying; undefined when not checked. */
+  drift?: DriftRow[]
   deploymentId?: number
   /** What the apply would do to every object, from the server-side dry run. */
   plan?: Array<{ object: string; action: string }>
@@ -57,6 +77,7 @@ export function outputsOf(report: RunReport): Record<OutputName, string> {
       report.resources.map(({ kind, namespace, name, status, message }) => ({ kind, namespace, name, status, message }))
     ),
     'rollout-seconds': report.rolloutSeconds === undefined ? '' : report.rolloutSeconds.toFixed(1),
+    drift: report.drift === undefined ? '' : JSON.stringify(report.drift),
     'deployment-id': report.deploymentId === undefined ? '' : String(report.deploymentId)
   }
 }

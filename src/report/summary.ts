@@ -1,10 +1,12 @@
 import { type RenderedSummary } from '../host/host.js'
-import { type ResourceRow, type RunReport } from './run-report.js'
+import { driftLine, type DriftRow, type ResourceRow, type RunReport } from './run-report.js'
 
 const HEADLINE: Record<RunReport['status'], string> = {
   deployed: '✅ Deployed',
   committed: '✅ Committed (applying left to the cluster operator)',
   unchanged: '✅ Unchanged (the environment already runs this image)',
+  reconciled: '🔄 Reconciled (Git was current; the cluster was brought back to it)',
+  drifted: '⚠️ Drifted (the cluster differs from Git; nothing committed or applied)',
   proposed: '📝 Proposed in a pull request',
   planned: '📋 Planned (dry run: nothing committed or applied)',
   'rolled-back': '↩️ Rolled back after a failed rollout',
@@ -31,6 +33,23 @@ function resourceTable(rows: ResourceRow[]): string[] {
           row.seconds === undefined ? '' : row.seconds.toFixed(1)
         } | ${escapeCell(row.message)} |`
     )
+  ]
+}
+
+function driftTable(rows: DriftRow[]): string[] {
+  if (rows.length === 0) return []
+  return [
+    '### Drift (cluster against Git, before this run)',
+    '',
+    '| state | kind | name | fields | other managers |',
+    '|---|---|---|---|---|',
+    ...rows.map(
+      row =>
+        `| ${row.state} | ${row.kind} | ${escapeCell(row.namespace ? `${row.namespace}/${row.name}` : row.name)} | ${escapeCell(
+          row.fields.join(', ')
+        )} | ${escapeCell(row.managers.join(', '))} |`
+    ),
+    ''
   ]
 }
 
@@ -61,6 +80,7 @@ export function renderSummary(report: RunReport): RenderedSummary {
   if (report.rolloutSeconds !== undefined) facts.push(['Rollout', `${report.rolloutSeconds.toFixed(1)} s`])
   if (report.deploymentId !== undefined) facts.push(['GitHub Deployment', String(report.deploymentId)])
   for (const [name, value] of facts) md.push(`- **${name}:** ${value}`)
+  md.push('', ...driftTable(report.drift ?? []))
   md.push('', ...resourceTable(report.resources))
   if (report.failure) md.push('', '### Failure', ...fence(report.failure))
   if (report.rollback) {
@@ -90,6 +110,10 @@ export function renderSummary(report: RunReport): RenderedSummary {
         `    ${row.kind}/${row.namespace ? `${row.namespace}/` : ''}${row.name}: ${row.status}${seconds}${row.message ? ` — ${row.message}` : ''}`
       )
     }
+  }
+  if (report.drift && report.drift.length > 0) {
+    text.push('  Drift:')
+    for (const row of report.drift) text.push(`    ${driftLine(row)}`)
   }
   rows('Resources', report.resources)
   if (report.failure) text.push('  Failure:', ...report.failure.split('\n').map(line => `    ${line}`))

@@ -222,15 +222,21 @@ if [ "${TESTBED_SKIP_CLUSTER:-0}" != 1 ]; then
   fi
 fi
 
-# ------------------------------------------------------------------ workflow engine
-# nektos/act runs the README's workflows in npm run test:workflows (TESTBED_SKIP_ACT=1 leaves it out).
-if [ "${TESTBED_SKIP_ACT:-0}" != 1 ]; then
-  act_out="$TB/act-build.out"
-  if ! bash "$TB_SCRIPTS/gotool.sh" act github.com/nektos/act@v0.2.89 . "-X main.version=0.2.89" >"$act_out"; then
-    tail -20 "$act_out" >&2 || true
-    die "building act failed (see $act_out)"
+# ------------------------------------------------------------------ Go tools (.testbed/bin)
+# Built from the Go module proxy into the content-addressed cache while the control plane starts.
+# helm: chart rendering (Helm env paths) and `helm push` of the test chart.
+HELM_VERSION=v3.21.4
+gotool() { # NAME MODULE@VERSION PACKAGE [LDFLAGS]
+  local out="$TB/gotool-$1.out"
+  if ! bash "$TB_SCRIPTS/gotool.sh" "$@" >"$out"; then
+    tail -20 "$out" >&2 || true
+    die "building $1 failed"
   fi
-fi
+}
+gotool helm "helm.sh/helm/v3@$HELM_VERSION" ./cmd/helm "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION \
+-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=36"
+# nektos/act runs the README's workflows in npm run test:workflows (TESTBED_SKIP_ACT=1 leaves it out).
+[ "${TESTBED_SKIP_ACT:-0}" = 1 ] || gotool act github.com/nektos/act@v0.2.89 . "-X main.version=0.2.89"
 
 # ------------------------------------------------------------------ wait for health
 wait_for registry-anon 30 "$TB/registry-anon.yml" registry_healthy "$REGISTRY_PORT" 200

@@ -283,9 +283,9 @@ async function postBlob(ctx: Ctx): Promise<Reply> {
 
 async function getBlob(ctx: Ctx): Promise<Reply> {
   const sha = ctx.params[0]
-  const repo = git(ctx)
-  if ((await repo.objectType(sha)) !== 'blob') throw notFound()
-  const data = await repo.readBlob(sha)
+  const object = await git(ctx).readObject(sha)
+  if (object?.type !== 'blob') throw notFound()
+  const data = object.data
   return {
     status: 200,
     body: {

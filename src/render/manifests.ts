@@ -1,17 +1,22 @@
 import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { parseAllDocuments, type Tags } from 'yaml'
-import { type EnvFile, type KubeObject } from './types.js'
+import { type EnvFile, type HookInfo, type KubeObject } from './types.js'
+import { mapLimit } from '../lib/concurrency.js'
 import { makeTempDir, removeTempDir } from '../lib/temp-files.js'
-import { kustomizeRefusals, PolicyError } from './policy.js'
 
 /** An object from the env repo and where it was read. */
 export interface Manifest {
   object: KubeObject
-  /** `apps/web/deploy.yaml (document 2)` or `kustomize build apps/web`. */
+  /** `apps/web/deploy.yaml (document 2)`, `kustomize build apps/web` or `helm template web apps/web`. */
   source: string
+  /** Namespace for it when it names none (a Helm release's namespace); else the default one. */
+  namespace?: string
+  /** A Helm hook, run around the main apply instead of with it. */
+  hook?: HookInfo
 }
 
 /** Every file or document that could not be read, each naming its source. */
@@ -119,62 +124,130 @@ function kustomizationReferences(content: string): string[] {
 /** Renders one kustomization directory (below `workdir`) to YAML. */
 export type KustomizeRenderer = (workdir: string, root: string) => Promise<string>
 
+/** What a renderer found in the files: the files it reads, and how to render them. */
+export interface RenderPlan {
+  /** Files it reads (never parsed as manifests themselves). */
+  owned: Set<string>
+  /** What is wrong with its inputs, each naming its file. */
+  problems: string[]
+  /** Renders what it found from `workdir`, which holds a copy of the files; absent when there is nothing. */
+  render?: (workdir: string) => Promise<Rendering>
+}
+
 /**
- * All objects of the env files. Plain manifests are parsed as they are; kustomizations are
- * rendered with `kustomize build` or `kubectl kustomize` from a temporary copy of the files,
- * once every reference they make stays in the env repo (remote ones only with `kustomizeRemote`).
+ * One way to turn part of the env files into objects. Kustomize is one; Helm charts are
+ * another (src/kube/helm.ts): each owns its files, and renders them from one shared copy.
  */
-export async function readManifests(
-  files: EnvFile[],
-  render: KustomizeRenderer = kustomizeBuild,
-  kustomizeRemote = false
-): Promise<Manifest[]> {
-  const refused = kustomizeRefusals(files, kustomizeRemote, isKustomization)
-  if (refused.length > 0) throw new PolicyError(refused)
+export interface Renderer {
+  plan(files: EnvFile[]): RenderPlan
+}
+
+/** What would be deployed from a set of files, and every file or root that could not be read. */
+export interface Rendering {
+  manifests: Manifest[]
+  problems: string[]
+}
+
+export type RenderFiles = (files: EnvFile[]) => Promise<Rendering>
+
+// renderer processes (kubectl) run side by side; more than this only queues on a small runner
+const RENDER_PARALLELISM = 4
+
+/** Kustomizations that no other one refers to, built with `kustomize build` or `kubectl kustomize`. */
+export function kustomizeRenderer(build: KustomizeRenderer = kustomizeBuild): Renderer {
+  return {
+    plan(files) {
+      const { roots, owned } = kustomizePlan(files)
+      const render = async (workdir: string): Promise<Rendering> => {
+        const parsed = await mapLimit(roots, RENDER_PARALLELISM, async root => {
+          const source = `kustomize build ${root}`
+          try {
+            return parseManifest(source, await build(workdir, root))
+          } catch (error) {
+            return { manifests: [], problems: [`${source}: ${(error as Error).message}`] }
+          }
+        })
+        return { manifests: parsed.flatMap(p => p.manifests), problems: parsed.flatMap(p => p.problems) }
+      }
+      return { owned, problems: [], render: roots.length > 0 ? render : undefined }
+    }
+  }
+}
+
+/**
+ * All objects of the env files. Plain manifests are parsed as they are; what a renderer owns
+ * (kustomizations, Helm charts) is rendered from one temporary copy of the files, renderers
+ * side by side. Never throws for what it cannot read: that is listed in `problems`.
+ */
+export async function renderFiles(files: EnvFile[], renderers: Renderer[] = [kustomizeRenderer()]): Promise<Rendering> {
   const manifests: Manifest[] = []
   const problems: string[] = []
-  const { roots, owned } = kustomizePlan(files)
+  const plans = renderers.map(renderer => renderer.plan(files))
+  for (const plan of plans) problems.push(...plan.problems)
   for (const file of files) {
-    if (owned.has(file.path) || isKustomization(file.path)) continue
+    if (isKustomization(file.path) || plans.some(plan => plan.owned.has(file.path))) continue
     if (!MANIFEST_EXTENSIONS.includes(path.posix.extname(file.path).toLowerCase())) continue
     const parsed = parseManifest(file.path, file.content)
     manifests.push(...parsed.manifests)
     problems.push(...parsed.problems)
   }
-  if (roots.length > 0) {
-    const workdir = makeTempDir('kustomize')
-    try {
-      writeFiles(workdir, files)
-      for (const root of roots) {
-        let rendered: string
-        try {
-          rendered = await render(workdir, root)
-        } catch (error) {
-          problems.push(`kustomize build ${root}: ${(error as Error).message}`)
-          continue
-        }
-        const parsed = parseManifest(`kustomize build ${root}`, rendered)
-        manifests.push(...parsed.manifests)
-        problems.push(...parsed.problems)
-      }
-    } finally {
-      removeTempDir(workdir)
+  const renders = plans.flatMap(plan => (plan.render ? [plan.render] : []))
+  if (renders.length === 0) return { manifests, problems }
+  const workdir = makeTempDir('render')
+  try {
+    problems.push(...writeFiles(workdir, files))
+    for (const rendered of await Promise.all(renders.map(render => render(workdir)))) {
+      manifests.push(...rendered.manifests)
+      problems.push(...rendered.problems)
     }
+  } finally {
+    removeTempDir(workdir)
   }
+  return { manifests, problems }
+}
+
+/** The objects of the env files; throws ManifestError listing every problem. */
+export async function readManifests(files: EnvFile[], render: RenderFiles = renderFiles): Promise<Manifest[]> {
+  const { manifests, problems } = await render(files)
   if (problems.length > 0) throw new ManifestError(problems)
   return manifests
 }
 
-function writeFiles(workdir: string, files: EnvFile[]): void {
+/**
+ * A renderer that renders each distinct set of files once: a run renders the tree it edits,
+ * validates, applies and may roll back to, and none of those should pay for a second build.
+ */
+export function renderOnce(render: RenderFiles = renderFiles): RenderFiles {
+  const renders = new Map<string, Promise<Rendering>>()
+  return files => {
+    const hash = createHash('sha256')
+    for (const file of [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+      hash.update(`${file.path}\0${file.content.length}\0`).update(file.content)
+    }
+    const key = hash.digest('hex')
+    let rendering = renders.get(key)
+    if (!rendering) {
+      rendering = render(files)
+      renders.set(key, rendering)
+    }
+    return rendering
+  }
+}
+
+/** Writes the files below `workdir`; a path leaving it is a problem, not a file. */
+function writeFiles(workdir: string, files: EnvFile[]): string[] {
+  const problems: string[] = []
   for (const file of files) {
     const relative = path.posix.normalize(file.path)
     if (relative.startsWith('../') || path.posix.isAbsolute(relative)) {
-      throw new ManifestError([`${file.path}: path leaves the env repository`])
+      problems.push(`${file.path}: path leaves the env repository`)
+      continue
     }
     const target = path.join(workdir, relative)
     mkdirSync(path.dirname(target), { recursive: true })
     writeFileSync(target, file.content)
   }
+  return problems
 }
 
 /** The first of `names` that is an executable on PATH. */

@@ -1,0 +1,115 @@
+// Drift check of a 20-object app on the test bed (goal ≤ 300 ms): the inventory's labelled
+// lists per kind and namespace and the server-side apply dry runs of Git's objects, all at once.
+// Measured in sync, and with three objects changed or deleted by hand. Median and max of 9 runs.
+// Run with Node 24: node_modules/.bin/node bench/drift-check.mjs (after npm run testbed:up).
+import { randomBytes } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
+import { importSource } from './lib/import-source.mjs'
+
+const RUNS = 9
+const envFile = '.testbed/env'
+if (!process.env.KUBECONFIG && existsSync(envFile)) {
+  for (const match of readFileSync(envFile, 'utf8').matchAll(/^export (\w+)='([^']*)'$/gm)) {
+    process.env[match[1]] ??= match[2]
+  }
+}
+if (!process.env.KUBECONFIG) throw new Error('KUBECONFIG is not set: run npm run testbed:up')
+
+/** 20 objects: ServiceAccount, Secret, 8 ConfigMaps, 5 Services, 5 Deployments. */
+function envFiles() {
+  const docs = [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'app' } },
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'app' }, data: { password: 'YmVuY2g=' } }
+  ]
+  for (let i = 0; i < 8; i++)
+    docs.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}` }, data: { i: `${i}` } })
+  for (let i = 0; i < 5; i++) {
+    const labels = { app: `web-${i}` }
+    docs.push({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: `web-${i}` },
+      spec: { selector: labels, ports: [{ port: 80 }] }
+    })
+    docs.push({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: `web-${i}` },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: labels },
+        template: { metadata: { labels }, spec: { containers: [{ name: 'web', image: 'registry.test/web:1' }] } }
+      }
+    })
+  }
+  return [{ path: 'apps/bench/all.yaml', content: docs.map(d => JSON.stringify(d)).join('\n---\n') }]
+}
+
+const silentHost = {
+  setSecret() {},
+  debug() {},
+  info() {},
+  warning(message) {
+    console.error(`warning: ${message}`)
+  },
+  error(message) {
+    console.error(`error: ${message}`)
+  },
+  group: (_name, fn) => fn(),
+  setOutput() {},
+  writeSummary: async () => {}
+}
+
+const median = values => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+const ms = value => `${value.toFixed(0)} ms`
+
+const { Cluster, KubeClient, loadKubeConfig } = await importSource(
+  "export * from './src/kube/index.ts'\nexport { KubeClient } from './src/kube/client.ts'\nexport { loadKubeConfig } from './src/kube/kubeconfig.ts'\n"
+)
+const kubeconfig = readFileSync(process.env.KUBECONFIG, 'utf8')
+const loaded = loadKubeConfig(kubeconfig, undefined)
+const client = new KubeClient(loaded.kc, loaded.server)
+const namespace = `bench-drift-${randomBytes(3).toString('hex')}`
+const config = {
+  kube: { kubeconfig, namespace, fieldManager: 'gitops-push-deploy-bench' },
+  env: { owner: 'bench', repo: 'env', paths: ['apps/bench'] },
+  context: {}
+}
+await client.request('POST', '/api/v1/namespaces', {
+  body: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } })
+})
+const cluster = await Cluster.connect(config, silentHost)
+const timings = { 'in sync': [], drifted: [] }
+try {
+  const files = envFiles()
+  await cluster.apply(files, { 'gitops-push-deploy/env-commit': 'bench' })
+  await cluster.drift(files) // warm discovery, as a run's validation does first
+  for (let run = 0; run < RUNS; run++) {
+    const start = performance.now()
+    const check = await cluster.drift(files)
+    timings['in sync'].push(performance.now() - start)
+    if (check.items.length !== 0) throw new Error(`expected no drift, got ${JSON.stringify(check.items)}`)
+  }
+  // By hand: two Deployments scaled, one ConfigMap deleted.
+  for (const name of ['web-0', 'web-1']) {
+    await client.request('PATCH', `/apis/apps/v1/namespaces/${namespace}/deployments/${name}/scale`, {
+      body: JSON.stringify({ spec: { replicas: 2 } }),
+      contentType: 'application/merge-patch+json'
+    })
+  }
+  await client.request('DELETE', `/api/v1/namespaces/${namespace}/configmaps/cm-0`)
+  for (let run = 0; run < RUNS; run++) {
+    const start = performance.now()
+    const check = await cluster.drift(files)
+    timings.drifted.push(performance.now() - start)
+    if (check.items.length !== 3) throw new Error(`expected 3 drifted objects, got ${JSON.stringify(check.items)}`)
+  }
+} finally {
+  await client.request('DELETE', `/api/v1/namespaces/${namespace}`)
+  cluster.close()
+  client.close()
+}
+console.log(`drift check, 20 objects, ${RUNS} runs (median / max; goal ≤ 300 ms):`)
+for (const [name, values] of Object.entries(timings)) {
+  console.log(`  ${name.padEnd(8)} ${ms(median(values))} / ${ms(Math.max(...values))}`)
+}

@@ -45,7 +45,10 @@ export async function provenEdit(
     if (skipped && !template) warn(`${path}: skipped, ${skipped}`)
   }
   for (const warning of edited.warnings) warn(warning)
-  if (edited.matched === 0) throw new Error(noMatchMessage(edit.image, where, edited.inventory))
+  if (edited.matched === 0) {
+    const survey = editFiles(files, () => forwardEdit(edit), undefined, true)
+    throw new Error(noMatchMessage(edit.image, where, survey.inventory))
+  }
   if (edited.changed.length > 0) {
     const check = await checkEdit(files, edited.files, edit.repository, targetOf(edit), render)
     for (const problem of check.unchecked)

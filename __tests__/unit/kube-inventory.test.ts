@@ -12,9 +12,12 @@ import {
   parseGroupKind,
   planPrune,
   readParent,
+  restorable,
+  restoreFile,
   scopeOf,
   unionScope
 } from '../../src/kube/inventory.js'
+import { readManifests } from '../../src/render/manifests.js'
 import { objectKey } from '../../src/kube/types.js'
 
 describe('applySetId', () => {
@@ -214,5 +217,43 @@ describe('memberLabelProblem', () => {
   ])('%j', (labels, problem) => {
     const object = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', ...(labels ? { labels } : {}) } }
     expect(memberLabelProblem(object) !== undefined).toBe(problem)
+  })
+})
+
+describe('restoring pruned objects', () => {
+  const live = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: 'old',
+      namespace: 'web',
+      uid: 'u',
+      resourceVersion: '7',
+      creationTimestamp: '2026-01-01T00:00:00Z',
+      managedFields: [{ manager: 'gitops-push-deploy' }],
+      labels: { app: 'web', 'applyset.kubernetes.io/part-of': 'applyset-x-v1' },
+      annotations: { note: 'kept' }
+    },
+    data: { a: '1' },
+    status: { whatever: true }
+  }
+
+  it('keeps what can be applied again, drops what the server writes', () => {
+    expect(restorable(live)).toEqual({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'old',
+        namespace: 'web',
+        labels: { app: 'web', 'applyset.kubernetes.io/part-of': 'applyset-x-v1' },
+        annotations: { note: 'kept' }
+      },
+      data: { a: '1' }
+    })
+  })
+
+  it('reads back as manifests, so the rollback applies them with the previous state', async () => {
+    const manifests = await readManifests([restoreFile([restorable(live)])])
+    expect(manifests.map(m => `${m.object.kind}/${m.object.metadata.name}`)).toEqual(['ConfigMap/old'])
   })
 })

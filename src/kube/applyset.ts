@@ -15,6 +15,7 @@ import {
   parseGroupKind,
   planPrune,
   readParent,
+  restorable,
   scopeOf,
   type SetScope,
   unionScope
@@ -32,6 +33,8 @@ export interface PruneOutcome {
   /** `pruned` and `kept` rows for the report. */
   resources: ResourceResult[]
   failure?: string
+  /** What was deleted, as it can be applied again. */
+  deleted: KubeObject[]
 }
 
 export interface DriftCheck {
@@ -197,8 +200,9 @@ export class Inventory {
     deadline: number
   ): Promise<PruneOutcome> {
     const scope = (await this.scope()) ?? EMPTY
-    const { members } = await this.members(scope)
+    const { members, live } = await this.members(scope)
     const plan = planPrune(members, new Set(desired.map(objectKey)))
+    const deleted: KubeObject[] = []
     const resources: ResourceResult[] = []
     const problems: string[] = []
     for (const member of plan.owned) {
@@ -223,6 +227,8 @@ export class Inventory {
       if (problems.length > 0) break
       await mapLimit(waves.get(wave) ?? [], PARALLELISM, async member => {
         try {
+          const object = live.get(objectKey(member))
+          if (object) deleted.push(restorable(object))
           await this.deleteAndWait(member, deadline)
           this.log(`${describeObject(member)} pruned (no longer in Git)`)
           resources.push(row(member, 'pruned', 'no longer in Git'))
@@ -232,9 +238,9 @@ export class Inventory {
         }
       })
     }
-    if (problems.length > 0) return { ok: false, resources, failure: problems.join('\n') }
+    if (problems.length > 0) return { ok: false, resources, failure: problems.join('\n'), deleted }
     await this.record(scopeOf(desired))
-    return { ok: true, resources }
+    return { ok: true, resources, deleted }
   }
 
   private parentPath(): string {

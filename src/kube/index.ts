@@ -5,7 +5,7 @@ import { type Host } from '../host/host.js'
 import { Applier, ApplyError, type PreparedObject, ValidationError, type ValidationReport } from './apply.js'
 import { PolicyError } from './policy.js'
 import { type DriftCheck, Inventory, type PruneOutcome } from './applyset.js'
-import { parentName } from './inventory.js'
+import { parentName, restoreFile } from './inventory.js'
 import { isNotFound, KubeApiError, KubeClient } from './client.js'
 import { Discovery } from './discovery.js'
 import { runHooks } from './hooks.js'
@@ -14,7 +14,7 @@ import { helmRenderer } from './helm.js'
 import { acquireLease, type HeldLock, leaseName } from './lease.js'
 import { rollBack, trackTarget } from './rollback.js'
 import { type RolloutOutcome, trackRollout, type TrackTarget } from './rollout/index.js'
-import { type AppliedObject, type EnvFile } from './types.js'
+import { type AppliedObject, type EnvFile, type KubeObject } from './types.js'
 import { isKustomization, kustomizeRenderer, renderFiles, renderOnce, type RenderFiles } from '../render/manifests.js'
 import { kustomizeRefusals, type ApplyPolicy } from './policy.js'
 
@@ -62,6 +62,8 @@ export function lockHolder(config: Config): string {
 export class Cluster {
   /** Helm post-hooks of the last apply: run once its rollout succeeded. */
   private postHooks: PreparedObject[] = []
+  /** Deleted by this run's prune: a rollback puts them back. */
+  private pruned: KubeObject[] = []
 
   private constructor(
     private readonly kc: KubeConfig,
@@ -231,7 +233,9 @@ export class Cluster {
 
   /** Deletes the inventory's members that `applied` (the whole desired state) no longer has. */
   async prune(applied: AppliedObject[], deadline: number): Promise<PruneOutcome> {
-    return this.inventory.prune(applied, deadline)
+    const outcome = await this.inventory.prune(applied, deadline)
+    this.pruned = outcome.deleted
+    return outcome
   }
 
   /**
@@ -281,8 +285,8 @@ export class Cluster {
   }
 
   /**
-   * Re-applies the previous desired state (the env files at the parent commit), deletes what
-   * this run created that it lacks, and waits for that rollout.
+   * Re-applies the previous desired state (the env files at the parent commit, and what this
+   * run pruned), deletes what this run created that it lacks, and waits for that rollout.
    */
   async rollback(
     previousFiles: EnvFile[],
@@ -293,7 +297,7 @@ export class Cluster {
     return rollBack(
       this.applier,
       this.tracker,
-      previousFiles,
+      this.pruned.length > 0 ? [...previousFiles, restoreFile(this.pruned)] : previousFiles,
       applied,
       timeoutMs,
       annotations,

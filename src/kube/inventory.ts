@@ -180,3 +180,36 @@ export function memberLabelProblem(object: KubeObject): string | undefined {
     ? `sets the ${LABEL_PART_OF in labels ? LABEL_PART_OF : LABEL_APPLYSET_ID} label, which the deploy's inventory owns`
     : undefined
 }
+
+/** Server-written metadata, dropped when a deleted object is re-created. */
+const SERVER_METADATA = [
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'managedFields',
+  'selfLink',
+  'ownerReferences',
+  'finalizers'
+]
+
+/**
+ * A pruned object as it can be applied again (a rollback restores it): its live fields without
+ * status and the metadata the server writes.
+ */
+export function restorable(live: KubeObject): KubeObject {
+  const { status: _status, ...rest } = live as KubeObject & { status?: unknown }
+  const metadata: KubeObject['metadata'] = { ...live.metadata }
+  for (const key of SERVER_METADATA) delete metadata[key]
+  return { ...rest, metadata }
+}
+
+/** Objects to restore as one env file (a JSON List), so the rollback applies them with the rest. */
+export function restoreFile(objects: KubeObject[]): { path: string; content: string } {
+  return {
+    path: '.gitops-push-deploy/pruned-by-this-run.json',
+    content: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects })
+  }
+}

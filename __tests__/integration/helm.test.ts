@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { runPipeline } from '../../src/pipeline/pipeline.js'
+import { realStages } from '../../src/stages.js'
 import { createNamespace, getObject, RecordingHost, testClient } from '../../test/helpers/kube.js'
 import { buildImage, createRepo, gitDir, githubRequest, testbedEnv, uniqueName } from '../../test/helpers/testbed.js'
 
@@ -109,7 +110,7 @@ function inputs(repo: string, image: string, tag: string, extra: Record<string, 
 
 async function deploy(raw: Record<string, string>): Promise<{ status: string; host: RecordingHost }> {
   const host = new RecordingHost()
-  const { status } = await runPipeline(host, raw, undefined, context)
+  const { status } = await runPipeline(host, raw, realStages, context)
   return { status, host }
 }
 

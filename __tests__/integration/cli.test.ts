@@ -14,13 +14,20 @@ import {
   uniqueName
 } from '../../test/helpers/testbed.js'
 import { execFileSync } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 
 const env = testbedEnv()
 
 async function cli(args: string[]): Promise<{ code: number; outputs: Record<string, string>; stderr: string }> {
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/cli.js'), ...args], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME }
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      // The test bed's builders: buildx's remote builder, podman's and buildah's storage and isolation.
+      ...pick(process.env, ['DOCKER_CONFIG', 'BUILDX_BUILDER', 'CONTAINERS_STORAGE_CONF', 'BUILDAH_ISOLATION'])
+    }
   })
   let stdout = ''
   let stderr = ''
@@ -34,6 +41,10 @@ async function cli(args: string[]): Promise<{ code: number; outputs: Record<stri
       .map(line => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)])
   )
   return { code, outputs, stderr }
+}
+
+function pick(from: NodeJS.ProcessEnv, names: string[]): Record<string, string> {
+  return Object.fromEntries(names.flatMap(name => (from[name] ? [[name, from[name]]] : [])))
 }
 
 /** The flags every run here shares: the plain-HTTP test registry and an env repo on the emulator. */
@@ -53,30 +64,42 @@ function envRepoFlags(repo: string): string[] {
 }
 
 describe('gitops-push-deploy CLI', () => {
-  it('builds with buildah and prints the digest the registry serves', async () => {
-    const repo = `cli/${uniqueName('build')}`
-    await createRepo(repo, {
-      'apps/pod.yaml': `kind: Pod\nspec:\n  containers:\n    - image: ${env.registry}/demo/app:old\n`
-    })
-    const tag = uniqueName('v1')
-    const run = await cli([
-      '--image',
-      `${env.registry}/demo/app`,
-      '--tag',
-      tag,
-      '--context',
-      'demo/app',
-      '--builder',
-      'buildah',
-      ...envRepoFlags(repo),
-      '--apply',
-      'false'
-    ])
-    expect(run.outputs.status).toBe('committed')
-    expect(run.outputs.digest).toMatch(/^sha256:[0-9a-f]{64}$/)
-    expect(run.outputs.digest).toBe(await registryDigest(`${env.registry}/demo/app:${tag}`))
-    expect(run.code).toBe(0)
-  })
+  // A Dockerfile with a RUN step, FROM the test bed's busybox (no Docker Hub).
+  const buildContext = mkdtempSync(path.join(tmpdir(), 'cli-build-'))
+  writeFileSync(
+    path.join(buildContext, 'Dockerfile'),
+    `FROM ${process.env.TESTBED_BASE_IMAGE}\nRUN echo "built $(date)" > /built.txt && cat /built.txt\n`
+  )
+
+  it.each(['docker', 'podman', 'buildah'])(
+    '--build true with %s prints the digest the registry serves',
+    async builder => {
+      const repo = `cli/${uniqueName('build')}`
+      await createRepo(repo, {
+        'apps/pod.yaml': `kind: Pod\nspec:\n  containers:\n    - image: ${env.registry}/demo/app:old\n`
+      })
+      const tag = uniqueName('v1')
+      const run = await cli([
+        '--image',
+        `${env.registry}/demo/app`,
+        '--tag',
+        tag,
+        '--build',
+        'true',
+        '--context',
+        buildContext,
+        '--builder',
+        builder,
+        ...envRepoFlags(repo),
+        '--apply',
+        'false'
+      ])
+      expect({ status: run.outputs.status, stderr: run.stderr }).toMatchObject({ status: 'committed' })
+      expect(run.outputs.digest).toMatch(/^sha256:[0-9a-f]{64}$/)
+      expect(run.outputs.digest).toBe(await registryDigest(`${env.registry}/demo/app:${tag}`))
+      expect(run.code).toBe(0)
+    }
+  )
 
   it('--build false --apply false makes exactly one commit that changes only the image references', async () => {
     const repo = `cli/${uniqueName('env')}`

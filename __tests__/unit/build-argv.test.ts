@@ -2,6 +2,8 @@ import { describe, expect, it } from '@jest/globals'
 import {
   displayArgs,
   chooseBuilder,
+  dockerProbe,
+  parseBuildxInspect,
   commandName,
   containerOptions,
   containerToolCommands,
@@ -266,21 +268,98 @@ describe('containerOptions', () => {
 })
 
 describe('chooseBuilder', () => {
-  const p = (tool: ProbeResult['tool'], state: ProbeResult['state']): ProbeResult => ({ tool, state }) as ProbeResult
+  const p = (tool: ProbeResult['tool'], state: ProbeResult['state'], why?: string): ProbeResult => ({
+    tool,
+    state,
+    why
+  })
   it.each([
     ['docker answers', [p('docker', 'usable')], 'docker'],
     ['docker without daemon, buildah installed', [p('docker', 'failing'), p('buildah', 'usable')], 'buildah'],
     ['only podman', [p('docker', 'missing'), p('buildah', 'missing'), p('podman', 'usable')], 'podman'],
     ['order wins over probe order', [p('podman', 'usable'), p('buildah', 'usable')], 'buildah']
   ])('%s → %s', (_name, probes, tool) => {
-    expect(chooseBuilder(probes)).toBe(tool)
+    expect(chooseBuilder(probes).tool).toBe(tool)
   })
 
-  it('names what it looked for and how to install one', () => {
-    const probes = [p('docker', 'failing'), p('buildah', 'missing'), p('podman', 'failing')]
+  it('names what it looked for, what each probe saw, and how to install one', () => {
+    const probes = [p('docker', 'failing', 'no daemon'), p('buildah', 'missing'), p('podman', 'failing')]
     expect(() => chooseBuilder(probes)).toThrow(
-      /looked for docker \(installed, but `docker info` failed: no daemon reachable\), buildah \(not installed\), podman \(installed, but `podman --version` failed\)\. Install one .*apt-get install -y buildah/
+      /looked for docker \(installed, but no daemon\), buildah \(not installed\), podman \(installed, but `podman --version` failed\)\. Install one .*apt-get install -y buildah/
     )
+  })
+})
+
+// `docker buildx inspect` as buildx v0.38 prints it (BUILDX_BUILDER, else the current builder).
+const inspect = (driver: string, status: string) => `Name:          ci
+Driver:        ${driver}
+Last Activity: 2026-12-06 23:41:00 +0000 UTC
+
+Nodes:
+Name:             ci0
+Endpoint:         unix:///run/buildkit/buildkitd.sock
+Status:           ${status}
+BuildKit version: v0.34.2
+Platforms:        linux/amd64, linux/amd64/v2, linux/386
+Labels:
+ org.mobyproject.buildkit.worker.executor: oci
+`
+
+describe('parseBuildxInspect', () => {
+  it('reads the builder, not the node, name and driver', () => {
+    expect(parseBuildxInspect(inspect('remote', 'running'))).toEqual({
+      name: 'ci',
+      driver: 'remote',
+      statuses: ['running']
+    })
+  })
+  it('finds nothing in an error', () => {
+    expect(parseBuildxInspect('ERROR: no builder "x" found')).toEqual({ statuses: [] })
+  })
+})
+
+describe('dockerProbe', () => {
+  it.each([
+    ['daemon answers', 0, undefined, 'usable', /daemon answered/],
+    [
+      'no daemon, remote builder running',
+      1,
+      { exitCode: 0, output: inspect('remote', 'running') },
+      'usable',
+      /"ci" \(driver remote\) needs no daemon/
+    ],
+    [
+      'no daemon, container builder not started',
+      1,
+      { exitCode: 0, output: inspect('docker-container', 'inactive') },
+      'usable',
+      /driver docker-container/
+    ],
+    [
+      'no daemon, default docker builder',
+      1,
+      { exitCode: 0, output: inspect('docker', 'running') },
+      'failing',
+      /driver docker\) needs it \(set BUILDX_BUILDER/
+    ],
+    [
+      'no daemon, remote builder unreachable',
+      1,
+      { exitCode: 0, output: inspect('remote', 'error') },
+      'failing',
+      /is error/
+    ],
+    [
+      'no daemon, no buildx plugin',
+      1,
+      { exitCode: 1, output: "docker: 'buildx' is not a docker command." },
+      'failing',
+      /`docker buildx inspect` failed/
+    ]
+  ])('%s → %s', (_name, info, inspected, state, why) => {
+    const probe = dockerProbe(info, inspected)
+    expect(probe.state).toBe(state)
+    expect(probe.why).toMatch(why)
   })
 })
 

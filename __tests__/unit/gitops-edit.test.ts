@@ -172,8 +172,8 @@ describe('semantic revert', () => {
 
 describe('forward edit details', () => {
   const image = 'registry.local:5000/team/api'
-  const run = (source: string, pin: Pin, file = 'f.yaml', tag = '1.10') =>
-    editFile(source, file, forwardEdit(editOf({ image, tag, digest: NEW, pin })))
+  const run = (source: string, pin: Pin, file = 'f.yaml', tag = '1.10', survey = false) =>
+    editFile(source, file, forwardEdit(editOf({ image, tag, digest: NEW, pin })), survey)
 
   it.each<[string, Pin, string, string]>([
     [
@@ -216,14 +216,32 @@ describe('forward edit details', () => {
     expect(run(source, 'tag').matched).toBe(0)
   })
 
-  it('skips a file that is not YAML and says why', () => {
+  it('does not parse a file that cannot name the image', () => {
     const result = run('image: {{ .Values.image }}\n  bad: [\n', 'tag')
+    expect(result).toEqual({
+      text: 'image: {{ .Values.image }}\n  bad: [\n',
+      changes: [],
+      matched: 0,
+      repositories: [],
+      mentions: [],
+      warnings: []
+    })
+  })
+
+  it('skips a file that is not YAML and says why', () => {
+    const result = run('image: {{ .Values.image }}\n  bad: [\n', 'tag', 'f.yaml', '1.10', true)
     expect(result.skipped).toMatch(/^not YAML/)
     expect(result.text).toBe('image: {{ .Values.image }}\n  bad: [\n')
   })
 
   it('lists the repositories it saw', () => {
-    const result = run('a:\n  image: nginx:1\nb:\n  repository: quay.io/x/y\n  tag: "1"\n', 'tag')
+    const result = run(
+      'a:\n  image: nginx:1\nb:\n  repository: quay.io/x/y\n  tag: "1"\n',
+      'tag',
+      'f.yaml',
+      '1.10',
+      true
+    )
     expect(result.repositories).toEqual(['docker.io/library/nginx', 'quay.io/x/y'])
     expect(noMatchMessage(image, 'o/r@main', [{ path: 'f.yaml', repositories: result.repositories }])).toContain(
       'f.yaml: docker.io/library/nginx, quay.io/x/y'

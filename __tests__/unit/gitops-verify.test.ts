@@ -74,6 +74,12 @@ describe('render check', () => {
       `apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: a}\nspec:\n  images: [{name: ${image}, newTag: "1.9", digest: ${NEW}}]\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: b}\nspec:\n  values: {image: {repository: ${image}, tag: "1.9"}}\n`,
       `apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: a}\nspec:\n  images: [{name: ${image}, newTag: "1.10"}]\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: b}\nspec:\n  values: {image: {repository: ${image}, tag: "1.10"}}\n`,
       []
+    ],
+    [
+      'a Helm values tag an overlay patches apart from its repository, left behind',
+      `apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: b}\nspec:\n  values: {image: {repository: ${image}, tag: 1.9}}\n`,
+      `apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: b}\nspec:\n  values: {image: {repository: ${image}, tag: 1.9}}\n`,
+      [`pod.yaml (document 1): HelmRelease b: spec.values.image.tag still holds the old reference ${image}:1.9`]
     ]
   ])('%s', async (_, before, after, expected) => {
     expect(await problems(before, after)).toEqual(expected)

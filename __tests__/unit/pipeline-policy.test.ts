@@ -45,6 +45,8 @@ interface Scenario {
   rollbackOk?: boolean
   /** Objects the drift check finds drifted (0 by default). */
   drifted?: number
+  /** Inventory members Git no longer has (what a prune deletes). */
+  extra?: number
   /** Live objects not yet in the inventory. */
   unlabelled?: number
   pruneOk?: boolean
@@ -126,7 +128,16 @@ function fakeStages(scenario: Scenario) {
               state: 'changed',
               fields: ['spec.replicas'],
               managers: ['kubectl']
-            })),
+            })).concat(
+              Array.from({ length: scenario.extra ?? 0 }, (_, i) => ({
+                kind: 'ConfigMap',
+                namespace: 'web',
+                name: `old-${i}`,
+                state: 'extra',
+                fields: [],
+                managers: []
+              }))
+            ),
             unlabelled: scenario.unlabelled ?? 0
           }
         },
@@ -144,7 +155,15 @@ function fakeStages(scenario: Scenario) {
         async validate() {
           calls.push('validate')
           if (scenario.validateError) throw new Error(scenario.validateError)
-          return {} as never
+          return {
+            objects: 2,
+            changes: [
+              { object: 'Deployment web/web', action: 'change' },
+              { object: 'Service web/web', action: 'unchanged' }
+            ],
+            checked: [],
+            deferred: []
+          } as never
         },
         async lock() {
           calls.push('lock')
@@ -503,6 +522,14 @@ describe('pipeline policy', () => {
     expect(log).toContain('Rolled back after a failed rollout')
     expect(log).toContain('ImagePullBackOff: not found')
     expect(log).toContain('Rollback: succeeded')
+  })
+
+  it('the plan lists every object the apply would create, change or leave, and what a prune deletes', async () => {
+    const { log } = await run({ 'dry-run': 'true', prune: 'true' }, { extra: 1 })
+    expect(log).toContain('Plan (server-side dry run):\n    1 change, 1 unchanged, 1 delete\n')
+    expect(log).toContain(
+      '    change    Deployment web/web\n    unchanged Service web/web\n    delete    ConfigMap web/old-0'
+    )
   })
 
   it('reports drift in the log, the summary and the drift output; previous-image on unchanged runs', async () => {

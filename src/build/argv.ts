@@ -228,24 +228,82 @@ export function probeCommand(tool: BuilderName): Command {
   return tool === 'docker' ? { tool, args: ['info', '--format', '{{.ServerVersion}}'] } : { tool, args: ['--version'] }
 }
 
-export type ProbeResult = { tool: BuilderName; state: 'usable' } | { tool: BuilderName; state: 'missing' | 'failing' }
+/** The builder buildx would use (BUILDX_BUILDER, else the current one), asked when no daemon answers. */
+export const BUILDX_INSPECT: Command = { tool: 'docker', args: ['buildx', 'inspect'] }
+
+export interface BuildxBuilder {
+  name?: string
+  driver?: string
+  /** One per node: running, inactive, stopped, error… */
+  statuses: string[]
+}
+
+/** The builder's name, driver and node statuses from `docker buildx inspect`'s text. */
+export function parseBuildxInspect(output: string): BuildxBuilder {
+  const builder: BuildxBuilder = { statuses: [] }
+  let inNodes = false
+  for (const line of output.split('\n')) {
+    const match = /^([A-Za-z][A-Za-z ]*):\s*(.*)$/.exec(line.trim())
+    if (!match) continue
+    const [, key, value] = match
+    if (key === 'Nodes') inNodes = true
+    else if (key === 'Name' && !inNodes) builder.name ??= value
+    else if (key === 'Driver' && !inNodes) builder.driver ??= value
+    else if (key === 'Status' && inNodes) builder.statuses.push(value.toLowerCase())
+  }
+  return builder
+}
+
+/**
+ * docker is usable when its daemon answers, or, without one, when buildx's builder does not need
+ * it: a non-docker driver (remote, docker-container, kubernetes) with a node that is running or
+ * merely not started yet (`buildx build` starts it).
+ */
+export function dockerProbe(infoExitCode: number, inspect?: { exitCode: number; output: string }): ProbeResult {
+  if (infoExitCode === 0) return { tool: 'docker', state: 'usable', why: 'its daemon answered `docker info`' }
+  const noDaemon = '`docker info` failed: no daemon reachable'
+  if (!inspect || inspect.exitCode !== 0) {
+    return { tool: 'docker', state: 'failing', why: `${noDaemon}, and \`docker buildx inspect\` failed` }
+  }
+  const { name = '?', driver, statuses } = parseBuildxInspect(inspect.output)
+  const builder = `buildx builder "${name}" (driver ${driver ?? 'unknown'})`
+  if (!driver || driver === 'docker') {
+    return {
+      tool: 'docker',
+      state: 'failing',
+      why: `${noDaemon}, and ${builder} needs it (set BUILDX_BUILDER to a remote or docker-container builder)`
+    }
+  }
+  if (!statuses.some(status => status === 'running' || status === 'inactive')) {
+    return { tool: 'docker', state: 'failing', why: `${noDaemon}, and ${builder} is ${statuses.join(', ') || 'down'}` }
+  }
+  return { tool: 'docker', state: 'usable', why: `${builder} needs no daemon` }
+}
+
+export interface ProbeResult {
+  tool: BuilderName
+  state: 'usable' | 'failing' | 'missing'
+  /** What the probe saw, for the log line naming the choice and for the error when none is usable. */
+  why?: string
+}
 
 export const AUTO_ORDER: readonly BuilderName[] = ['docker', 'buildah', 'podman']
 
 /** `auto`: the first usable builder in AUTO_ORDER, or an error saying what was looked for. */
-export function chooseBuilder(probes: readonly ProbeResult[]): BuilderName {
-  const usable = AUTO_ORDER.find(tool => probes.some(p => p.tool === tool && p.state === 'usable'))
-  if (usable) return usable
+export function chooseBuilder(probes: readonly ProbeResult[]): ProbeResult {
+  for (const tool of AUTO_ORDER) {
+    const usable = probes.find(p => p.tool === tool && p.state === 'usable')
+    if (usable) return usable
+  }
   const seen = AUTO_ORDER.map(tool => {
-    const state = probes.find(p => p.tool === tool)?.state ?? 'missing'
-    if (state === 'missing') return `${tool} (not installed)`
-    return tool === 'docker'
-      ? 'docker (installed, but `docker info` failed: no daemon reachable)'
-      : `${tool} (installed, but \`${tool} --version\` failed)`
+    const probe = probes.find(p => p.tool === tool)
+    if (!probe || probe.state === 'missing') return `${tool} (not installed)`
+    return `${tool} (installed, but ${probe.why ?? `\`${tool} --version\` failed`})`
   })
   throw new Error(
     `builder "auto" found no usable image builder; looked for ${seen.join(', ')}. ` +
-      'Install one — Docker with buildx (and a running daemon), or buildah (`sudo apt-get install -y buildah`), ' +
+      'Install one — Docker with buildx (and a running daemon, or a BUILDX_BUILDER that needs none), ' +
+      'or buildah (`sudo apt-get install -y buildah`), ' +
       'or podman (`sudo apt-get install -y podman`) — or set the builder input.'
   )
 }

@@ -1,6 +1,6 @@
 // Runs a builder: picks it, logs in to a temporary auth location, runs its commands without a
 // shell, and reads back the digest it pushed. The command lines come from argv.ts.
-import { exec } from '@actions/exec'
+import { exec, getExecOutput } from '@actions/exec'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, symlink } from 'node:fs/promises'
 import os from 'node:os'
@@ -11,12 +11,14 @@ import { isValidDigest, repositoryName } from '../image/reference.js'
 import { withTempDir, writeTempFile } from '../lib/temp-files.js'
 import {
   AUTO_ORDER,
+  BUILDX_INSPECT,
   chooseBuilder,
   commandName,
   containerOptions,
   containerToolCommands,
   displayArgs,
   dockerCommands,
+  dockerProbe,
   imageLabels,
   loginCommand,
   probeCommand,
@@ -67,7 +69,8 @@ export class CommandFailedError extends Error {
 export async function execCommand(
   command: Command,
   host: Host,
-  log = true
+  log = true,
+  baseEnv: NodeJS.ProcessEnv = process.env
 ): Promise<{ exitCode: number; tail: string[] }> {
   const tail = new OutputTail()
   const onLine = (line: string): void => {
@@ -80,7 +83,7 @@ export async function execCommand(
     exitCode = await exec(command.tool, command.args, {
       silent: true,
       ignoreReturnCode: true,
-      env: command.env ? { ...stringEnv(process.env), ...command.env } : undefined,
+      env: { ...stringEnv(baseEnv), ...command.env },
       input: command.stdin === undefined ? undefined : Buffer.from(command.stdin),
       listeners: { stdline: onLine, errline: onLine }
     })
@@ -119,14 +122,17 @@ export async function runCommand(command: Command, host: Host, policy: RetryPoli
   )
 }
 
-/** `auto`: probes docker (its daemon), buildah, podman, quietly. */
-export async function detectBuilder(host: Host): Promise<BuilderName> {
+/** `auto`: probes docker (its daemon, else buildx's builder), buildah, podman, quietly. */
+export async function detectBuilder(host: Host, env: NodeJS.ProcessEnv = process.env): Promise<ProbeResult> {
   const probes: ProbeResult[] = []
   for (const tool of AUTO_ORDER) {
     try {
-      const { exitCode } = await execCommand(probeCommand(tool), host, false)
-      probes.push({ tool, state: exitCode === 0 ? 'usable' : 'failing' })
-      if (exitCode === 0) break
+      const { exitCode } = await execCommand(probeCommand(tool), host, false, env)
+      let probe: ProbeResult = { tool, state: exitCode === 0 ? 'usable' : 'failing' }
+      if (tool === 'docker')
+        probe = dockerProbe(exitCode, exitCode === 0 ? undefined : await commandOutput(BUILDX_INSPECT, env))
+      probes.push(probe)
+      if (probe.state === 'usable') break
     } catch (error) {
       if (!(error instanceof BuilderMissingError)) throw error
       probes.push({ tool, state: 'missing' })
@@ -134,6 +140,16 @@ export async function detectBuilder(host: Host): Promise<BuilderName> {
   }
   host.debug(`builder probes: ${probes.map(p => `${p.tool} ${p.state}`).join(', ')}`)
   return chooseBuilder(probes)
+}
+
+/** A probe's whole output (stdout and stderr), without logging it. */
+async function commandOutput(command: Command, env: NodeJS.ProcessEnv): Promise<{ exitCode: number; output: string }> {
+  const { exitCode, stdout, stderr } = await getExecOutput(command.tool, command.args, {
+    silent: true,
+    ignoreReturnCode: true,
+    env: stringEnv(env)
+  })
+  return { exitCode, output: `${stdout}\n${stderr}` }
 }
 
 export function machineFacts(env: NodeJS.ProcessEnv, home = os.homedir()): MachineFacts {
@@ -193,7 +209,10 @@ async function pushedDigest(tool: BuilderName, files: OutputFiles): Promise<stri
 
 /** Builds and pushes `config.image:config.tag`; returns the digest the builder reports. */
 export async function buildAndPush(config: Config, host: Host, now = new Date()): Promise<string | undefined> {
-  const tool = config.build.builder === 'auto' ? await detectBuilder(host) : config.build.builder
+  const chosen: Pick<ProbeResult, 'tool' | 'why'> =
+    config.build.builder === 'auto' ? await detectBuilder(host) : { tool: config.build.builder }
+  const { tool } = chosen
+  const because = chosen.why ? `, chosen because ${chosen.why}` : ''
   return withTempDir('build', async dir => {
     const files: OutputFiles = { digestFile: path.join(dir, 'digest'), metadataFile: path.join(dir, 'metadata.json') }
     const auth = await loginToTemporaryAuth(tool, dir, config, host)
@@ -206,9 +225,7 @@ export async function buildAndPush(config: Config, host: Host, now = new Date())
     let commands: Command[]
     if (tool === 'docker') {
       commands = dockerCommands(request, files, auth)
-      host.info(
-        `builder: docker (buildx)${config.build.builder === 'auto' ? ', chosen because `docker info` answered' : ''}`
-      )
+      host.info(`builder: docker (buildx)${because}`)
     } else {
       const options = containerOptions(process.env, machineFacts(process.env))
       commands = containerToolCommands(tool, request, files, options, auth)

@@ -6,6 +6,7 @@ import {
   lineAt,
   lineStarts,
   locateImages,
+  mayName,
   splitAlias,
   tryParseReference,
   type ImageLocation,
@@ -81,7 +82,11 @@ export function valueOf(reference: string): ImageValue | undefined {
   return ref && { tag: ref.tag, digest: ref.digest }
 }
 
-export function editFile(source: string, path: string, edit: FileEdit): FileEditResult {
+/** `survey`: read every file, also those that cannot name the repository (for the no-match message). */
+export function editFile(source: string, path: string, edit: FileEdit, survey = false): FileEditResult {
+  if (!survey && !mayName(source, edit.repository)) {
+    return { text: source, changes: [], matched: 0, repositories: [], mentions: [], warnings: [] }
+  }
   const located = locateImages(source, path, edit.repository)
   const starts = lineStarts(source)
   const eol = source.includes('\r\n') ? '\r\n' : '\n'

@@ -106,6 +106,15 @@ const HELM_TAG_KEYS = ['tag', 'imageTag']
 // `${VAR}`: filled in later (Flux post-build substitution, envsubst); never ours to write.
 const PLACEHOLDER = /\$\{[^}]*\}/g
 
+/**
+ * Whether a file may hold a location of the repository: every form names the repository's last
+ * path component in the file (a Helm `repository`, a kustomize `name`/`newName`, a reference)
+ * or carries a marker. Files that cannot are not parsed, which keeps large env paths fast.
+ */
+export function mayName(source: string, repository: ImageRepository): boolean {
+  return source.includes(repository.path.slice(repository.path.lastIndexOf('/') + 1)) || source.includes(MARKER)
+}
+
 export function isKustomizationFile(path: string): boolean {
   return KUSTOMIZATION_FILES.includes(path.slice(path.lastIndexOf('/') + 1))
 }

@@ -79,12 +79,14 @@ export function revertFiles(
 
 /**
  * Applies a file edit to every file. `exactText` may give the whole text a changed file should
- * have instead (a revert restoring the parent's bytes).
+ * have instead (a revert restoring the parent's bytes). `survey` reads every file, also those
+ * that cannot name the image, for the inventory of the no-match message.
  */
 export function editFiles(
   files: EnvFile[],
   editFor: (path: string) => FileEdit,
-  exactText: (file: EnvFile) => string | undefined = () => undefined
+  exactText: (file: EnvFile) => string | undefined = () => undefined,
+  survey = false
 ): FilesEdit {
   const result: FilesEdit = { files: [], changed: [], changes: [], matched: 0, diff: '', inventory: [], warnings: [] }
   const charts = chartFolders(files.map(file => file.path))
@@ -104,7 +106,7 @@ export function editFiles(
       }
       continue
     }
-    const edited = editFile(file.content, file.path, editFor(file.path))
+    const edited = editFile(file.content, file.path, editFor(file.path), survey)
     const text = edited.changes.length > 0 ? (exactText(file) ?? edited.text) : edited.text
     const after = { path: file.path, content: text }
     result.files.push(after)

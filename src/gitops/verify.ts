@@ -45,7 +45,10 @@ export async function provenEdit(
     if (skipped && !template) warn(`${path}: skipped, ${skipped}`)
   }
   for (const warning of edited.warnings) warn(warning)
-  if (edited.matched === 0) throw new Error(noMatchMessage(edit.image, where, edited.inventory))
+  if (edited.matched === 0) {
+    const survey = editFiles(files, () => forwardEdit(edit), undefined, true)
+    throw new Error(noMatchMessage(edit.image, where, survey.inventory))
+  }
   if (edited.changed.length > 0) {
     const check = await checkEdit(files, edited.files, edit.repository, targetOf(edit), render)
     for (const problem of check.unchecked)
@@ -115,7 +118,10 @@ export function compareRenderings(
       const ref = tryParseReference(value)
       if (!ref || !ours(ref)) continue
       const current = { tag: ref.tag, digest: ref.digest }
-      if (valueAt(previous.object, field) === value && !holds(current, target)) {
+      if (
+        String(valueAt(previous.object, field)) === String(valueAt(manifest.object, field)) &&
+        !holds(current, target)
+      ) {
         problems.push(`${where}: ${field.join('.')} still holds the old reference ${value}`)
       }
     }
@@ -204,17 +210,31 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-/** Every `image` string of an object, with its path (Flux ImageRepository.spec.image names a repository only). */
+// Helm values (in a HelmRelease, an Argo CD Application): repository-like and tag-like keys side by side
+const VALUES_REPOSITORY_KEYS = ['repository', 'image']
+const VALUES_TAG_KEYS = ['tag', 'imageTag']
+
+/**
+ * Every image reference an object holds, with its path: `image` strings (not Flux
+ * ImageRepository.spec.image, a repository only), and Helm values maps as `repository:tag`
+ * at the tag's path, so a tag an overlay patches apart from its repository is seen too.
+ */
 function imageFields(object: Record<string, unknown>): Array<[Path, string]> {
   const found: Array<[Path, string]> = []
   const repositoryOnly = object.kind === 'ImageRepository'
   const walk = (value: unknown, path: Path): void => {
     if (Array.isArray(value)) value.forEach((item, i) => walk(item, [...path, i]))
     else if (isObject(value)) {
+      const repositoryKey = VALUES_REPOSITORY_KEYS.find(k => typeof value[k] === 'string')
+      const tagKey = VALUES_TAG_KEYS.find(k => typeof value[k] === 'string' || typeof value[k] === 'number')
+      if (repositoryKey && tagKey && value[tagKey] !== '') {
+        const registry = typeof value.registry === 'string' && value.registry ? `${value.registry}/` : ''
+        found.push([[...path, tagKey], `${registry}${value[repositoryKey] as string}:${String(value[tagKey])}`])
+      }
       for (const [key, item] of Object.entries(value)) {
-        if (key === 'image' && typeof item === 'string' && !(repositoryOnly && path.join('.') === 'spec'))
-          found.push([[...path, key], item])
-        else walk(item, [...path, key])
+        if (key === 'image' && typeof item === 'string' && !(repositoryOnly && path.join('.') === 'spec')) {
+          if (!(repositoryKey === 'image' && tagKey)) found.push([[...path, key], item])
+        } else walk(item, [...path, key])
       }
     }
   }

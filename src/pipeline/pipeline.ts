@@ -20,6 +20,7 @@ import {
   type EnvFile
 } from '../kube/index.js'
 import { type RolloutOutcome } from '../kube/rollout/index.js'
+import { describeObject } from '../kube/types.js'
 import { DeploymentRecorder, type DeploymentState } from '../report/deployments.js'
 import { driftLine, newRunReport, outputsOf, type RunReport } from '../report/run-report.js'
 import { renderSummary } from '../report/summary.js'
@@ -196,6 +197,14 @@ async function checkDrift(
     }
     return found
   })
+  if (check && config.kube.prune) {
+    // Inventory members Git no longer has: what the prune after this apply deletes.
+    const deletes = check.items
+      .filter(item => item.state === 'extra')
+      .map(item => ({ object: describeObject(item), action: 'delete' }))
+    for (const { object } of deletes) host.info(`plan: delete    ${object}`)
+    if (deletes.length > 0) report.plan = [...(report.plan ?? []), ...deletes]
+  }
   if (check && config.kube.drift !== 'ignore') {
     report.drift = check.items
     if (check.items.length > 0) {

@@ -187,7 +187,7 @@ export async function renderFiles(files: EnvFile[], renderers: Renderer[] = [kus
   for (const file of files) {
     if (isKustomization(file.path) || plans.some(plan => plan.owned.has(file.path))) continue
     if (!MANIFEST_EXTENSIONS.includes(path.posix.extname(file.path).toLowerCase())) continue
-    const parsed = parseManifest(file.path, file.content)
+    const parsed = parsedFile(file)
     manifests.push(...parsed.manifests)
     problems.push(...parsed.problems)
   }
@@ -204,6 +204,22 @@ export async function renderFiles(files: EnvFile[], renderers: Renderer[] = [kus
     removeTempDir(workdir)
   }
   return { manifests, problems }
+}
+
+// Plain manifests parsed lately, by path and content: the trees before and after an edit share
+// all but the edited files. Objects are never changed in place (the applier copies them).
+const parsedFiles = new Map<string, { manifests: Manifest[]; problems: string[] }>()
+const PARSED_FILES_KEPT = 2000
+
+function parsedFile(file: EnvFile): { manifests: Manifest[]; problems: string[] } {
+  const key = `${file.path}\0${file.content}`
+  let parsed = parsedFiles.get(key)
+  if (!parsed) {
+    parsed = parseManifest(file.path, file.content)
+    if (parsedFiles.size >= PARSED_FILES_KEPT) parsedFiles.delete(parsedFiles.keys().next().value as string)
+    parsedFiles.set(key, parsed)
+  }
+  return parsed
 }
 
 /** The objects of the env files; throws ManifestError listing every problem. */

@@ -297,16 +297,36 @@ const MANIFEST_ACCEPT = [
 
 /** HEAD the manifest on the registry and return its Docker-Content-Digest (null when the tag is absent). */
 export async function registryDigest(ref: string): Promise<string | null> {
+  const res = await registryFetch(ref, 'HEAD')
+  if (res.status === 404) return null
+  if (!res.ok) throw new Error(`HEAD manifest ${ref}: ${res.status}`)
+  return res.headers.get('docker-content-digest')
+}
+
+/** A request for a manifest (`host/repo:tag|@digest`) or, with `blob`, a blob of that repository. */
+function registryFetch(ref: string, method: 'GET' | 'HEAD', blob?: string): Promise<Response> {
   const env = testbedEnv()
   const r = parseImageRef(ref)
   const headers: Record<string, string> = { accept: MANIFEST_ACCEPT }
   if (r.host === env.registryAuth) {
     headers.authorization = `Basic ${Buffer.from(`${env.registryUser}:${env.registryPassword}`).toString('base64')}`
   }
-  const res = await fetch(`http://${r.host}/v2/${r.repository}/manifests/${r.reference}`, { method: 'HEAD', headers })
-  if (res.status === 404) return null
-  if (!res.ok) throw new Error(`HEAD manifest ${ref}: ${res.status}`)
-  return res.headers.get('docker-content-digest')
+  const what = blob ? `blobs/${blob}` : `manifests/${r.reference}`
+  return fetch(`http://${r.host}/v2/${r.repository}/${what}`, { method, headers })
+}
+
+/** The manifest or index a reference names, as the registry serves it. */
+export async function registryManifest<T = Record<string, unknown>>(ref: string): Promise<T> {
+  const res = await registryFetch(ref, 'GET')
+  if (!res.ok) throw new Error(`GET manifest ${ref}: ${res.status}`)
+  return (await res.json()) as T
+}
+
+/** A blob (config or layer) of the repository `ref` names. */
+export async function registryBlob(ref: string, digest: string): Promise<Buffer> {
+  const res = await registryFetch(ref, 'GET', digest)
+  if (!res.ok) throw new Error(`GET blob ${digest} of ${ref}: ${res.status}`)
+  return Buffer.from(await res.arrayBuffer())
 }
 
 /** Run the system kubectl against the test bed's cluster. */

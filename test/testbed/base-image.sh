@@ -39,7 +39,7 @@ config="sha256:$(sha256sum <"$work/config.json" | cut -d' ' -f1)"
 printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"%s","size":%s}]}' \
   "$config" "$(stat -c %s "$work/config.json")" "$layer" "$layer_size" >"$work/manifest.json"
 
-load_env
+# Credentials only for the htpasswd registry, from the environment (up.sh runs this before .testbed/env exists).
 auth=()
 if [ "$host" = "${REGISTRY_AUTH:-}" ]; then auth=(-u "$TESTBED_REGISTRY_USER:$TESTBED_REGISTRY_PASSWORD"); fi
 base="http://$host/v2/$repo"

@@ -5,7 +5,7 @@ set -euo pipefail
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 [ -d "$TB" ] || exit 0
-for name in controlplane github-emulator registry-auth registry-anon; do
+for name in controlplane buildkitd github-emulator registry-auth registry-anon; do
   stop_pid "$name"
 done
 rm -f "$TB/env"

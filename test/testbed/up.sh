@@ -23,9 +23,14 @@ fi
 # ------------------------------------------------------------------ Debian packages
 need_pkgs=()
 for pair in docker-registry:/usr/bin/docker-registry buildah:/usr/bin/buildah apache2-utils:/usr/bin/htpasswd \
-  git:/usr/bin/git curl:/usr/bin/curl uidmap:/usr/bin/newuidmap kubernetes-client:/usr/bin/kubectl; do
+  git:/usr/bin/git curl:/usr/bin/curl uidmap:/usr/bin/newuidmap kubernetes-client:/usr/bin/kubectl \
+  podman:/usr/bin/podman runc:/usr/sbin/runc; do
   [ -x "${pair#*:}" ] || need_pkgs+=("${pair%%:*}")
 done
+# The Docker CLI (client only: Debian's policy-rc.d keeps its daemon from starting); buildx talks to buildkitd.
+command -v docker >/dev/null || need_pkgs+=(docker.io)
+# A static busybox for TESTBED_BASE_IMAGE (the dynamic `busybox` package would not run in an empty image).
+dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || need_pkgs+=(busybox-static)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   [ "$(id -u)" = 0 ] || die "missing packages ${need_pkgs[*]}: install them (apt-get install ${need_pkgs[*]}) or run as root"
   log "installing ${need_pkgs[*]}"
@@ -230,11 +235,45 @@ gotool() { # NAME MODULE@VERSION PACKAGE [LDFLAGS]
 }
 gotool helm "helm.sh/helm/v3@$HELM_VERSION" ./cmd/helm "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION \
 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=36"
+# buildkitd + docker buildx: every builder runs for real on the test bed, without a Docker daemon.
+BUILDKIT_VERSION=v0.34.2
+BUILDX_VERSION=v0.38.2
+gotool buildkitd "github.com/moby/buildkit@$BUILDKIT_VERSION" ./cmd/buildkitd \
+  "-X github.com/moby/buildkit/version.Version=$BUILDKIT_VERSION"
+gotool docker-buildx "github.com/docker/buildx@$BUILDX_VERSION" ./cmd/buildx \
+  "-X github.com/docker/buildx/version.Version=$BUILDX_VERSION -X github.com/docker/buildx/version.Package=github.com/docker/buildx"
+BUILDKIT_SOCK="$TB/buildkitd.sock"
+BUILDKIT_MARKER="--root $TB/buildkit"
+if ! is_alive buildkitd "$BUILDKIT_MARKER"; then
+  stop_pid buildkitd
+  rm -f "$BUILDKIT_SOCK"
+  # Host networking: RUN steps reach the loopback registries; the containerd worker needs a containerd.
+  start buildkitd "$TB/bin/buildkitd" --root "$TB/buildkit" --addr "unix://$BUILDKIT_SOCK" \
+    --oci-worker-net host --containerd-worker=false
+fi
+# DOCKER_CONFIG for tests: the buildx plugin and a `remote` builder on that socket, no Docker daemon.
+DOCKER_CONFIG_DIR="$TB/docker"
+mkdir -p "$DOCKER_CONFIG_DIR/cli-plugins"
+ln -sfn "$TB/bin/docker-buildx" "$DOCKER_CONFIG_DIR/cli-plugins/docker-buildx"
+[ -s "$DOCKER_CONFIG_DIR/config.json" ] || echo '{}' >"$DOCKER_CONFIG_DIR/config.json"
+if ! grep -qF "unix://$BUILDKIT_SOCK" "$DOCKER_CONFIG_DIR/buildx/instances/testbed" 2>/dev/null; then
+  DOCKER_CONFIG="$DOCKER_CONFIG_DIR" docker buildx rm testbed >/dev/null 2>&1 || true
+  DOCKER_CONFIG="$DOCKER_CONFIG_DIR" docker buildx create --name testbed --driver remote "unix://$BUILDKIT_SOCK" >/dev/null
+fi
+# podman: its own vfs storage (apart from the machine's and other test beds'); chroot isolation in a container.
+mkdir -p "$TB/containers"
+printf '[storage]\ndriver = "vfs"\ngraphroot = "%s"\nrunroot = "%s"\n' "$TB/containers/storage" "$TB/containers/run" \
+  >"$TB/containers/storage.conf"
 
 # ------------------------------------------------------------------ wait for health
 wait_for registry-anon 30 "$TB/registry-anon.yml" registry_healthy "$REGISTRY_PORT" 200
 wait_for registry-auth 30 "$TB/registry-auth.yml" registry_healthy "$REGISTRY_AUTH_PORT" 401
 wait_for github-emulator 30 "github-emulator/main.ts" emulator_healthy
+buildx_healthy() { DOCKER_CONFIG="$DOCKER_CONFIG_DIR" docker buildx inspect --bootstrap testbed >/dev/null 2>&1; }
+wait_for buildkitd 60 "$BUILDKIT_MARKER" buildx_healthy
+# Test Dockerfiles start FROM this (static busybox, so RUN works without Docker Hub).
+BASE_IMAGE="127.0.0.1:$REGISTRY_PORT/testbed/busybox:$(dpkg-query -W -f='${Version}' busybox-static | sed 's/^[0-9]*://; s/[^A-Za-z0-9_.-]/_/g')"
+REGISTRY="127.0.0.1:$REGISTRY_PORT" bash "$TB_SCRIPTS/base-image.sh" "$BASE_IMAGE" >/dev/null
 if [ "${TESTBED_SKIP_CLUSTER:-0}" != 1 ]; then
   wait_for controlplane "${TESTBED_CLUSTER_TIMEOUT:-300}" "$CP_MARKER" cluster_healthy
 fi
@@ -257,6 +296,12 @@ fi
   echo "export TESTBED_GIT_ROOT='$GIT_ROOT'"
   # Go tools built by gotool.sh (buildkitd, buildx, act, helm, …) come before the system's.
   echo "export PATH=\"$TB/bin:\$PATH\""
+  echo "export DOCKER_CONFIG='$DOCKER_CONFIG_DIR'"
+  echo "export BUILDX_BUILDER='testbed'"
+  echo "export TESTBED_BUILDKIT_HOST='unix://$BUILDKIT_SOCK'"
+  echo "export CONTAINERS_STORAGE_CONF='$TB/containers/storage.conf'"
+  echo "export BUILDAH_ISOLATION='chroot'"
+  echo "export TESTBED_BASE_IMAGE='$BASE_IMAGE'"
 } >"$TB/env.tmp"
 mv "$TB/env.tmp" "$TB/env"
 

@@ -63,8 +63,8 @@ const silentHost = {
 const median = values => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 const ms = value => `${value.toFixed(0)} ms`
 
-const { Cluster, KubeClient, loadKubeConfig, parseConfig } = await importSource(
-  "export * from './src/kube/index.ts'\nexport { KubeClient } from './src/kube/client.ts'\nexport { loadKubeConfig } from './src/kube/kubeconfig.ts'\nexport { parseConfig } from './src/config/config.ts'\n"
+const { Cluster, Deadline, KubeClient, loadKubeConfig, parseConfig } = await importSource(
+  "export * from './src/kube/index.ts'\nexport { KubeClient } from './src/kube/client.ts'\nexport { loadKubeConfig } from './src/kube/kubeconfig.ts'\nexport { Deadline } from './src/lib/deadline.ts'\nexport { parseConfig } from './src/config/config.ts'\n"
 )
 /** A whole config, as a run would have it, for one namespace. */
 const configFor = (kubeconfig, namespace) =>
@@ -94,7 +94,7 @@ const cluster = await Cluster.connect(config, silentHost)
 const timings = { 'in sync': [], drifted: [] }
 try {
   const files = envFiles()
-  await cluster.apply(files, { 'gitops-push-deploy/env-commit': 'bench' })
+  await cluster.apply(files, { 'gitops-push-deploy/env-commit': 'bench' }, new Deadline(60_000))
   await cluster.drift(files) // warm discovery, as a run's validation does first
   for (let run = 0; run < RUNS; run++) {
     const start = performance.now()

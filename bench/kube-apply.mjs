@@ -64,8 +64,8 @@ const silentHost = {
 const median = values => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 const ms = value => `${value.toFixed(0)} ms`
 
-const { Cluster, KubeClient, loadKubeConfig, parseConfig } = await importSource(
-  "export * from './src/kube/index.ts'\nexport { KubeClient } from './src/kube/client.ts'\nexport { loadKubeConfig } from './src/kube/kubeconfig.ts'\nexport { parseConfig } from './src/config/config.ts'\n"
+const { Cluster, Deadline, KubeClient, loadKubeConfig, parseConfig } = await importSource(
+  "export * from './src/kube/index.ts'\nexport { KubeClient } from './src/kube/client.ts'\nexport { loadKubeConfig } from './src/kube/kubeconfig.ts'\nexport { Deadline } from './src/lib/deadline.ts'\nexport { parseConfig } from './src/config/config.ts'\n"
 )
 /** A whole config, as a run would have it, for one namespace. */
 const configFor = (kubeconfig, namespace) =>
@@ -100,11 +100,11 @@ for (let run = 0; run < RUNS; run++) {
     await cluster.validate(files)
     timings.validate.push(performance.now() - start)
     start = performance.now()
-    const applied = await cluster.apply(files, { 'gitops-push-deploy/env-commit': 'bench' })
+    const applied = await cluster.apply(files, { 'gitops-push-deploy/env-commit': 'bench' }, new Deadline(60_000))
     timings.create.push(performance.now() - start)
     if (applied.length !== 20) throw new Error(`applied ${applied.length} objects, expected 20`)
     start = performance.now()
-    await cluster.apply(files, { 'gitops-push-deploy/env-commit': 'bench' })
+    await cluster.apply(files, { 'gitops-push-deploy/env-commit': 'bench' }, new Deadline(60_000))
     timings.reapply.push(performance.now() - start)
   } finally {
     await client.request('DELETE', `/api/v1/namespaces/${namespace}`)

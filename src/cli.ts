@@ -3,8 +3,9 @@ import { runEdit } from './cli-edit.js'
 import { CliHost } from './host/cli-host.js'
 import { removeAll } from './lib/temp-files.js'
 import { cancelOnSignals } from './pipeline/cancellation.js'
-import { realStages, runPipeline } from './pipeline/pipeline.js'
-import { exitCodeFor } from './pipeline/status.js'
+import { runPipeline } from './pipeline/pipeline.js'
+import { exitCodeFor } from './report/status.js'
+import { realStages } from './stages.js'
 import { runContext } from './config/index.js'
 
 /** The command line: same pipeline, logs to stderr, outputs to stdout. Returns the exit code. */

@@ -1,10 +1,11 @@
 import * as core from '@actions/core'
-import { readActionInputs, runContext } from './config/index.js'
-import { ActionHost } from './host/action-host.js'
+import { runContext } from './config/index.js'
+import { ActionHost, readActionInputs } from './host/action-host.js'
 import { removeAll } from './lib/temp-files.js'
 import { cancelOnSignals } from './pipeline/cancellation.js'
-import { realStages, runPipeline } from './pipeline/pipeline.js'
-import { exitCodeFor } from './pipeline/status.js'
+import { runPipeline } from './pipeline/pipeline.js'
+import { exitCodeFor } from './report/status.js'
+import { realStages } from './stages.js'
 
 /** The action's entry: inputs from the runner, outputs to GITHUB_OUTPUT. */
 export async function run(): Promise<void> {

@@ -5,12 +5,15 @@ import { describe, expect, it } from '@jest/globals'
 import { targetOf } from '../../src/gitops/plan.js'
 import { holds } from '../../src/gitops/edit.js'
 import { checkEdit } from '../../src/gitops/verify.js'
-import { findOnPath, isKustomization, renderFiles } from '../../src/render/manifests.js'
+import { isKustomizationFile } from '../../src/lib/descriptors.js'
+import { findOnPath, renderFiles } from '../../src/render/manifests.js'
 import { sameRepository } from '../../src/image/reference.js'
 import { tryParseReference } from '../../src/gitops/locate.js'
 import { goldenCase, goldenCaseNames } from '../../test/helpers/golden.js'
 
-const withKustomize = goldenCaseNames().filter(name => goldenCase(name).input.some(file => isKustomization(file.path)))
+const withKustomize = goldenCaseNames().filter(name =>
+  goldenCase(name).input.some(file => isKustomizationFile(file.path))
+)
 
 /** Every container image of the rendered objects. */
 function images(objects: unknown[]): string[] {

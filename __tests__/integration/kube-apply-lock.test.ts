@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { Deadline } from '../../src/lib/deadline.js'
 import { Cluster, LockTimeoutError } from '../../src/kube/index.js'
 import { type KubeClient } from '../../src/kube/client.js'
 import { acquireLease, type LeaseRecord, leaseName, microTime } from '../../src/kube/lease.js'
@@ -33,7 +34,7 @@ describe('deploy lock (Lease) on the test bed', () => {
   })
 
   it('makes a second holder wait, then fail naming the first; frees it on release', async () => {
-    const first = await cluster.lock('apps/web', 'https://github.com/o/app/actions/runs/1', 5000)
+    const first = await cluster.lock('apps/web', 'https://github.com/o/app/actions/runs/1', new Deadline(5000))
     const lease = await getObject<LeaseRecord>(client, leasePath('apps/web'))
     expect(lease?.spec).toMatchObject({
       holderIdentity: 'https://github.com/o/app/actions/runs/1',
@@ -42,7 +43,7 @@ describe('deploy lock (Lease) on the test bed', () => {
 
     const started = Date.now()
     const error = await cluster
-      .lock('apps/web', 'https://github.com/o/app/actions/runs/2', 3000)
+      .lock('apps/web', 'https://github.com/o/app/actions/runs/2', new Deadline(3000))
       .catch((e: unknown) => e)
     expect(Date.now() - started).toBeGreaterThanOrEqual(3000)
     expect(error).toBeInstanceOf(LockTimeoutError)
@@ -56,10 +57,10 @@ describe('deploy lock (Lease) on the test bed', () => {
     )
 
     // Another env path is another lock.
-    const other = await cluster.lock('apps/api', 'https://github.com/o/app/actions/runs/2', 1000)
+    const other = await cluster.lock('apps/api', 'https://github.com/o/app/actions/runs/2', new Deadline(1000))
     await other.release()
 
-    const waiting = cluster.lock('apps/web', 'https://github.com/o/app/actions/runs/3', 10_000)
+    const waiting = cluster.lock('apps/web', 'https://github.com/o/app/actions/runs/3', new Deadline(10_000))
     await new Promise(resolve => setTimeout(resolve, 500))
     await first.release()
     const third = await waiting
@@ -87,7 +88,7 @@ describe('deploy lock (Lease) on the test bed', () => {
       })
     })
     const started = Date.now()
-    const held = await cluster.lock('apps/crashed', 'rescuer', 20_000)
+    const held = await cluster.lock('apps/crashed', 'rescuer', new Deadline(20_000))
     expect(Date.now() - started).toBeLessThan(5000)
     const lease = await getObject<LeaseRecord>(client, leasePath('apps/crashed'))
     expect(lease?.spec).toMatchObject({ holderIdentity: 'rescuer', leaseTransitions: 5 })
@@ -99,7 +100,7 @@ describe('deploy lock (Lease) on the test bed', () => {
 
   it('renews the lease while held', async () => {
     const name = leaseName(namespace, 'apps/renewed')
-    const held = await acquireLease(client, namespace, name, 'renewer', 1000, {
+    const held = await acquireLease(client, namespace, name, 'renewer', new Deadline(1000), {
       renewEveryMs: 300,
       log: () => {},
       warn: line => host.warning(line)

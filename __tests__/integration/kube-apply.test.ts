@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { Deadline } from '../../src/lib/deadline.js'
 import { ApplyError, Cluster, ValidationError, type EnvFile } from '../../src/kube/index.js'
 import { type KubeClient } from '../../src/kube/client.js'
 import {
@@ -86,7 +87,7 @@ data: {mode: "0644"}
     // The dry run created nothing.
     expect(await getObject(client, `/api/v1/namespaces/${namespace}/configmaps/settings`)).toBeUndefined()
 
-    const applied = await cluster.apply(files, ANNOTATIONS)
+    const applied = await cluster.apply(files, ANNOTATIONS, new Deadline(60_000))
     expect(applied.map(a => [a.kind, a.namespace, a.name, a.created])).toEqual([
       ['ConfigMap', namespace, 'settings', true],
       ['Service', namespace, 'web', true],
@@ -102,12 +103,12 @@ data: {mode: "0644"}
     expect(service?.spec?.trafficDistribution).toBe('PreferClose')
 
     const nextCommit = { ...ANNOTATIONS, 'gitops-push-deploy/env-commit': 'f2f2f2f' }
-    const again = await cluster.apply(files, nextCommit)
+    const again = await cluster.apply(files, nextCommit, new Deadline(60_000))
     expect(again.map(a => a.created)).toEqual([false, false, false])
     const relabelled = await getObject(client, `/apis/apps/v1/namespaces/${namespace}/deployments/web`)
     expect(relabelled?.metadata.annotations?.['gitops-push-deploy/env-commit']).toBe('f2f2f2f')
     // An identical apply changes nothing: same generation; no write to objects without a controller.
-    const unchanged = await cluster.apply(files, nextCommit)
+    const unchanged = await cluster.apply(files, nextCommit, new Deadline(60_000))
     expect(unchanged.map(a => a.generation)).toEqual(again.map(a => a.generation))
     expect(unchanged.slice(0, 2).map(a => a.resourceVersion)).toEqual(again.slice(0, 2).map(a => a.resourceVersion))
   })
@@ -154,7 +155,7 @@ spec:
     expect(report.deferred).toEqual([
       { object: `Widget ${namespace}/blue`, reason: `checked after its CustomResourceDefinition ${crdName} is created` }
     ])
-    const applied = await cluster.apply(files, ANNOTATIONS)
+    const applied = await cluster.apply(files, ANNOTATIONS, new Deadline(60_000))
     expect(applied.map(a => `${a.kind}/${a.name}/${a.created}`)).toEqual([
       `CustomResourceDefinition/${crdName}/true`,
       'Widget/blue/true'
@@ -184,7 +185,7 @@ metadata: {name: ${created}}
     expect(report.deferred).toEqual([
       { object: `ConfigMap ${created}/inside`, reason: `checked after its Namespace ${created} is created` }
     ])
-    const applied = await cluster.apply(files, {})
+    const applied = await cluster.apply(files, {}, new Deadline(60_000))
     expect(applied.map(a => `${a.kind}/${a.namespace ?? '-'}/${a.name}`)).toEqual([
       `Namespace/-/${created}`,
       `ConfigMap/${created}/inside`
@@ -231,7 +232,7 @@ metadata: {name: ${created}}
         content: `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${created}}\n---\n${deployment('inner', { replicaz: 1 }).replace('{"name":"inner"}', `{"name":"inner","namespace":"${created}"}`)}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: fine, namespace: ${created}}\n`
       }
     ]
-    const error = await cluster.apply(files, {}).catch((e: unknown) => e)
+    const error = await cluster.apply(files, {}, new Deadline(60_000)).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(ApplyError)
     expect((error as ApplyError).problems).toEqual([
       expect.stringMatching(new RegExp(`^Deployment ${created}/inner: .*replicaz`))
@@ -242,7 +243,7 @@ metadata: {name: ${created}}
 
   it('leaves replicas to whoever scaled the Deployment when the manifest omits them', async () => {
     const files: EnvFile[] = [{ path: 'apps/web/hpa-style.yaml', content: deployment('scaled') }]
-    await cluster.apply(files, ANNOTATIONS)
+    await cluster.apply(files, ANNOTATIONS, new Deadline(60_000))
     const path = `/apis/apps/v1/namespaces/${namespace}/deployments/scaled`
     // What `kubectl scale` does: the scale subresource, under its own field manager.
     await client.request('PATCH', `${path}/scale`, {
@@ -250,7 +251,7 @@ metadata: {name: ${created}}
       body: JSON.stringify({ spec: { replicas: 3 } }),
       contentType: 'application/merge-patch+json'
     })
-    await cluster.apply(files, { ...ANNOTATIONS, 'gitops-push-deploy/env-commit': 'f2f2f2f' })
+    await cluster.apply(files, { ...ANNOTATIONS, 'gitops-push-deploy/env-commit': 'f2f2f2f' }, new Deadline(60_000))
     const live = await getObject(client, path)
     expect(live?.spec?.replicas).toBe(3)
   })

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { Deadline } from '../../src/lib/deadline.js'
 import { Cluster, type EnvFile } from '../../src/kube/index.js'
 import { type KubeClient } from '../../src/kube/client.js'
 import {
@@ -77,19 +78,25 @@ describe('Cluster.rollback on the test bed', () => {
   it('puts back the previous image and deletes what the failed deploy created', async () => {
     const good = envFiles(goodImage, false)
     let since = new Date()
-    const first = await cluster.apply(good, { 'gitops-push-deploy/env-commit': 'c1' })
-    const firstRollout = await cluster.waitForRollout(first, 90_000, since)
+    const first = await cluster.apply(good, { 'gitops-push-deploy/env-commit': 'c1' }, new Deadline(60_000))
+    const firstRollout = await cluster.waitForRollout(first, new Deadline(90_000), since)
     expect(firstRollout.failure).toBeUndefined()
     expect(firstRollout.ok).toBe(true)
 
     since = new Date()
-    const bad = await cluster.apply(envFiles(missingImage, true), { 'gitops-push-deploy/env-commit': 'c2' })
+    const bad = await cluster.apply(
+      envFiles(missingImage, true),
+      { 'gitops-push-deploy/env-commit': 'c2' },
+      new Deadline(60_000)
+    )
     expect(bad.map(a => `${a.kind}/${a.name}/${a.created}`)).toEqual(['ConfigMap/extra/true', 'Deployment/web/false'])
-    const badRollout = await cluster.waitForRollout(bad, 90_000, since)
+    const badRollout = await cluster.waitForRollout(bad, new Deadline(90_000), since)
     expect(badRollout.ok).toBe(false)
     expect(badRollout.failure).toMatch(/ErrImagePull|ImagePullBackOff/)
 
-    const rolledBack = await cluster.rollback(good, bad, 90_000, { 'gitops-push-deploy/env-commit': 'c1' })
+    const rolledBack = await cluster.rollback(good, bad, new Deadline(90_000), {
+      'gitops-push-deploy/env-commit': 'c1'
+    })
     expect(rolledBack.failure).toBeUndefined()
     expect(rolledBack.ok).toBe(true)
     expect(rolledBack.resources).toEqual(

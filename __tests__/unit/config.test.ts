@@ -177,6 +177,8 @@ describe('parseConfig valid values', () => {
     ],
     ['env-path . is the repo root', { 'env-path': './' }, c => c.env.paths, ['.']],
     ['timeout 90s', { timeout: '90s' }, c => c.kube.timeoutMs, 90_000],
+    ['rollback-timeout defaults to timeout', { timeout: '90s' }, c => c.kube.rollbackTimeoutMs, 90_000],
+    ['rollback-timeout 2m', { timeout: '90s', 'rollback-timeout': '2m' }, c => c.kube.rollbackTimeoutMs, 120_000],
     ['failures-allowed 0 keeps the first crash fatal', { 'failures-allowed': '0' }, c => c.kube.failuresAllowed, 0],
     ['namespace', { namespace: 'team-a' }, c => c.kube.namespace, 'team-a'],
     ['dry-run', { 'dry-run': 'true' }, c => c.dryRun, true],
@@ -219,6 +221,8 @@ describe('parseConfig invalid values name the input', () => {
     [{ 'env-repo': '-acme/env' }, /^input "env-repo": "-acme\/env" is not owner\/name/],
     [{ timeout: '25h' }, /^input "timeout": "25h" is longer than 24h$/],
     [{ timeout: '597h' }, /^input "timeout": "597h" is longer than 24h$/],
+    [{ 'rollback-timeout': 'soon' }, /^input "rollback-timeout": "soon" is not a duration/],
+    [{ 'rollback-timeout': '25h' }, /^input "rollback-timeout": "25h" is longer than 24h$/],
     [
       { 'commit-message': 'x'.repeat(64 * 1024 + 1) },
       /^input "commit-message": is larger than 64 KiB \(65536 bytes\)$/

@@ -4,7 +4,8 @@ import { unifiedDiff } from '../../src/gitops/diff.js'
 import { chartFolders, descriptorFiles, isEditable, type TreeFile } from '../../src/gitops/files.js'
 import { isLostRefRace, rateLimitWait } from '../../src/gitops/github.js'
 import { forbiddenMessage } from '../../src/lib/github-client.js'
-import { conflictBackoffMs, proposalBranch, renderCommitMessage } from '../../src/gitops/index.js'
+import { conflictBackoffMs, proposalBranch } from '../../src/gitops/index.js'
+import { renderCommitMessage } from '../../src/pipeline/commit-message.js'
 import { isPlainSafe, replaceScalar } from '../../src/gitops/scalar.js'
 
 describe('isPlainSafe', () => {
@@ -55,6 +56,7 @@ describe('descriptorFiles', () => {
     { path: 'apps/api', mode: '040000', type: 'tree', sha: 't2' },
     blob('apps/api/deploy.yaml'),
     blob('apps/api/svc.yml'),
+    blob('apps/api/cm.json'),
     blob('apps/api/Kustomization'),
     blob('apps/api/README.md'),
     blob('apps/api/link.yaml', '120000'),
@@ -63,12 +65,21 @@ describe('descriptorFiles', () => {
   ]
 
   it.each<[string[], string[]]>([
-    [['apps/api'], ['apps/api/Kustomization', 'apps/api/deploy.yaml', 'apps/api/svc.yml']],
+    [['apps/api'], ['apps/api/Kustomization', 'apps/api/cm.json', 'apps/api/deploy.yaml', 'apps/api/svc.yml']],
     [
       ['apps/api/deploy.yaml', 'values.prod'],
       ['apps/api/deploy.yaml', 'values.prod']
     ],
-    [['.'], ['apps/api/Kustomization', 'apps/api/deploy.yaml', 'apps/api/svc.yml', 'apps/apix/deploy.yaml']]
+    [
+      ['.'],
+      [
+        'apps/api/Kustomization',
+        'apps/api/cm.json',
+        'apps/api/deploy.yaml',
+        'apps/api/svc.yml',
+        'apps/apix/deploy.yaml'
+      ]
+    ]
   ])('%j → %j', (paths, expected) => {
     expect(descriptorFiles(tree, paths, 'o/r@main').map(f => f.path)).toEqual(expected)
   })

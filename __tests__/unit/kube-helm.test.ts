@@ -11,6 +11,7 @@ import {
   renderCharts,
   templateArgs
 } from '../../src/kube/helm.js'
+import { Deadline } from '../../src/lib/deadline.js'
 import { hookGroups, hooksToDelete, runHooks } from '../../src/kube/hooks.js'
 import { type PreparedObject } from '../../src/kube/apply.js'
 import { ManifestError, readManifests, renderFiles } from '../../src/render/manifests.js'
@@ -370,7 +371,7 @@ describe('runHooks (applier and tracker recorded)', () => {
       hook('a', 0, ['before-hook-creation']),
       hook('later', 0, [], 'post')
     ]
-    const result = await runHooks(applier, track, prepared, 'pre', 60_000, () => {})
+    const result = await runHooks(applier, track, prepared, 'pre', new Deadline(60_000), () => {})
     expect(result.ok).toBe(true)
     expect(calls).toEqual(['delete a', 'apply a', 'wait a', 'apply b', 'wait b', 'delete b'])
   })
@@ -378,7 +379,7 @@ describe('runHooks (applier and tracker recorded)', () => {
   it('stops at the first failing group and deletes per hook-failed', async () => {
     const { calls, applier, track } = recorder(['a'])
     const prepared = [hook('a', 0, ['hook-failed']), hook('b', 1, [])]
-    const result = await runHooks(applier, track, prepared, 'pre', 60_000, () => {})
+    const result = await runHooks(applier, track, prepared, 'pre', new Deadline(60_000), () => {})
     expect(result).toEqual({
       ok: false,
       resources: [],

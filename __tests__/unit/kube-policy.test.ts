@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { isKustomization } from '../../src/render/manifests.js'
+import { isKustomizationFile } from '../../src/lib/descriptors.js'
 import {
   type ApplyPolicy,
   globMatch,
@@ -187,7 +187,7 @@ describe('apply policy: kustomize references', () => {
     ['a transformer leaving the repo', 'transformers: [../../../t.yaml]', false, /transformers .* leaves/],
     ['an openapi file leaving the repo', 'openapi: {path: ../../../schema.json}', false, /openapi .* leaves/]
   ])('%s', (_name, kustomization, remote, expected) => {
-    const refusals = kustomizeRefusals(files(kustomization), remote, isKustomization)
+    const refusals = kustomizeRefusals(files(kustomization), remote, isKustomizationFile)
     if (expected === undefined) expect(refusals).toEqual([])
     else {
       expect(refusals).toHaveLength(1)
@@ -200,7 +200,7 @@ describe('apply policy: kustomize references', () => {
     const refusals = kustomizeRefusals(
       files('resources: [cfg.d/extra]', [['apps/web/cfg.d/extra/cm.yaml', 'kind: ConfigMap']]),
       false,
-      isKustomization
+      isKustomizationFile
     )
     expect(refusals).toEqual([])
   })

@@ -173,8 +173,8 @@ function fakeStages(scenario: Scenario) {
             }
           }
         },
-        async apply(applyFiles: unknown, annotations: Record<string, string>) {
-          calls.push(applyFiles === files ? `apply ${annotations['gitops-push-deploy/env-commit']}` : 'apply ?')
+        async apply(applyFiles: unknown, stamp: { envCommit: string }) {
+          calls.push(applyFiles === files ? `apply ${stamp.envCommit}` : 'apply ?')
           if (scenario.applyError) throw new Error(scenario.applyError)
           return [
             {
@@ -231,7 +231,8 @@ function fakeStages(scenario: Scenario) {
     },
     async startDeployment() {
       return undefined
-    }
+    },
+    renderer: () => async () => ({ manifests: [], problems: [] })
   }
   return { stages, calls }
 }

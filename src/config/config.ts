@@ -1,10 +1,10 @@
 import { existsSync, statSync } from 'node:fs'
 import path from 'node:path'
-import { parseDocument } from 'yaml'
 import { INPUTS, type InputName } from './inputs.js'
 import { parseDuration } from './duration.js'
 import { type RunContext } from './context.js'
-import { type ApplyPolicy, KIND_PATTERN, NAMESPACE_PATTERN } from '../kube/policy.js'
+import { decodeKubeconfig, kubeconfigSecrets } from './kubeconfig.js'
+import { type ApplyPolicy, KIND_PATTERN, NAMESPACE_PATTERN } from './apply-policy.js'
 import { ImageReferenceError, isValidTag, parseImageRepository, type ImageRepository } from '../image/reference.js'
 
 export type Builder = 'auto' | 'docker' | 'buildah' | 'podman'
@@ -48,7 +48,10 @@ export interface KubeConfigInput {
   kubeconfig?: string
   context?: string
   namespace?: string
+  /** One budget for the lock wait, the apply and the rollout. */
   timeoutMs: number
+  /** The rollback's own budget. */
+  rollbackTimeoutMs: number
   /** Restarts a new pod may have before its crash loop fails the rollout. */
   failuresAllowed: number
   rollback: boolean
@@ -286,14 +289,20 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
     problem('kubeconfig', undefined, deploying ? 'is required unless apply is false' : 'is required in mode reconcile')
   }
   if (!deploying && !apply) problem('apply', 'false', 'cannot be false in mode reconcile (reconcile applies)')
-  let timeoutMs = 0
-  try {
-    timeoutMs = parseDuration(get('timeout'))
-  } catch (error) {
-    problem('timeout', get('timeout'), (error as Error).message)
+  const duration = (name: InputName): number => {
+    try {
+      return parseDuration(get(name))
+    } catch (error) {
+      problem(name, get(name), (error as Error).message)
+      return 0
+    }
   }
+  const timeoutMs = duration('timeout')
+  const rollbackTimeoutMs = get('rollback-timeout') ? duration('rollback-timeout') : timeoutMs
   // Node timers overflow past 2^31 ms (24.8 days) and fire at once: cap well below.
   if (timeoutMs > MAX_TIMEOUT_MS) problem('timeout', get('timeout'), 'is longer than 24h')
+  if (get('rollback-timeout') && rollbackTimeoutMs > MAX_TIMEOUT_MS)
+    problem('rollback-timeout', get('rollback-timeout'), 'is longer than 24h')
   const failuresAllowedInput = get('failures-allowed').trim()
   if (!/^\d{1,4}$/.test(failuresAllowedInput)) {
     problem('failures-allowed', failuresAllowedInput, 'must be a whole number from 0 to 9999')
@@ -329,6 +338,7 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
     context: optional('kube-context'),
     namespace: optional('namespace'),
     timeoutMs,
+    rollbackTimeoutMs,
     failuresAllowed: Number(failuresAllowedInput),
     rollback: bool('rollback'),
     fieldManager,
@@ -424,77 +434,4 @@ function isHttpUrl(value: string): boolean {
 function hasCredentials(value: string): boolean {
   const url = new URL(value)
   return url.username !== '' || url.password !== ''
-}
-
-function looksLikeKubeconfig(text: string): boolean {
-  try {
-    const value: unknown = parseDocument(text).toJS()
-    return typeof value === 'object' && value !== null && ('clusters' in value || 'contexts' in value)
-  } catch {
-    return false
-  }
-}
-
-/** Kubeconfig YAML as given, or decoded from base64; undefined when it is neither. */
-export function decodeKubeconfig(input: string): string | undefined {
-  if (looksLikeKubeconfig(input)) return input
-  const compact = input.replace(/\s+/g, '')
-  if (!/^[A-Za-z0-9+/=_-]+$/.test(compact)) return undefined
-  const decoded = Buffer.from(compact, 'base64').toString('utf8')
-  return looksLikeKubeconfig(decoded) ? decoded : undefined
-}
-
-/** Keys under `users[].user` that are structure, not credentials (masking them garbles logs). */
-const USER_STRUCTURE = new Set(['apiVersion', 'command', 'interactiveMode', 'installHint', 'name'])
-
-/**
- * Credentials inside a kubeconfig: every string under `users[].user` (tokens, keys, passwords,
- * OIDC id/refresh tokens and client secrets, exec env values and args, auth-provider config)
- * with decoded PEM lines, and the credentials of proxy URLs.
- */
-export function kubeconfigSecrets(input: string): string[] {
-  const text = decodeKubeconfig(input)
-  if (text === undefined) return []
-  // The input itself when it is one line (base64), never the lines of the YAML.
-  const found = new Set<string>(input.includes('\n') ? [] : [input.trim()])
-  const add = (value: string, key: string): void => {
-    found.add(value)
-    if (key.endsWith('-data')) {
-      // The decoded PEM, line by line: a runner masks single lines.
-      for (const line of Buffer.from(value, 'base64').toString('utf8').split('\n')) {
-        if (line.length >= 16 && !line.startsWith('-----')) found.add(line.trim())
-      }
-    }
-  }
-  const walk = (node: unknown, key: string): void => {
-    if (typeof node === 'string') {
-      if (!USER_STRUCTURE.has(key)) add(node, key)
-    } else if (Array.isArray(node)) node.forEach(item => walk(item, key))
-    else if (node && typeof node === 'object') {
-      for (const [childKey, value] of Object.entries(node)) {
-        // exec env entries: {name, value}; the value is the credential
-        walk(value, childKey === 'value' ? key : childKey)
-      }
-    }
-  }
-  let document: unknown
-  try {
-    document = parseDocument(text).toJS()
-  } catch {
-    return [...found]
-  }
-  const config = (document ?? {}) as { users?: unknown; clusters?: unknown }
-  for (const user of Array.isArray(config.users) ? config.users : []) walk((user as { user?: unknown })?.user, 'user')
-  for (const cluster of Array.isArray(config.clusters) ? config.clusters : []) {
-    const proxy = (cluster as { cluster?: Record<string, unknown> })?.cluster?.['proxy-url']
-    if (typeof proxy !== 'string') continue
-    try {
-      const url = new URL(proxy)
-      if (url.password) found.add(decodeURIComponent(url.password)).add(url.password)
-      if (url.username || url.password) found.add(proxy)
-    } catch {
-      // not a URL: client-node refuses it
-    }
-  }
-  return [...found].filter(value => value.length >= 4)
 }

@@ -20,7 +20,7 @@ export interface OutputSpec {
   description: string
 }
 
-export const INPUTS: readonly InputSpec[] = [
+const INPUT_LIST = [
   {
     name: 'mode',
     default: 'deploy',
@@ -145,7 +145,17 @@ export const INPUTS: readonly InputSpec[] = [
     boolean: true,
     description: '`false`: commit only, leave applying to an in-cluster operator.'
   },
-  { name: 'timeout', default: '5m', description: 'Rollout timeout for the whole deployment (e.g. 90s, 5m, 1h).' },
+  {
+    name: 'timeout',
+    default: '5m',
+    description:
+      'Time budget for the whole deployment: waiting for the deploy lock, applying and the rollout together (e.g. 90s, 5m, 1h).'
+  },
+  {
+    name: 'rollback-timeout',
+    defaultText: 'the `timeout`',
+    description: 'Time budget of the rollback after a failed rollout: re-applying the previous state and its rollout.'
+  },
   {
     name: 'prune',
     default: 'true',
@@ -207,9 +217,14 @@ export const INPUTS: readonly InputSpec[] = [
     default: '${{ github.api_url }}',
     description: 'GitHub API base URL (GitHub Enterprise Server, or a local emulator).'
   }
-]
+] as const satisfies readonly InputSpec[]
 
-export const OUTPUTS: readonly OutputSpec[] = [
+/** The name of an input: a typo (`get('kubeconfg')`) fails to compile. */
+export type InputName = (typeof INPUT_LIST)[number]['name']
+
+export const INPUTS: ReadonlyArray<InputSpec & { name: InputName }> = INPUT_LIST
+
+const OUTPUT_LIST = [
   {
     name: 'status',
     description:
@@ -236,22 +251,11 @@ export const OUTPUTS: readonly OutputSpec[] = [
       'JSON array of `{kind, namespace, name, state, fields, managers}`: how the cluster differed from Git before this run (`state` is `missing`, `changed` or `extra`; `fields` the changed fields Git sets; `managers` the other field managers owning them).'
   },
   { name: 'deployment-id', description: 'GitHub Deployment id, when environment is set.' }
-]
+] as const satisfies readonly OutputSpec[]
 
-export type InputName = (typeof INPUTS)[number]['name']
-export type OutputName =
-  | 'status'
-  | 'image'
-  | 'digest'
-  | 'previous-image'
-  | 'env-commit'
-  | 'env-commit-url'
-  | 'revert-commit'
-  | 'pull-request-url'
-  | 'resources'
-  | 'rollout-seconds'
-  | 'drift'
-  | 'deployment-id'
+export type OutputName = (typeof OUTPUT_LIST)[number]['name']
+
+export const OUTPUTS: ReadonlyArray<OutputSpec & { name: OutputName }> = OUTPUT_LIST
 
 /** The environment variable GitHub sets for an input (`INPUT_ENV-REPO`). */
 export function inputEnvName(name: string): string {

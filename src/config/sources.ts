@@ -1,14 +1,7 @@
-import * as core from '@actions/core'
+// The command line's flags, from the one schema of inputs.
 import { readFileSync, statSync } from 'node:fs'
 import { INPUTS, inputEnvName, type InputName } from './inputs.js'
 import { type RawInputs } from './config.js'
-
-/** Inputs as the Actions runner passes them (INPUT_* variables, read by core.getInput). */
-export function readActionInputs(): RawInputs {
-  const raw: RawInputs = {}
-  for (const spec of INPUTS) raw[spec.name] = core.getInput(spec.name)
-  return raw
-}
 
 export interface CliInvocation {
   inputs: RawInputs

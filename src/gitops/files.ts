@@ -1,4 +1,5 @@
 // Which files of the env repo the stage reads: descriptor files under the env paths.
+import { isDescriptorFile } from '../lib/descriptors.js'
 
 export interface TreeFile {
   path: string
@@ -7,23 +8,21 @@ export interface TreeFile {
   sha: string
 }
 
-const DESCRIPTOR = /(?:\.ya?ml|(?:^|\/)Kustomization)$/
-
 /** Folders holding a Helm chart (with their trailing slash): every file there is read. */
 export function chartFolders(paths: string[]): string[] {
   return paths.filter(path => /(?:^|\/)Chart\.yaml$/.test(path)).map(path => path.slice(0, path.lastIndexOf('/') + 1))
 }
 
 /**
- * The blobs to read for `envPaths` (files or folders, recursive; `.` is the whole repo): YAML
- * files and `Kustomization` under folders, every file of a Helm chart folder, and any file named
+ * The blobs to read for `envPaths` (files or folders, recursive; `.` is the whole repo):
+ * descriptor files under folders, every file of a Helm chart folder, and any file named
  * directly. Throws naming every env path that does not exist.
  */
 export function descriptorFiles(tree: TreeFile[], envPaths: string[], where: string): TreeFile[] {
   const missing: string[] = []
   const chosen = new Map<string, TreeFile>()
   const charts = chartFolders(tree.filter(entry => entry.type === 'blob').map(entry => entry.path))
-  const wanted = (path: string): boolean => DESCRIPTOR.test(path) || charts.some(dir => path.startsWith(dir))
+  const wanted = (path: string): boolean => isDescriptorFile(path) || charts.some(dir => path.startsWith(dir))
   for (const envPath of envPaths) {
     const whole = envPath === '.' || envPath === ''
     const exact = tree.find(entry => entry.path === envPath)
@@ -54,5 +53,5 @@ export function descriptorFiles(tree: TreeFile[], envPaths: string[], where: str
  * (Go templates, rendered by helm) and its other non-YAML files (helpers, NOTES.txt, .helmignore).
  */
 export function isEditable(path: string, charts: string[]): boolean {
-  return !charts.some(dir => path.startsWith(dir) && (path.startsWith(`${dir}templates/`) || !DESCRIPTOR.test(path)))
+  return !charts.some(dir => path.startsWith(dir) && (path.startsWith(`${dir}templates/`) || !isDescriptorFile(path)))
 }

@@ -17,7 +17,6 @@ import { renderFiles, type RenderFiles } from '../render/manifests.js'
 import { provenEdit } from './verify.js'
 import { type EnvCommit, type EnvFile, type EnvPlan, type ImageEdit, type PullRequestResult } from './types.js'
 
-export { renderCommitMessage, type CommitMessageValues } from './message.js'
 export { RenderCheckError } from './verify.js'
 export type { EnvCommit, EnvFile, EnvPlan, ImageEdit, PullRequestResult, ReferenceChange } from './types.js'
 
@@ -139,10 +138,15 @@ export class EnvRepository {
 
   /**
    * Puts back the references `commit` changed, on the current head, where they still hold what
-   * the commit wrote. Undefined when there is nothing left to revert.
+   * the commit wrote. `parentFiles`: the files at the commit's parent, when already read.
+   * Undefined when there is nothing left to revert.
    */
-  async revert(commit: EnvCommit, message: string): Promise<{ sha: string; url: string } | undefined> {
-    const parent = await this.readFiles(commit.parentSha)
+  async revert(
+    commit: EnvCommit,
+    message: string,
+    parentFiles?: EnvFile[]
+  ): Promise<{ sha: string; url: string } | undefined> {
+    const parent = parentFiles ?? (await this.readFiles(commit.parentSha))
     const reverted = await this.update(
       async snapshot => revertFiles(snapshot.files, commit.files, parent, this.repository, commit.changes),
       message

@@ -19,6 +19,7 @@ import {
   type ImageRepository
 } from '../image/reference.js'
 import { type ScalarSpot } from './scalar.js'
+import { isKustomizationFile } from '../lib/descriptors.js'
 
 interface LocationBase {
   /** Document index and path inside it (`0:spec/template/spec/containers/1/image`); survives edits elsewhere. */
@@ -100,7 +101,6 @@ export interface LocatedImages {
 // repository or names none (then it belongs to whatever image deploys to this env-path).
 const MARKER = 'gitops-push-deploy'
 const MARKER_LINE = new RegExp(`(?:^|\\s)#\\s*${MARKER}:\\s*(image|tag|digest)(?:\\s+(\\S+))?\\s*$`)
-const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization']
 const HELM_REPOSITORY_KEYS = ['repository', 'image']
 const HELM_TAG_KEYS = ['tag', 'imageTag']
 // `${VAR}`: filled in later (Flux post-build substitution, envsubst); never ours to write.
@@ -113,10 +113,6 @@ const PLACEHOLDER = /\$\{[^}]*\}/g
  */
 export function mayName(source: string, repository: ImageRepository): boolean {
   return source.includes(repository.path.slice(repository.path.lastIndexOf('/') + 1)) || source.includes(MARKER)
-}
-
-export function isKustomizationFile(path: string): boolean {
-  return KUSTOMIZATION_FILES.includes(path.slice(path.lastIndexOf('/') + 1))
 }
 
 /** A reference, or undefined when the text is not one (`{{ .Values.image }}`, `$(IMAGE)`). */

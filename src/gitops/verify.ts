@@ -3,7 +3,8 @@
 // of the repository moved off its old reference, and every image the edit touched is valid.
 import { parseAllDocuments } from 'yaml'
 import { renderFiles, type Manifest, type RenderFiles, type Rendering } from '../render/manifests.js'
-import { isKustomizationFile, tryParseReference, splitAlias } from './locate.js'
+import { isKustomizationFile } from '../lib/descriptors.js'
+import { tryParseReference, splitAlias } from './locate.js'
 import { holds, valueOf, type WriteTarget } from './edit.js'
 import { sameRepository, type ImageReference, type ImageRepository } from '../image/reference.js'
 import { type EnvFile, type ImageEdit } from './types.js'

@@ -1,5 +1,13 @@
 import * as core from '@actions/core'
+import { INPUTS, type RawInputs } from '../config/index.js'
 import { type Host, type RenderedSummary } from './host.js'
+
+/** Inputs as the Actions runner passes them (INPUT_* variables, read by core.getInput). */
+export function readActionInputs(): RawInputs {
+  const raw: RawInputs = {}
+  for (const spec of INPUTS) raw[spec.name] = core.getInput(spec.name)
+  return raw
+}
 
 /** The GitHub Actions runner: workflow commands, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY. */
 export class ActionHost implements Host {

@@ -1,8 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises'
+import { type Deadline } from '../lib/deadline.js'
 import { isNotFound, KubeApiError, type KubeClient } from './client.js'
 import { type ApiResource, type Discovery, objectPath, resourceFromCrd } from './discovery.js'
 import { type HookInfo } from './helm.js'
-import { isKustomization, ManifestError, readManifests, type RenderFiles } from '../render/manifests.js'
+import { isKustomizationFile } from '../lib/descriptors.js'
+import { ManifestError, readManifests, type RenderFiles } from '../render/manifests.js'
 import { mapLimit } from '../lib/concurrency.js'
 import { type ApplyPolicy, kustomizeRefusals, objectRefusals, PolicyError } from './policy.js'
 import {
@@ -77,8 +78,6 @@ export interface ApplierOptions {
   log: (line: string) => void
   /** Requests in flight inside one wave. */
   parallelism?: number
-  /** How long a new CRD may take to become Established. */
-  crdTimeoutMs?: number
   /** What the env repo may touch; checked on every set before anything is sent. */
   policy?: ApplyPolicy
   /** Renders the env files to objects, kustomizations and Helm charts included (see envRenderer). */
@@ -146,7 +145,7 @@ export class Applier {
   ): Promise<PreparedObject[]> {
     let manifests
     try {
-      const refused = kustomizeRefusals(files, this.options.policy?.kustomizeRemote ?? false, isKustomization)
+      const refused = kustomizeRefusals(files, this.options.policy?.kustomizeRemote ?? false, isKustomizationFile)
       if (refused.length > 0) throw new PolicyError(refused)
       manifests = await readManifests(files, this.options.render)
     } catch (error) {
@@ -250,8 +249,8 @@ export class Applier {
    * Applies in waves: Namespaces and CRDs (waited for), a dry run of what depends on them,
    * then Helm's order. Stops at the first wave with a failure (ApplyError lists what was applied).
    */
-  async apply(prepared: PreparedObject[]): Promise<AppliedObject[]> {
-    const { applied, failed } = await this.applyWaves(prepared, 'stop')
+  async apply(prepared: PreparedObject[], deadline: Deadline): Promise<AppliedObject[]> {
+    const { applied, failed } = await this.applyWaves(prepared, 'stop', deadline)
     if (failed.length > 0) throw new ApplyError(failed.map(failureLine), applied)
     return applied
   }
@@ -264,10 +263,12 @@ export class Applier {
   /**
    * `stop`: stop after the first wave with a failure, and dry-run what depended on the
    * foundation wave before going on. `continue`: restore as much as possible (rollback).
+   * New CRDs are waited for until the deadline.
    */
   async applyWaves(
     prepared: PreparedObject[],
-    onFailure: 'stop' | 'continue'
+    onFailure: 'stop' | 'continue',
+    deadline: Deadline
   ): Promise<{ applied: AppliedObject[]; failed: Failure[] }> {
     const applied: AppliedObject[] = []
     const failed: Failure[] = []
@@ -280,7 +281,7 @@ export class Applier {
         }
       })
       if (waveOf(wave[0].object.kind) === 0 && (failed.length === 0 || onFailure === 'continue')) {
-        failed.push(...(await this.afterFoundation(wave, prepared, onFailure === 'stop')))
+        failed.push(...(await this.afterFoundation(wave, prepared, onFailure === 'stop', deadline)))
       }
       if (failed.length > 0 && onFailure === 'stop') break
     }
@@ -291,19 +292,20 @@ export class Applier {
   private async afterFoundation(
     wave: PreparedObject[],
     prepared: PreparedObject[],
-    checkDependents: boolean
+    checkDependents: boolean,
+    deadline: Deadline
   ): Promise<Failure[]> {
     const crds = wave.filter(p => p.object.kind === 'CustomResourceDefinition')
     const failed: Failure[] = []
     for (const crd of crds) {
-      const problem = await this.waitEstablished(crd.object.metadata.name)
+      const problem = await this.waitEstablished(crd.object.metadata.name, deadline)
       if (problem) failed.push({ object: crd, reason: problem })
     }
     if (failed.length > 0) return failed
     if (crds.length > 0) {
       this.discovery.reset()
       for (const p of prepared.filter(p => p.dependency?.kind === 'crd')) {
-        const served = await this.waitServed(p.object.apiVersion, p.object.kind)
+        const served = await this.waitServed(p.object.apiVersion, p.object.kind, deadline)
         if (served) p.resource = served
         else
           failed.push({
@@ -377,10 +379,9 @@ export class Applier {
   }
 
   /** Undefined once Established; otherwise why not. */
-  private async waitEstablished(name: string): Promise<string | undefined> {
-    const deadline = Date.now() + (this.options.crdTimeoutMs ?? 60_000)
+  private async waitEstablished(name: string, deadline: Deadline): Promise<string | undefined> {
     let last = 'not Established yet'
-    while (Date.now() < deadline) {
+    for (;;) {
       const { body } = await this.client.request<{ status?: { conditions?: Condition[] } }>(
         'GET',
         `${CRD_API}/${encodeURIComponent(name)}`
@@ -392,18 +393,19 @@ export class Applier {
       const established = conditions.find(c => c.type === 'Established')
       if (established?.status === 'True') return undefined
       if (established?.message) last = established.message
-      await sleep(250)
+      if (deadline.expired())
+        return `not Established within the ${Math.round(deadline.budgetMs / 1000)}s timeout: ${last}`
+      await deadline.sleep(250)
     }
-    return `not Established within ${Math.round((this.options.crdTimeoutMs ?? 60_000) / 1000)}s: ${last}`
   }
 
   /** Discovery lags a CRD becoming Established by a moment. */
-  private async waitServed(apiVersion: string, kind: string): Promise<ApiResource | undefined> {
+  private async waitServed(apiVersion: string, kind: string, deadline: Deadline): Promise<ApiResource | undefined> {
     for (let attempt = 0; attempt < 40; attempt++) {
       const resource = await this.discovery.resolve(apiVersion, kind)
-      if (resource) return resource
+      if (resource || deadline.expired()) return resource
       this.discovery.reset()
-      await sleep(250)
+      await deadline.sleep(250)
     }
     return undefined
   }
@@ -412,7 +414,7 @@ export class Applier {
    * Deletes an object of the set if it exists (a Helm hook's previous run) and waits until it is
    * gone, so it can be created anew. False when there was none.
    */
-  async deleteAndWait(p: PreparedObject, timeoutMs = 60_000): Promise<boolean> {
+  async deleteAndWait(p: PreparedObject, deadline: Deadline): Promise<boolean> {
     const at = objectPath(p.resource, p.namespace, p.object.metadata.name)
     const body = JSON.stringify({ apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background' })
     try {
@@ -421,10 +423,9 @@ export class Applier {
       if (isNotFound(error)) return false
       throw error
     }
-    const deadline = Date.now() + timeoutMs
     while (await this.exists(at)) {
-      if (Date.now() > deadline) throw new Error(`${p.describe} still exists ${timeoutMs / 1000}s after its deletion`)
-      await sleep(200)
+      if (deadline.expired()) throw new Error(`${p.describe} still exists when the timeout ran out after its deletion`)
+      await deadline.sleep(200)
     }
     return true
   }

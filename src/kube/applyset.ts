@@ -1,6 +1,6 @@
 // The inventory's reads and writes: the parent ConfigMap, member lists, prune, and the live side
 // of the drift check. The rules they follow are in inventory.ts and drift.ts.
-import { setTimeout as sleep } from 'node:timers/promises'
+import { type Deadline } from '../lib/deadline.js'
 import { mapLimit } from '../lib/concurrency.js'
 import { type Applier, apiReason, type PreparedObject } from './apply.js'
 import { isNotFound, KubeApiError, type KubeClient } from './client.js'
@@ -191,7 +191,7 @@ export class Inventory {
    */
   async prune(
     desired: Array<{ apiVersion: string; kind: string; namespace?: string; name: string }>,
-    deadline: number
+    deadline: Deadline
   ): Promise<PruneOutcome> {
     const scope = (await this.scope()) ?? EMPTY
     const { members, live } = await this.members(scope)
@@ -266,7 +266,7 @@ export class Inventory {
     })
   }
 
-  private async deleteAndWait(member: LiveMember, deadline: number): Promise<void> {
+  private async deleteAndWait(member: LiveMember, deadline: Deadline): Promise<void> {
     const path = await this.memberPath(member)
     if (!path) return
     const body = JSON.stringify({
@@ -283,7 +283,7 @@ export class Inventory {
       if (error instanceof KubeApiError && error.status === 409) return
       throw error
     }
-    while (Date.now() < deadline) {
+    while (!deadline.expired()) {
       try {
         const { body: live } = await this.client.request<LiveObject>('GET', path)
         if (live.metadata.uid !== member.uid) return
@@ -291,7 +291,7 @@ export class Inventory {
         if (isNotFound(error)) return
         throw error
       }
-      await sleep(Math.min(GONE_POLL_MS, Math.max(0, deadline - Date.now())))
+      await deadline.sleep(GONE_POLL_MS)
     }
     throw new Error('still being deleted when the deadline passed (finalizers or dependents remain)')
   }

@@ -1,8 +1,9 @@
 // Helm hooks around the main apply, as Argo CD runs them: pre-install/pre-upgrade before it,
 // post-install/post-upgrade after the rollout succeeded; each weight in turn, each waited for.
+import { type Deadline } from '../lib/deadline.js'
 import { type Applier, failureLine, type PreparedObject } from './apply.js'
 import { type HookPhase } from './helm.js'
-import { type RolloutOutcome, type TrackTarget } from './rollout/index.js'
+import { type RolloutOutcome, type TrackTarget } from './rollout/types.js'
 import { trackTarget } from './rollback.js'
 import { type ResourceResult } from './types.js'
 
@@ -19,7 +20,8 @@ export function hooksToDelete(group: PreparedObject[], succeeded: boolean): Prep
   return group.filter(p => p.hook?.deletePolicies.includes(policy))
 }
 
-export type HookTracker = (targets: TrackTarget[], timeoutMs: number, since: Date) => Promise<RolloutOutcome>
+/** Waits on a rollout until the deadline the hooks run under. */
+export type HookTracker = (targets: TrackTarget[], since: Date) => Promise<RolloutOutcome>
 
 /**
  * Runs the hooks of one phase. Each weight group: delete the old copies (`before-hook-creation`),
@@ -31,27 +33,26 @@ export async function runHooks(
   track: HookTracker,
   prepared: PreparedObject[],
   phase: HookPhase,
-  timeoutMs: number,
+  deadline: Deadline,
   log: (line: string) => void
 ): Promise<{ ok: boolean; resources: ResourceResult[]; failure?: string }> {
   const resources: ResourceResult[] = []
-  const started = Date.now()
   for (const group of hookGroups(prepared, phase)) {
     for (const p of group.filter(p => p.hook?.deletePolicies.includes('before-hook-creation'))) {
-      if (await applier.deleteAndWait(p)) log(`${p.describe} deleted (Helm hook, before-hook-creation)`)
+      if (await applier.deleteAndWait(p, deadline)) log(`${p.describe} deleted (Helm hook, before-hook-creation)`)
     }
     log(`${phase}-hooks (weight ${group[0].hook?.weight ?? 0}): ${group.map(p => p.describe).join(', ')}`)
     const since = new Date()
-    const { applied, failed } = await applier.applyWaves(group, 'stop')
+    const { applied, failed } = await applier.applyWaves(group, 'stop', deadline)
     let outcome: RolloutOutcome | undefined
     if (failed.length === 0) {
-      outcome = await track(applied.map(trackTarget), Math.max(timeoutMs - (Date.now() - started), 1000), since)
+      outcome = await track(applied.map(trackTarget), since)
       resources.push(...outcome.resources)
     }
     const ok = failed.length === 0 && outcome?.ok === true
     for (const p of hooksToDelete(group, ok)) {
       try {
-        if (await applier.deleteAndWait(p))
+        if (await applier.deleteAndWait(p, deadline))
           log(`${p.describe} deleted (Helm hook, ${ok ? 'hook-succeeded' : 'hook-failed'})`)
       } catch (error) {
         log(`${p.describe}: could not delete: ${(error as Error).message}`)

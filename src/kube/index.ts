@@ -1,7 +1,7 @@
-import os from 'node:os'
 import { type KubeConfig } from '@kubernetes/client-node'
 import { type Config } from '../config/config.js'
 import { type Host } from '../host/host.js'
+import { type Deadline } from '../lib/deadline.js'
 import { Applier, ApplyError, type PreparedObject, ValidationError, type ValidationReport } from './apply.js'
 import { PolicyError } from './policy.js'
 import { type DriftCheck, Inventory, type PruneOutcome } from './applyset.js'
@@ -15,7 +15,8 @@ import { acquireLease, type HeldLock, leaseName } from './lease.js'
 import { rollBack, trackTarget } from './rollback.js'
 import { type RolloutOutcome, trackRollout, type TrackTarget } from './rollout/index.js'
 import { type AppliedObject, type EnvFile, type KubeObject } from './types.js'
-import { isKustomization, kustomizeRenderer, renderFiles, renderOnce, type RenderFiles } from '../render/manifests.js'
+import { isKustomizationFile } from '../lib/descriptors.js'
+import { kustomizeRenderer, renderFiles, renderOnce, type RenderFiles } from '../render/manifests.js'
 import { kustomizeRefusals, type ApplyPolicy } from './policy.js'
 
 export { ApplyError, type PlannedChange, ValidationError, type ValidationReport } from './apply.js'
@@ -37,7 +38,7 @@ export function policyRender(
   render = renderFiles
 ): RenderFiles {
   return async files => {
-    const refused = kustomizeRefusals(files, policy?.kustomizeRemote ?? false, isKustomization)
+    const refused = kustomizeRefusals(files, policy?.kustomizeRemote ?? false, isKustomizationFile)
     if (refused.length === 0) return render(files)
     return { manifests: [], problems: refused.map(r => `${r.subject}: ${r.reasons.join('; ')}`) }
   }
@@ -51,11 +52,6 @@ export function policyRender(
 export function envRenderer(config: Config, namespace: string): RenderFiles {
   const renderers = [kustomizeRenderer(), helmRenderer(helmOptions(config, namespace))]
   return renderOnce(policyRender(config.kube.policy, files => renderFiles(files, renderers)))
-}
-
-/** Who holds the deploy lock: the workflow run when known, else this host and process. */
-export function lockHolder(config: Config): string {
-  return config.context.runUrl ?? `${os.hostname()}/${process.pid}`
 }
 
 /** A connection to the target cluster: validate, lock, apply, wait and roll back. */
@@ -78,8 +74,6 @@ export class Cluster {
     private readonly fieldManager: string,
     /** Restarts a new pod may have before its crash loop fails the rollout (`failures-allowed`). */
     private readonly failuresAllowed: number,
-    /** Budget for Helm hooks, which run inside apply and after the rollout. */
-    private readonly hookTimeoutMs: number,
     /** This run's renderer (see envRenderer): the render check shares its renders. */
     readonly render: RenderFiles
   ) {}
@@ -137,7 +131,6 @@ export class Cluster {
         inventory,
         config.kube.fieldManager,
         config.kube.failuresAllowed,
-        config.kube.timeoutMs,
         render
       )
     } catch (error) {
@@ -155,11 +148,11 @@ export class Cluster {
   }
 
   /**
-   * Takes the deploy lock for `key` (the env path) in the target namespace, waiting up to
-   * timeoutMs for another holder. Falls back to `default` while the target namespace does not
+   * Takes the deploy lock for `key` (the env path) in the target namespace, waiting until the
+   * deadline for another holder. Falls back to `default` while the target namespace does not
    * exist yet (a first deploy that creates it).
    */
-  async lock(key: string, holder: string, timeoutMs: number): Promise<{ release(): Promise<void> }> {
+  async lock(key: string, holder: string, deadline: Deadline): Promise<{ release(): Promise<void> }> {
     let namespace = this.namespace
     try {
       await this.client.request('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}`)
@@ -178,7 +171,7 @@ export class Cluster {
       namespace,
       leaseName(this.namespace, key),
       holder,
-      timeoutMs,
+      deadline,
       {
         log: line => this.host.info(line),
         warn: line => this.host.warning(line)
@@ -212,17 +205,18 @@ export class Cluster {
   /**
    * Server-side apply of every object in waves, after the Helm pre-hooks of the set ran; each
    * object is labelled a member of the inventory, whose recorded scope is widened first (kubectl's
-   * order: an interrupted run leaks nothing). Throws ApplyError listing what was applied.
+   * order: an interrupted run leaks nothing). Throws ApplyError listing what was applied. Hooks
+   * and CRD waits spend the run's deadline.
    */
-  async apply(files: EnvFile[], annotations: Record<string, string>): Promise<AppliedObject[]> {
+  async apply(files: EnvFile[], annotations: Record<string, string>, deadline: Deadline): Promise<AppliedObject[]> {
     const prepared = await this.applier.prepare(files, annotations, this.inventory.labels())
     const members = prepared.filter(p => !p.hook)
     let recorded = await this.inventory.widen(members)
     try {
       this.postHooks = []
-      const pre = await runHooks(this.applier, this.tracker, prepared, 'pre', this.hookTimeoutMs, this.log)
+      const pre = await runHooks(this.applier, this.trackerUntil(deadline), prepared, 'pre', deadline, this.log)
       if (!pre.ok) throw new ApplyError([pre.failure ?? 'Helm pre-hook failed'], [])
-      const applied = await this.applier.apply(members)
+      const applied = await this.applier.apply(members, deadline)
       this.postHooks = prepared.filter(p => p.hook?.phase === 'post')
       return applied
     } finally {
@@ -232,33 +226,32 @@ export class Cluster {
   }
 
   /** Deletes the inventory's members that `applied` (the whole desired state) no longer has. */
-  async prune(applied: AppliedObject[], deadline: number): Promise<PruneOutcome> {
+  async prune(applied: AppliedObject[], deadline: Deadline): Promise<PruneOutcome> {
     const outcome = await this.inventory.prune(applied, deadline)
     this.pruned = outcome.deleted
     return outcome
   }
 
   /**
-   * Tracks until every object has its verdict, one fails, the timeout passes or `signal` aborts;
-   * then runs the Helm post-hooks of the last apply.
+   * Tracks until every object has its verdict, one fails, the deadline passes or `signal` aborts;
+   * then runs the Helm post-hooks of the last apply, within the same deadline.
    */
   async waitForRollout(
     applied: AppliedObject[],
-    timeoutMs: number,
+    deadline: Deadline,
     since: Date,
     signal?: AbortSignal
   ): Promise<RolloutOutcome> {
-    const outcome = await this.track(applied.map(trackTarget), timeoutMs, since, signal)
+    const outcome = await this.track(applied.map(trackTarget), deadline, since, signal)
     const hooks = this.postHooks
     this.postHooks = []
     if (!outcome.ok || hooks.length === 0) return outcome
-    const remaining = Math.max(timeoutMs - (Date.now() - since.getTime()), 1000)
     const post = await runHooks(
       this.applier,
-      (targets, ms, started) => this.track(targets, ms, started, signal),
+      (targets, started) => this.track(targets, deadline, started, signal),
       hooks,
       'post',
-      remaining,
+      deadline,
       this.log
     )
     return {
@@ -271,12 +264,19 @@ export class Cluster {
 
   private readonly log = (line: string): void => this.host.info(line)
 
-  private readonly tracker = (targets: TrackTarget[], timeoutMs: number, since: Date): Promise<RolloutOutcome> =>
-    this.track(targets, timeoutMs, since)
+  /** Tracks rollouts until `deadline`. */
+  private trackerUntil(deadline: Deadline): (targets: TrackTarget[], since: Date) => Promise<RolloutOutcome> {
+    return (targets, since) => this.track(targets, deadline, since)
+  }
 
-  private track(targets: TrackTarget[], timeoutMs: number, since: Date, signal?: AbortSignal): Promise<RolloutOutcome> {
+  private track(
+    targets: TrackTarget[],
+    deadline: Deadline,
+    since: Date,
+    signal?: AbortSignal
+  ): Promise<RolloutOutcome> {
     return trackRollout(this.kc, targets, {
-      timeoutMs,
+      timeoutMs: deadline.remainingMs(),
       since,
       signal,
       log: this.log,
@@ -291,15 +291,15 @@ export class Cluster {
   async rollback(
     previousFiles: EnvFile[],
     applied: AppliedObject[],
-    timeoutMs: number,
-    annotations: Record<string, string> = {}
+    deadline: Deadline,
+    annotations: Record<string, string>
   ): Promise<RolloutOutcome> {
     return rollBack(
       this.applier,
-      this.tracker,
+      this.trackerUntil(deadline),
       this.pruned.length > 0 ? [...previousFiles, restoreFile(this.pruned)] : previousFiles,
       applied,
-      timeoutMs,
+      deadline,
       annotations,
       this.log,
       this.inventory.labels()

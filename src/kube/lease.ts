@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { type Deadline } from '../lib/deadline.js'
 import { isConflict, isNotFound, KubeApiError, type KubeClient } from './client.js'
 
 /** The parts of a coordination.k8s.io/v1 Lease the lock reads. */
@@ -92,25 +92,26 @@ export async function acquireLease(
   namespace: string,
   name: string,
   holder: string,
-  timeoutMs: number,
+  deadline: Deadline,
   options: LockOptions
 ): Promise<HeldLock> {
   const durationSeconds = options.durationSeconds ?? 30
   const collection = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`
   const path = `${collection}/${encodeURIComponent(name)}`
-  const started = Date.now()
+  const clock = deadline.clock
+  const started = clock.now()
   let observed: Observation | undefined
   let announced = ''
   for (;;) {
     const lease = await readLease(client, path)
-    const now = Date.now()
+    const now = clock.now()
     if (lease && lease.metadata.resourceVersion !== observed?.resourceVersion) {
       observed = { resourceVersion: lease.metadata.resourceVersion ?? '', atMs: now }
     }
     const decision = decideLease(lease, holder, now, observed)
     if (decision.action === 'wait') {
       const waited = now - started
-      if (waited >= timeoutMs) {
+      if (deadline.expired()) {
         throw new LockTimeoutError(
           decision.holder,
           `deploy lock ${namespace}/${name} is held by ${decision.holder}` +
@@ -120,7 +121,7 @@ export async function acquireLease(
       if (announced !== decision.holder)
         options.log(`waiting for deploy lock ${namespace}/${name}, held by ${decision.holder}`)
       announced = decision.holder
-      await sleep(Math.min(options.pollEveryMs ?? 2000, timeoutMs - waited))
+      await deadline.sleep(options.pollEveryMs ?? 2000)
       continue
     }
     const stamp = microTime(new Date())

@@ -4,22 +4,10 @@
 // pins every rule.
 import path from 'node:path'
 import { parseAllDocuments } from 'yaml'
+import { type ApplyPolicy } from '../config/apply-policy.js'
 import { type EnvFile } from './types.js'
 
-export interface ApplyPolicy {
-  /** The `namespace` input: objects naming another namespace are refused. */
-  namespace?: string
-  /** `allowed-namespaces`: further namespaces (globs). */
-  allowedNamespaces: string[]
-  /** `allow-cluster-scoped`. */
-  allowClusterScoped: boolean
-  /** `allowed-kinds`: cluster-scoped kinds let through (`group/Kind` or `Kind`, globs). */
-  allowedKinds: string[]
-  /** `denied-kinds`: refused whatever else allows them. */
-  deniedKinds: string[]
-  /** `kustomize-remote`. */
-  kustomizeRemote: boolean
-}
+export { type ApplyPolicy, KIND_PATTERN, NAMESPACE_PATTERN } from '../config/apply-policy.js'
 
 /** An object as the policy sees it: rendered, its scope known from discovery. */
 export interface PolicyObject {
@@ -62,9 +50,6 @@ export function refusalLine(refusal: Refusal): string {
 
 /** Cluster-scoped kinds every deploy may create: where the namespaced objects live, and their types. */
 const FOUNDATION = ['/Namespace', 'apiextensions.k8s.io/CustomResourceDefinition']
-
-export const KIND_PATTERN = /^(?:[a-z0-9.*-]*\/)?[A-Za-z0-9*]+$/
-export const NAMESPACE_PATTERN = /^[a-z0-9*](?:[-a-z0-9*]*[a-z0-9*])?$/
 
 /** `*` matches any run of characters; everything else literally, case-insensitively. */
 export function globMatch(pattern: string, value: string): boolean {

@@ -1,7 +1,8 @@
+import { type Deadline } from '../lib/deadline.js'
 import { type Applier, ValidationError } from './apply.js'
 import { waveOf } from './plan.js'
 import { PolicyError, refusalLine } from './policy.js'
-import { type RolloutOutcome, type TrackTarget } from './rollout/index.js'
+import { type RolloutOutcome, type TrackTarget } from './rollout/types.js'
 import { type AppliedObject, describeObject, type EnvFile, objectKey, type ResourceResult } from './types.js'
 
 /**
@@ -33,7 +34,8 @@ function result(
   return { kind: object.kind, namespace: object.namespace ?? '', name: object.name, status, message }
 }
 
-export type Tracker = (targets: TrackTarget[], timeoutMs: number, since: Date) => Promise<RolloutOutcome>
+/** Waits on a rollout until the rollback's deadline. */
+export type Tracker = (targets: TrackTarget[], since: Date) => Promise<RolloutOutcome>
 
 /**
  * Helm-style rollback: re-apply the previous desired state with the same field manager,
@@ -44,7 +46,7 @@ export async function rollBack(
   track: Tracker,
   previousFiles: EnvFile[],
   applied: AppliedObject[],
-  timeoutMs: number,
+  deadline: Deadline,
   annotations: Record<string, string>,
   log: (line: string) => void,
   labels: Record<string, string> = {}
@@ -61,7 +63,7 @@ export async function rollBack(
     const failure = `the previous env state cannot be applied, nothing rolled back:\n${problems.join('\n')}`
     return { ok: false, resources: [], failure, seconds: elapsed() }
   }
-  const { applied: restored, failed } = await applier.applyWaves(prepared, 'continue')
+  const { applied: restored, failed } = await applier.applyWaves(prepared, 'continue', deadline)
   const resources: ResourceResult[] = failed.map(f =>
     result(
       { kind: f.object.object.kind, namespace: f.object.namespace, name: f.object.object.metadata.name },
@@ -86,7 +88,7 @@ export async function rollBack(
     )
   }
 
-  const outcome = await track(restored.map(trackTarget), Math.max(timeoutMs - elapsed() * 1000, 1000), since)
+  const outcome = await track(restored.map(trackTarget), since)
   // The tracker answers one result per target; what it merely applied, a rollback restored.
   const restoredResults = outcome.resources.map(r =>
     r.status === 'applied' ? { ...r, status: 'rolled-back', message: 'previous state re-applied' } : r

@@ -1,4 +1,5 @@
 export type { EnvFile, KubeObject } from '../render/types.js'
+export { describeObject } from '../render/types.js'
 
 /** What happened to one object during a rollout or rollback, for the report. */
 export interface ResourceResult {
@@ -23,11 +24,6 @@ export interface AppliedObject {
   uid: string
   /** The object did not exist before this apply. */
   created: boolean
-}
-
-/** `Deployment app/web`, or `Namespace app` for cluster-scoped objects. */
-export function describeObject(object: { kind: string; namespace?: string; name: string }): string {
-  return object.namespace ? `${object.kind} ${object.namespace}/${object.name}` : `${object.kind} ${object.name}`
 }
 
 /** The group of an apiVersion: '' for the core group (`v1`). */

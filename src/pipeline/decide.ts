@@ -1,7 +1,7 @@
 // The run's decisions around drift, as pure functions: what a drift check leads to and which
 // status a run that applied ends with.
 import { type DriftPolicy } from '../config/config.js'
-import { type DeployStatus } from './status.js'
+import { type DeployStatus } from '../report/status.js'
 
 /**
  * What the run is: `deploy` commits a new reference; `catch-up` is a deploy run whose env repo

@@ -1,3 +1,4 @@
+import os from 'node:os'
 import {
   ConfigError,
   parseConfig,
@@ -8,54 +9,54 @@ import {
   type RunContext
 } from '../config/index.js'
 import { type Host } from '../host/host.js'
-import { buildAndResolve, type ImageResult } from '../build/index.js'
-import { EnvRepository, renderCommitMessage, type EnvCommit, type EnvPlan, type ImageEdit } from '../gitops/index.js'
-import {
-  ApplyError,
-  Cluster,
-  deployAnnotations,
-  lockHolder,
-  envRenderer,
-  type AppliedObject,
-  type EnvFile
-} from '../kube/index.js'
-import { type RolloutOutcome } from '../kube/rollout/index.js'
-import { describeObject } from '../kube/types.js'
-import { DeploymentRecorder, type DeploymentState } from '../report/deployments.js'
+import { Deadline, systemClock, type Clock } from '../lib/deadline.js'
+import { type RenderFiles } from '../render/manifests.js'
+import { describeObject } from '../render/types.js'
+import { type DeploymentState } from '../report/deployments.js'
 import { driftLine, newRunReport, outputsOf, type RunReport } from '../report/run-report.js'
+import { type DeployStatus } from '../report/status.js'
 import { renderSummary } from '../report/summary.js'
 import { CancelledError, throwIfCancelled } from './cancellation.js'
+import { renderCommitMessage, revertCommitMessage } from './commit-message.js'
 import { afterDriftCheck, appliedStatus, checksDrift, inSyncStatus, type RunKind } from './decide.js'
-import { type DeployStatus } from './status.js'
-import { type RenderFiles } from '../render/manifests.js'
+import {
+  appliedBeforeFailure,
+  type AppliedObject,
+  type ClusterPort,
+  type DeploymentPort,
+  type DeployStamp,
+  type EnvCommit,
+  type EnvFile,
+  type EnvPlan,
+  type EnvRepoPort,
+  type ImageEdit,
+  type ImageResult,
+  type Stages
+} from './ports.js'
+
+export type { Stages } from './ports.js'
 
 export interface PipelineResult {
   status: DeployStatus
   report: RunReport
 }
 
-type EnvRepo = Pick<EnvRepository, 'plan' | 'commit' | 'propose' | 'readFiles' | 'revert' | 'current'>
-type ClusterPort = Pick<
-  Cluster,
-  'validate' | 'drift' | 'lock' | 'apply' | 'waitForRollout' | 'prune' | 'rollback' | 'close'
-> &
-  Partial<Pick<Cluster, 'render'>>
-type DeploymentPort = Pick<DeploymentRecorder, 'id' | 'status'>
-
-/** The stages as the pipeline sees them; replaced by fakes only in the policy's unit tests. */
-export interface Stages {
-  build(config: Config, host: Host): Promise<ImageResult>
-  /** `render` is the run's renderer: the render check shares its renders with validation, apply and rollback. */
-  openEnvRepo(config: Config, host: Host, render: RenderFiles): Promise<EnvRepo>
-  connectCluster(config: Config, host: Host): Promise<ClusterPort>
-  startDeployment(config: Config, host: Host, ref: string): Promise<DeploymentPort | undefined>
+/** What one run knows once the stages are reached; passed along whole instead of positional parameters. */
+interface Run {
+  config: Config
+  host: Host
+  report: RunReport
+  clock: Clock
+  /** Aborted when the workflow is cancelled (SIGINT/SIGTERM): see cancellation.ts. */
+  cancel?: AbortSignal
+  env: EnvRepoPort
+  /** Absent without a kubeconfig (commit only, pull request). */
+  cluster?: ClusterPort
 }
 
-export const realStages: Stages = {
-  build: buildAndResolve,
-  openEnvRepo: (config, host, render) => EnvRepository.open(config, host, { render }),
-  connectCluster: (config, host) => Cluster.connect(config, host),
-  startDeployment: (config, host, ref) => DeploymentRecorder.start(config, host, ref)
+/** Who holds the deploy lock: the workflow run when known, else this host and process. */
+export function lockHolder(config: Config): string {
+  return config.context.runUrl ?? `${os.hostname()}/${process.pid}`
 }
 
 /**
@@ -66,10 +67,11 @@ export const realStages: Stages = {
 export async function runPipeline(
   host: Host,
   raw: RawInputs,
-  stages: Stages = realStages,
+  stages: Stages,
   context: RunContext = runContext(),
   /** Aborted when the workflow is cancelled (SIGINT/SIGTERM): see cancellation.ts. */
-  cancel?: AbortSignal
+  cancel?: AbortSignal,
+  clock: Clock = systemClock
 ): Promise<PipelineResult> {
   for (const secret of secretValues(raw)) host.setSecret(secret)
   const report = newRunReport()
@@ -78,7 +80,7 @@ export async function runPipeline(
     const config = parseConfig(raw, context)
     if (!config.dryRun) deployment = await stages.startDeployment(config, host, config.context.sha ?? config.tag)
     if (deployment) report.deploymentId = deployment.id
-    report.status = await deploy(config, host, stages, report, cancel)
+    report.status = await deploy(config, host, stages, report, clock, cancel)
   } catch (error) {
     report.status = error instanceof CancelledError || cancel?.aborted ? 'cancelled' : 'failed'
     report.failure = error instanceof ConfigError ? error.message : errorMessage(error)
@@ -93,26 +95,28 @@ async function deploy(
   host: Host,
   stages: Stages,
   report: RunReport,
+  clock: Clock,
   cancel: AbortSignal | undefined
 ): Promise<DeployStatus> {
-  const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn, cancel)
   // Reach GitHub and the cluster (in parallel) before a build that may take minutes: a bad
   // token or kubeconfig fails the run at once.
   const clusterConnection = config.kube.kubeconfig ? settled(stages.connectCluster(config, host)) : undefined
   // the cluster's renderer (it knows the namespace charts render into), else one of our own
-  const ownRender = envRenderer(config, config.kube.namespace ?? 'default')
-  const render: RenderFiles = async files => ((await clusterConnection?.get())?.render ?? ownRender)(files)
+  let ownRender: RenderFiles | undefined
+  const render: RenderFiles = async files =>
+    ((await clusterConnection?.get())?.render ?? (ownRender ??= stages.renderer(config)))(files)
   const envConnection = settled(stages.openEnvRepo(config, host, render))
   try {
-    const env = await envConnection.get()
-    const cluster = await clusterConnection?.get()
+    const run: Run = { config, host, report, clock, cancel, env: await envConnection.get() }
+    run.cluster = await clusterConnection?.get()
+    const { env, cluster } = run
     if (config.mode === 'reconcile') {
       // parseConfig requires a kubeconfig in this mode.
       if (!cluster) throw new Error('mode reconcile needs a cluster: the kubeconfig input is required')
-      const head = await stage('Read environment repository', () => env.current())
-      return await reconcileCluster(config, host, report, env, cluster, 'reconcile', head.files, head.sha, cancel)
+      const head = await stage(run, 'Read environment repository', () => env.current())
+      return await reconcileCluster(run, cluster, 'reconcile', head.files, head.sha)
     }
-    const image = await stage(config.build.enabled ? 'Build and push image' : 'Resolve image', () =>
+    const image = await stage(run, config.build.enabled ? 'Build and push image' : 'Resolve image', () =>
       stages.build(config, host)
     )
     report.image = image.reference
@@ -125,7 +129,7 @@ async function deploy(
       digest: image.digest,
       pin: config.env.pin
     }
-    const plan = await stage('Edit environment repository (in memory)', () => env.plan(edit))
+    const plan = await stage(run, 'Edit environment repository (in memory)', () => env.plan(edit))
     report.previousImage = plan.previousImage
     report.diff = plan.diff
     if (plan.diff) host.info(plan.diff)
@@ -135,11 +139,11 @@ async function deploy(
       host.info(`${config.env.owner}/${config.env.repo} already holds ${image.reference}: nothing to commit`)
       if (!cluster || !config.kube.apply || config.env.commitMode !== 'push') return 'unchanged'
       // Git is current; the cluster may not be (set back by hand, or an earlier apply failed half-way).
-      return await reconcileCluster(config, host, report, env, cluster, 'catch-up', plan.files, plan.baseSha, cancel)
+      return await reconcileCluster(run, cluster, 'catch-up', plan.files, plan.baseSha)
     }
 
     // With a kubeconfig the edited descriptors are validated before Git sees them, whatever the mode.
-    return await validateCommitApply(config, host, report, env, edit, image, plan, cluster, cancel)
+    return await validateCommitApply(run, edit, image, plan)
   } finally {
     await clusterConnection?.ifConnected(cluster => cluster.close())
   }
@@ -151,45 +155,33 @@ async function deploy(
  * already equals Git; a failed rollout is not rolled back (Git has no other state to go back to).
  */
 async function reconcileCluster(
-  config: Config,
-  host: Host,
-  report: RunReport,
-  env: EnvRepo,
+  run: Run,
   cluster: ClusterPort,
   kind: Exclude<RunKind, 'deploy'>,
   files: EnvFile[],
-  sha: string,
-  cancel: AbortSignal | undefined
+  sha: string
 ): Promise<DeployStatus> {
-  const next = await checkDrift(config, host, report, cluster, kind, files)
+  const { config, host } = run
+  const next = await checkDrift(run, cluster, kind, files)
   if (next === 'stop') return 'drifted'
   if (config.dryRun) return 'planned'
   if (next === 'in-sync') {
     host.info(`the cluster already equals ${config.env.owner}/${config.env.repo}@${sha.slice(0, 7)}: nothing to apply`)
     return inSyncStatus(kind)
   }
-  return applyAndWait(
-    config,
-    host,
-    cluster,
-    env,
-    { files, envCommit: sha, success: appliedStatus(kind) },
-    report,
-    cancel
-  )
+  return applyAndWait(run, cluster, { files, envCommit: sha, success: appliedStatus(kind) })
 }
 
 /** Compares the cluster with `files` (Git's state before this run) and reports the drift. */
 async function checkDrift(
-  config: Config,
-  host: Host,
-  report: RunReport,
+  run: Run,
   cluster: ClusterPort,
   kind: RunKind,
   files: EnvFile[]
 ): Promise<'stop' | 'in-sync' | 'apply'> {
+  const { config, host, report } = run
   if (!checksDrift(kind, config.kube.drift)) return 'apply'
-  const check = await timed(host, report, 'Check drift (cluster against Git)', async () => {
+  const check = await stage(run, 'Check drift (cluster against Git)', async () => {
     const found = await cluster.drift(files)
     if (found && config.kube.drift !== 'ignore') {
       for (const item of found.items) host.info(driftLine(item))
@@ -242,21 +234,18 @@ function settled<T>(promise: Promise<T>): { get(): Promise<T>; ifConnected(fn: (
 }
 
 async function validateCommitApply(
-  config: Config,
-  host: Host,
-  report: RunReport,
-  env: EnvRepo,
+  run: Run,
   edit: ImageEdit,
   image: ImageResult,
-  plan: EnvPlan,
-  cluster: ClusterPort | undefined,
-  cancel: AbortSignal | undefined
+  plan: EnvPlan
 ): Promise<DeployStatus> {
-  const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn, cancel)
+  const { config, report, env, cluster } = run
   if (cluster) {
-    const validation = await stage('Validate descriptors (server-side dry run)', () => cluster.validate(plan.files))
+    const validation = await stage(run, 'Validate descriptors (server-side dry run)', () =>
+      cluster.validate(plan.files)
+    )
     report.plan = validation.changes
-    if ((await checkDrift(config, host, report, cluster, 'deploy', plan.baseFiles)) === 'stop') return 'drifted'
+    if ((await checkDrift(run, cluster, 'deploy', plan.baseFiles)) === 'stop') return 'drifted'
   }
   if (config.dryRun) return 'planned'
 
@@ -272,26 +261,18 @@ async function validateCommitApply(
   })
 
   if (config.env.commitMode === 'pull-request') {
-    const pr = await stage('Open pull request', () => env.propose(edit, message))
+    const pr = await stage(run, 'Open pull request', () => env.propose(edit, message))
     report.pullRequestUrl = pr.url
     return 'proposed'
   }
 
-  const commit = await stage('Commit to environment repository', () => env.commit(edit, message))
+  const commit = await stage(run, 'Commit to environment repository', () => env.commit(edit, message))
   if (!commit) return 'unchanged'
   report.envCommit = { sha: commit.sha, url: commit.url }
   report.previousImage = commit.previousImage
   if (!config.kube.apply || !cluster) return 'committed'
 
-  return applyAndWait(
-    config,
-    host,
-    cluster,
-    env,
-    { files: commit.files, envCommit: commit.sha, commit, success: 'deployed' },
-    report,
-    cancel
-  )
+  return applyAndWait(run, cluster, { files: commit.files, envCommit: commit.sha, commit, success: 'deployed' })
 }
 
 /** What one apply brings to the cluster. */
@@ -305,31 +286,24 @@ interface ApplyTarget {
   success: DeployStatus
 }
 
-async function applyAndWait(
-  config: Config,
-  host: Host,
-  cluster: ClusterPort,
-  env: EnvRepo,
-  target: ApplyTarget,
-  report: RunReport,
-  cancel: AbortSignal | undefined
-): Promise<DeployStatus> {
-  const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => timed(host, report, name, fn, cancel)
-  const deadline = Date.now() + config.kube.timeoutMs
+/** The lock wait, the apply, the rollout and the prune share one deadline: `timeout` bounds them together. */
+async function applyAndWait(run: Run, cluster: ClusterPort, target: ApplyTarget): Promise<DeployStatus> {
+  const { config, host, report, cancel } = run
+  const deadline = new Deadline(config.kube.timeoutMs, run.clock)
   const lock = await cluster.lock(
     `${config.kube.namespace ?? ''}:${config.env.owner}/${config.env.repo}:${config.env.paths.join(',')}`,
     lockHolder(config),
-    config.kube.timeoutMs
+    deadline
   )
   try {
     let applied: AppliedObject[] = []
-    let outcome: RolloutOutcome | undefined
     try {
       const since = new Date()
-      const annotations = deployAnnotations({ envCommit: target.envCommit, ...config.context })
-      applied = await stage('Apply (server-side)', () => cluster.apply(target.files, annotations))
-      outcome = await stage('Wait on rollout', () =>
-        cluster.waitForRollout(applied, config.kube.timeoutMs, since, cancel)
+      applied = await stage(run, 'Apply (server-side)', () =>
+        cluster.apply(target.files, stampOf(run, target.envCommit), deadline)
+      )
+      const outcome = await stage(run, 'Wait on rollout', () =>
+        cluster.waitForRollout(applied, deadline, since, cancel)
       )
       report.resources = outcome.resources
       report.rolloutSeconds = outcome.seconds
@@ -345,44 +319,69 @@ async function applyAndWait(
       else if (!config.kube.prune) return target.success
       else {
         // Only after a successful rollout: a failure before leaves every old object in place.
-        const pruned = await stage('Prune (objects no longer in Git)', () => cluster.prune(applied, deadline))
+        const pruned = await stage(run, 'Prune (objects no longer in Git)', () => cluster.prune(applied, deadline))
         report.resources.push(...pruned.resources)
         if (pruned.ok) return target.success
         report.failure = pruned.failure ?? 'prune failed'
       }
     } catch (error) {
-      // A partial apply still needs rolling back: ApplyError says what reached the cluster.
-      if (error instanceof ApplyError) applied = error.applied
+      // A partial apply still needs rolling back: the error says what reached the cluster.
+      applied = appliedBeforeFailure(error) ?? applied
       report.failure = errorMessage(error)
     }
-    host.error(report.failure)
+    host.error(report.failure ?? 'apply failed')
     const commit = target.commit
     if (!commit || !config.kube.rollback) return 'failed'
-
-    const previousFiles = await env.readFiles(commit.parentSha)
-    const rollback = await stage('Roll back the cluster', () =>
-      cluster.rollback(previousFiles, applied, config.kube.timeoutMs)
-    )
-    report.rollback = rollback
-    const revertMessage = `revert ${report.image}: rollout failed\n\nRestores ${commit.previousImage} (reverts ${commit.sha}).${
-      config.context.runUrl ? `\nRun: ${config.context.runUrl}` : ''
-    }`
-    let revertFailed = false
-    try {
-      const revert = await stage('Revert environment repository', () => env.revert(commit, revertMessage))
-      if (revert) report.revertCommit = revert
-    } catch (error) {
-      // The cluster runs the previous image while Git still pins the failed one: say so, loudly.
-      revertFailed = true
-      const problem = `REVERT FAILED: ${config.env.owner}/${config.env.repo} still pins ${report.image ?? 'the failed image'} (commit ${commit.sha.slice(0, 7)}): ${errorMessage(error)}`
-      report.failure = `${report.failure}\n${problem}`
-      host.error(problem)
-    }
-    if (!rollback.ok) host.error(`ROLLBACK FAILED: ${rollback.failure ?? 'see the resource table'}`)
-    return rollback.ok && !revertFailed ? 'rolled-back' : 'failed'
+    return await rollBack(run, cluster, commit, applied)
   } finally {
     await lock.release()
   }
+}
+
+/** Restores the parent commit's state in the cluster (own budget: `rollback-timeout`), then in Git. */
+async function rollBack(
+  run: Run,
+  cluster: ClusterPort,
+  commit: EnvCommit,
+  applied: AppliedObject[]
+): Promise<DeployStatus> {
+  const { config, host, report, env } = run
+  // Read once: the cluster rollback and the Git revert both restore these files.
+  const previousFiles = await env.readFiles(commit.parentSha)
+  const rollback = await stage(run, 'Roll back the cluster', () =>
+    cluster.rollback(
+      previousFiles,
+      applied,
+      new Deadline(config.kube.rollbackTimeoutMs, run.clock),
+      stampOf(run, commit.parentSha)
+    )
+  )
+  report.rollback = rollback
+  const revertMessage = revertCommitMessage(report.image, commit, config.context.runUrl)
+  let revertFailed = false
+  try {
+    const revert = await stage(run, 'Revert environment repository', () =>
+      env.revert(commit, revertMessage, previousFiles)
+    )
+    if (revert) report.revertCommit = revert
+  } catch (error) {
+    // The cluster runs the previous image while Git still pins the failed one: say so, loudly.
+    revertFailed = true
+    const problem = `REVERT FAILED: ${config.env.owner}/${config.env.repo} still pins ${report.image ?? 'the failed image'} (commit ${commit.sha.slice(0, 7)}): ${errorMessage(error)}`
+    report.failure = `${report.failure}\n${problem}`
+    host.error(problem)
+  }
+  if (!rollback.ok) host.error(`ROLLBACK FAILED: ${rollback.failure ?? 'see the resource table'}`)
+  return rollback.ok && !revertFailed ? 'rolled-back' : 'failed'
+}
+
+function stampOf(run: Run, envCommit: string): DeployStamp {
+  const { repository, sha, runUrl } = run.config.context
+  return { envCommit, repository, sha, runUrl }
+}
+
+function stage<T>(run: Run, name: string, fn: () => Promise<T>): Promise<T> {
+  return timed(run.host, run.report, name, fn, run.cancel)
 }
 
 async function timed<T>(

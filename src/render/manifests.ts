@@ -7,6 +7,7 @@ import { parseAllDocuments, type Tags } from 'yaml'
 import { type EnvFile, type HookInfo, type KubeObject } from './types.js'
 import { mapLimit } from '../lib/concurrency.js'
 import { makeTempDir, removeTempDir } from '../lib/temp-files.js'
+import { isKustomizationFile, isManifestFile } from '../lib/descriptors.js'
 
 /** An object from the env repo and where it was read. */
 export interface Manifest {
@@ -26,9 +27,6 @@ export class ManifestError extends Error {
     this.name = 'ManifestError'
   }
 }
-
-const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json']
-const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization']
 
 // kubectl reads YAML 1.1 (octal 0644 file modes, yes/no booleans) but keeps timestamps and
 // sexagesimal-looking values (12:30) as strings.
@@ -83,17 +81,13 @@ function objectProblem(value: unknown): string | undefined {
   return undefined
 }
 
-export function isKustomization(filePath: string): boolean {
-  return KUSTOMIZATION_FILES.includes(path.posix.basename(filePath))
-}
-
 /**
  * Which kustomizations to build and which files kustomize reads. Roots are kustomization
  * directories no other kustomization refers to (overlays, not their bases); a file inside a
  * kustomization directory, or named by one, belongs to kustomize and is not applied directly.
  */
 export function kustomizePlan(files: EnvFile[]): { roots: string[]; owned: Set<string> } {
-  const kustomizations = files.filter(f => isKustomization(f.path))
+  const kustomizations = files.filter(f => isKustomizationFile(f.path))
   const dirs = kustomizations.map(f => path.posix.dirname(f.path))
   const referenced = new Set<string>()
   for (const file of kustomizations) {
@@ -185,8 +179,8 @@ export async function renderFiles(files: EnvFile[], renderers: Renderer[] = [kus
   const plans = renderers.map(renderer => renderer.plan(files))
   for (const plan of plans) problems.push(...plan.problems)
   for (const file of files) {
-    if (isKustomization(file.path) || plans.some(plan => plan.owned.has(file.path))) continue
-    if (!MANIFEST_EXTENSIONS.includes(path.posix.extname(file.path).toLowerCase())) continue
+    if (isKustomizationFile(file.path) || plans.some(plan => plan.owned.has(file.path))) continue
+    if (!isManifestFile(file.path)) continue
     const parsed = parsedFile(file)
     manifests.push(...parsed.manifests)
     problems.push(...parsed.problems)

@@ -24,3 +24,8 @@ export interface HookInfo {
   /** `helm.sh/hook-delete-policy`; Helm's default is before-hook-creation. */
   deletePolicies: string[]
 }
+
+/** `Deployment app/web`, or `Namespace app` for cluster-scoped objects. */
+export function describeObject(object: { kind: string; namespace?: string; name: string }): string {
+  return object.namespace ? `${object.kind} ${object.namespace}/${object.name}` : `${object.kind} ${object.name}`
+}

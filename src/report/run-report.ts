@@ -1,5 +1,5 @@
 import { type OutputName } from '../config/inputs.js'
-import { type DeployStatus } from '../pipeline/status.js'
+import { type DeployStatus } from './status.js'
 
 export interface ResourceRow {
   kind: string

@@ -1,7 +1,7 @@
 import { RecordingHost } from './recording-host.js'
 import { readFileSync } from 'node:fs'
 import { expect } from '@jest/globals'
-import { type Config, kubeconfigSecrets, parseConfig } from '../../src/config/config.js'
+import { type Config, kubeconfigSecrets, parseConfig } from '../../src/config/index.js'
 import { isNotFound, KubeClient } from '../../src/kube/client.js'
 import { loadKubeConfig } from '../../src/kube/kubeconfig.js'
 

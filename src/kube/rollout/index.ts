@@ -1,39 +1,8 @@
 import { type KubeConfig } from '@kubernetes/client-node'
-import { type ResourceResult } from '../types.js'
 import { RolloutTracker } from './tracker.js'
+import { type RolloutOutcome, type TrackOptions, type TrackTarget } from './types.js'
 
-export interface TrackTarget {
-  apiVersion: string
-  kind: string
-  namespace?: string
-  name: string
-  /** As returned by our apply: statuses the controller wrote for older generations are ignored. */
-  generation?: number
-}
-
-export interface RolloutOutcome {
-  ok: boolean
-  /** One per target: ready | failed | timeout | not-trackable | applied | aborted. */
-  resources: ResourceResult[]
-  /** kubedog-like diagnosis, multi-line. */
-  failure?: string
-  seconds: number
-}
-
-export interface TrackOptions {
-  timeoutMs: number
-  /** Apply time: older events are ignored. */
-  since: Date
-  log: (line: string) => void
-  signal?: AbortSignal
-  /**
-   * How long a new pod may stay unschedulable (autoscalers add nodes) or its ReplicaSet refuse
-   * to create pods (a quota freed when an old pod goes); 30 s by default.
-   */
-  graceMs?: number
-  /** Restarts a new pod may have before its crash loop fails the rollout; 1 by default. */
-  failuresAllowed?: number
-}
+export type { RolloutOutcome, TrackOptions, TrackTarget } from './types.js'
 
 /**
  * Waits until every target is rolled out, one fails, or the overall timeout passes, from

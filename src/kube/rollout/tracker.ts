@@ -2,7 +2,7 @@ import { type KubeConfig } from '@kubernetes/client-node'
 import { KubeClient } from '../client.js'
 import { Discovery, objectPath } from '../discovery.js'
 import { type ResourceResult } from '../types.js'
-import { type RolloutOutcome, type TrackOptions, type TrackTarget } from './index.js'
+import { type RolloutOutcome, type TrackOptions, type TrackTarget } from './types.js'
 import { type KubeEvent, type LiveObject } from './objects.js'
 import { describeFailure, describeTimeout, notReadyPodLines, progressDue, warningLines } from './report.js'
 import {

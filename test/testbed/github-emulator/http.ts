@@ -27,6 +27,15 @@ export class HttpError extends Error {
 
 export const notFound = (): HttpError => new HttpError(404, 'Not Found')
 
+/** A percent-decoded path segment; 400 when malformed. */
+export function decode(s: string): string {
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    throw new HttpError(400, 'Malformed URL')
+  }
+}
+
 /** GitHub's 422 "Validation Failed" shape. */
 export function validationFailed(errors: Array<Record<string, unknown>>, message = 'Validation Failed'): HttpError {
   return new HttpError(422, message, { errors })

@@ -1,4 +1,5 @@
-// Commit messages: the `commit-message` template with its placeholders, or the default.
+// The env-repo commit messages of a run: the `commit-message` template with its placeholders (or
+// the default), and the revert after a failed rollout.
 
 export interface CommitMessageValues {
   image: string
@@ -25,4 +26,15 @@ export function renderCommitMessage(template: string | undefined, values: Commit
     values.run_url ? `Run: ${values.run_url}` : ''
   ].filter(Boolean)
   return `deploy ${values.image}:${values.tag}\n\n${body.join('\n')}\n`
+}
+
+/** The message of the commit that puts back what a failed deploy changed. */
+export function revertCommitMessage(
+  reference: string | undefined,
+  commit: { sha: string; previousImage: string },
+  runUrl?: string
+): string {
+  return `revert ${reference}: rollout failed\n\nRestores ${commit.previousImage} (reverts ${commit.sha}).${
+    runUrl ? `\nRun: ${runUrl}` : ''
+  }`
 }

@@ -1,3 +1,4 @@
+/** How a run ended: the `status` output. */
 export type DeployStatus =
   | 'deployed'
   | 'committed'
@@ -10,7 +11,8 @@ export type DeployStatus =
   | 'failed'
   | 'cancelled'
 
-const SUCCESS: ReadonlySet<DeployStatus> = new Set([
+/** The statuses that end a run successfully (exit 0). */
+const OK_STATUSES: ReadonlySet<DeployStatus> = new Set([
   'deployed',
   'committed',
   'unchanged',
@@ -19,7 +21,11 @@ const SUCCESS: ReadonlySet<DeployStatus> = new Set([
   'planned'
 ])
 
+export function isOk(status: DeployStatus): boolean {
+  return OK_STATUSES.has(status)
+}
+
 /** Exit code the CLI and the action end with for a status. */
 export function exitCodeFor(status: DeployStatus): 0 | 1 {
-  return SUCCESS.has(status) ? 0 : 1
+  return isOk(status) ? 0 : 1
 }

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { kubeconfigSecrets } from '../../src/config/config.js'
+import { kubeconfigSecrets } from '../../src/config/kubeconfig.js'
 import {
   buildImage,
   createRepo,

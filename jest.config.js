@@ -17,10 +17,19 @@ export default {
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/__tests__/unit/**/*.test.ts'] },
     {
       ...shared,
+      displayName: 'workflows',
+      testMatch: ['<rootDir>/__tests__/workflows/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/jest/integration-setup.mjs',
+      setupFiles: ['<rootDir>/test/jest/load-testbed-env.mjs'],
+      setupFilesAfterEnv: ['<rootDir>/test/jest/openapi-fit.mjs']
+    },
+    {
+      ...shared,
       displayName: 'integration',
       testMatch: ['<rootDir>/__tests__/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/test/jest/integration-setup.mjs',
-      setupFiles: ['<rootDir>/test/jest/load-testbed-env.mjs']
+      setupFiles: ['<rootDir>/test/jest/load-testbed-env.mjs'],
+      setupFilesAfterEnv: ['<rootDir>/test/jest/openapi-fit.mjs']
     }
   ]
 }

@@ -18,7 +18,7 @@ import {
   target,
   testbedKubeConfig,
   testImage
-} from './rollout-fixtures.js'
+} from '../test/helpers/rollout.js'
 
 const KUBECTL = '/usr/bin/kubectl'
 

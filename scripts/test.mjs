@@ -1,5 +1,5 @@
 // `npm test`: unit tests in parallel, then integration tests one file at a time on the
-// local test bed (jest's global setup starts it when it is not running). Ends with one
+// local test bed, then the README's workflows through act (npm run test:workflows) (jest's global setup starts it when it is not running). Ends with one
 // plain `N passed, N failed` line over both. Integration runs end with --forceExit: watches
 // and keep-alive sockets to the test bed must not keep jest alive after the last test.
 import { spawnSync } from 'node:child_process'
@@ -11,7 +11,8 @@ const extra = process.argv.slice(2)
 const dir = mkdtempSync(path.join(tmpdir(), 'jest-results-'))
 const runs = [
   ['unit', []],
-  ['integration', ['--runInBand', '--forceExit']]
+  ['integration', ['--runInBand', '--forceExit']],
+  ['workflows', ['--runInBand', '--forceExit']]
 ]
 let passed = 0
 let failed = 0

@@ -20,7 +20,7 @@ import {
   testbedKubeConfig,
   testImage,
   type Manifest
-} from '../../bench/rollout-fixtures.js'
+} from '../../test/helpers/rollout.js'
 
 let kc: KubeConfig
 let client: KubeClient

@@ -26,6 +26,8 @@ async function problem() {
   const env = parseEnvFile(readFileSync(envFile, 'utf8'))
   const wantCluster = process.env.TESTBED_SKIP_CLUSTER !== '1'
   if ((await status(`${env.GITHUB_API_URL}/_testbed/health`)) !== 200) return 'the GitHub API emulator does not answer'
+  if ((await status(`${env.GITHUB_API_URL}/_testbed/openapi?since=999999999`)) !== 200)
+    return 'the GitHub API emulator predates the OpenAPI check'
   if ((await status(`http://${env.REGISTRY}/v2/`)) !== 200) return 'the anonymous registry does not answer'
   if ((await status(`http://${env.REGISTRY_AUTH}/v2/`)) !== 401) return 'the htpasswd registry does not answer'
   if (wantCluster) {

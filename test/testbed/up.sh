@@ -4,6 +4,7 @@
 # (real apiserver + simulated kubelet). Writes .testbed/env for tests and scripts.
 #
 #   TESTBED_SKIP_CLUSTER=1   bring up everything but the control plane
+#   TESTBED_SKIP_ACT=1       do not build the workflow engine (act) for npm run test:workflows
 #   TESTBED_REGISTRY_PORT, TESTBED_REGISTRY_AUTH_PORT, TESTBED_GITHUB_PORT   preferred ports
 #   TESTBED_CLUSTER_TIMEOUT  seconds to wait for the cluster's kubeconfig (default 300)
 set -euo pipefail
@@ -186,7 +187,11 @@ if ! cmp -s "$TB/github-emulator.json.tmp" "$TB/github-emulator.json"; then
 else
   rm -f "$TB/github-emulator.json.tmp"
 fi
-emulator_healthy() { [ "$(http_code "http://127.0.0.1:$GITHUB_PORT/_testbed/health")" = 200 ]; }
+# /_testbed/openapi: an emulator started before the OpenAPI check existed is restarted.
+emulator_healthy() {
+  [ "$(http_code "http://127.0.0.1:$GITHUB_PORT/_testbed/health")" = 200 ] &&
+    [ "$(http_code "http://127.0.0.1:$GITHUB_PORT/_testbed/openapi?since=999999999")" = 200 ]
+}
 if ! { is_alive github-emulator "github-emulator/main.ts" && emulator_healthy; }; then
   stop_pid github-emulator
   start github-emulator "$NODE" "$TB_SCRIPTS/github-emulator/main.ts" --port "$GITHUB_PORT" \
@@ -235,6 +240,8 @@ gotool() { # NAME MODULE@VERSION PACKAGE [LDFLAGS]
 }
 gotool helm "helm.sh/helm/v3@$HELM_VERSION" ./cmd/helm "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION \
 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=36"
+# nektos/act runs the README's workflows in npm run test:workflows (TESTBED_SKIP_ACT=1 leaves it out).
+[ "${TESTBED_SKIP_ACT:-0}" = 1 ] || gotool act github.com/nektos/act@v0.2.89 . "-X main.version=0.2.89"
 # buildkitd + docker buildx: every builder runs for real on the test bed, without a Docker daemon.
 BUILDKIT_VERSION=v0.34.2
 BUILDX_VERSION=v0.38.2

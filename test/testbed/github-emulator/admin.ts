@@ -2,6 +2,7 @@
 // extra tokens, config reload, rate-limit budgets and a full reset.
 import type { ConfigStore, TokenConfig } from './config.ts'
 import type { FaultSpec, Faults } from './faults.ts'
+import type { OpenApiCheck } from './openapi.ts'
 import type { QuirkStore, Quirks } from './quirks.ts'
 import { decode, HttpError, isObject, notFound, parseJson, type Reply } from './http.ts'
 import type { RateLimits } from './ratelimit.ts'
@@ -13,6 +14,7 @@ export interface AdminTarget {
   gitRoot: string
   config: ConfigStore
   quirks: QuirkStore
+  openapi: OpenApiCheck
   repos: RepoStore
   log: RequestLog
   faults: Faults
@@ -39,6 +41,10 @@ export async function admin(
     case 'GET /requests': {
       const since = Number(query.get('since') ?? 0)
       return { status: 200, body: t.log.since(since) }
+    }
+    case 'GET /openapi': {
+      const since = Number(query.get('since') ?? 0)
+      return { status: 200, body: { lastId: t.openapi.lastId, misfits: t.openapi.misfits.filter(m => m.id > since) } }
     }
     case 'DELETE /requests':
       t.log.clear()

@@ -78,13 +78,70 @@ export function userJson(ctx: Ctx, login: string): Record<string, unknown> {
     login,
     id,
     node_id: nodeId('User', id),
-    avatar_url: '',
+    avatar_url: `${ctx.htmlBase}/${encodeURIComponent(login)}.png`,
     gravatar_id: '',
     url: `${ctx.apiBase}/users/${encodeURIComponent(login)}`,
     html_url: `${ctx.htmlBase}/${encodeURIComponent(login)}`,
+    ...userUrls(`${ctx.apiBase}/users/${encodeURIComponent(login)}`),
     type: login.endsWith('[bot]') ? 'Bot' : 'User',
     site_admin: false
   }
+}
+
+/** The API links GitHub's simple-user carries. */
+function userUrls(user: string): Record<string, string> {
+  return {
+    events_url: `${user}/events{/privacy}`,
+    followers_url: `${user}/followers`,
+    following_url: `${user}/following{/other_user}`,
+    gists_url: `${user}/gists{/gist_id}`,
+    organizations_url: `${user}/orgs`,
+    received_events_url: `${user}/received_events`,
+    repos_url: `${user}/repos`,
+    starred_url: `${user}/starred{/owner}{/repo}`,
+    subscriptions_url: `${user}/subscriptions`
+  }
+}
+
+/** The API links GitHub's repository objects carry (templated as GitHub spells them). */
+function repoUrls(api: string): Record<string, string> {
+  const links: Record<string, string> = {}
+  for (const [name, suffix] of Object.entries({
+    archive: '/{archive_format}{/ref}',
+    assignees: '/assignees{/user}',
+    blobs: '/git/blobs{/sha}',
+    branches: '/branches{/branch}',
+    collaborators: '/collaborators{/collaborator}',
+    comments: '/comments{/number}',
+    compare: '/compare/{base}...{head}',
+    contributors: '/contributors',
+    downloads: '/downloads',
+    events: '/events',
+    forks: '/forks',
+    git_commits: '/git/commits{/sha}',
+    git_tags: '/git/tags{/sha}',
+    hooks: '/hooks',
+    issue_comment: '/issues/comments{/number}',
+    issue_events: '/issues/events{/number}',
+    issues: '/issues{/number}',
+    keys: '/keys{/key_id}',
+    labels: '/labels{/name}',
+    languages: '/languages',
+    merges: '/merges',
+    milestones: '/milestones{/number}',
+    notifications: '/notifications{?since,all,participating}',
+    releases: '/releases{/id}',
+    stargazers: '/stargazers',
+    statuses: '/statuses/{sha}',
+    subscribers: '/subscribers',
+    subscription: '/subscription',
+    tags: '/tags',
+    teams: '/teams',
+    trees: '/git/trees{/sha}'
+  })) {
+    links[`${name}_url`] = `${api}${suffix}`
+  }
+  return links
 }
 
 export function defaultIdentity(user: UserInfo): { name: string; email: string } {
@@ -118,6 +175,30 @@ export async function repoJson(ctx: Ctx): Promise<Record<string, unknown>> {
     deployments_url: `${api}/deployments`,
     contents_url: `${api}/contents/{+path}`,
     clone_url: `${repoHtml(ctx)}.git`,
+    ...repoUrls(api),
+    git_url: `git:${repoHtml(ctx).replace(/^https?:/, '')}.git`,
+    ssh_url: `git@testbed:${full}.git`,
+    svn_url: repoHtml(ctx),
+    mirror_url: null,
+    homepage: null,
+    language: null,
+    license: null,
+    size: 0,
+    forks: 0,
+    forks_count: 0,
+    stargazers_count: 0,
+    watchers: 0,
+    watchers_count: 0,
+    open_issues: 0,
+    open_issues_count: 0,
+    network_count: 0,
+    subscribers_count: 0,
+    has_issues: true,
+    has_projects: false,
+    has_wiki: false,
+    has_pages: false,
+    has_downloads: false,
+    has_discussions: false,
     archived: false,
     disabled: false,
     visibility: 'private',

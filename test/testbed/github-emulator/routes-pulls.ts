@@ -72,8 +72,12 @@ async function pullJson(ctx: Ctx, pr: PullRecord, full: boolean): Promise<Record
       html: { href: html },
       issue: { href: `${api}/issues/${pr.number}` },
       commits: { href: `${url}/commits` },
-      statuses: { href: `${api}/statuses/${pr.headSha}` }
+      statuses: { href: `${api}/statuses/${pr.headSha}` },
+      comments: { href: `${api}/issues/${pr.number}/comments` },
+      review_comments: { href: `${url}/comments` },
+      review_comment: { href: `${api}/pulls/comments{/number}` }
     },
+    review_comment_url: `${api}/pulls/comments{/number}`,
     author_association: 'OWNER',
     auto_merge: null
   }

@@ -113,6 +113,8 @@ async function compare(ctx: Ctx): Promise<Reply> {
       url: `${repoApi(ctx)}/compare/${spec}`,
       html_url: `${repoHtml(ctx)}/compare/${spec}`,
       permalink_url: `${repoHtml(ctx)}/compare/${base}...${head}`,
+      diff_url: `${repoHtml(ctx)}/compare/${spec}.diff`,
+      patch_url: `${repoHtml(ctx)}/compare/${spec}.patch`,
       base_commit: restCommitJson(ctx, (await repo.readCommit(base))!),
       merge_base_commit: mbCommit ? restCommitJson(ctx, mbCommit) : null,
       status,
@@ -248,8 +250,8 @@ async function branchRules(ctx: Ctx): Promise<Reply> {
 }
 
 async function branchProtection(ctx: Ctx): Promise<Reply> {
-  if (ctx.repo.perm !== 'admin') throw new HttpError(403, 'Resource not accessible by integration')
-  throw new HttpError(404, 'Branch not protected')
+  // GitHub documents only 200 and 404 here; settings stay hidden from a token without admin.
+  throw new HttpError(404, ctx.repo.perm === 'admin' ? 'Branch not protected' : 'Not Found')
 }
 
 export const repoRoutes: Route[] = [

@@ -21,6 +21,7 @@ import { deploymentRoutes } from './routes-deployments.ts'
 import { gitRoutes } from './routes-git.ts'
 import { pullRoutes } from './routes-pulls.ts'
 import { repoRoutes } from './routes-repo.ts'
+import { OpenApiCheck } from './openapi.ts'
 
 export type { FaultKind, FaultSpec } from './faults.ts'
 export type { RequestLogEntry } from './request-log.ts'
@@ -40,6 +41,7 @@ export class Emulator implements AdminTarget {
   gitRoot: string
   config: ConfigStore
   quirks = new QuirkStore()
+  openapi = new OpenApiCheck()
   repos: RepoStore
   server: Server
   log = new RequestLog()
@@ -69,6 +71,7 @@ export class Emulator implements AdminTarget {
 
   async listen(): Promise<number> {
     await mkdir(this.gitRoot, { recursive: true })
+    this.openapi.warm() // before the port opens, so no client waits on it
     this.config.watch()
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject)
@@ -160,14 +163,18 @@ export class Emulator implements AdminTarget {
       entry.login = token.login ?? 'testbed-user'
       if (path !== '/rate_limit') Object.assign(rateHeaders, this.rates.consume(token.token))
       else Object.assign(rateHeaders, this.rates.headers(token.token))
+      // The action's own requests (Octokit) must fit GitHub's description; tests' raw requests may not.
+      if (/octokit/i.test(String(req.headers['user-agent'] ?? ''))) this.openapi.checkRequest(method, path, entry.body)
       const reply = await this.dispatch(req, method, path, url.searchParams, raw, token, apiBase)
       if (fault) {
         entry.fault = fault.kind
         const failed = faultReply({ ...fault, kind: '5xx' }, this.config.current.rateLimit ?? 5000)!
         return send(res, failed.status, failed.body, { ...rateHeaders, ...failed.headers })
       }
+      if (reply.body !== undefined) this.openapi.checkResponse(method, path, reply.status, reply.body)
       send(res, reply.status, reply.body, { ...rateHeaders, ...(reply.headers ?? {}) })
     } catch (e) {
+      if (e instanceof HttpError) this.openapi.checkResponse(method, path, e.status, e.body)
       if (!rateHeaders['x-ratelimit-limit']) {
         // unauthenticated answers carry GitHub's anonymous budget
         Object.assign(rateHeaders, {

@@ -5,9 +5,9 @@ import { randomBytes } from 'node:crypto'
 import net from 'node:net'
 import { promisify } from 'node:util'
 import { KubeConfig } from '@kubernetes/client-node'
-import { KubeClient } from '../src/kube/client.js'
-import { type LiveObject } from '../src/kube/rollout/objects.js'
-import { streamWatch, type WatchEvent } from '../src/kube/rollout/watch.js'
+import { KubeClient } from '../../src/kube/client.js'
+import { type LiveObject } from '../../src/kube/rollout/objects.js'
+import { streamWatch, type WatchEvent } from '../../src/kube/rollout/watch.js'
 
 export type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } } & Record<
   string,

@@ -144,7 +144,7 @@ describe('commit', () => {
         'POST commits',
         'PATCH refs/heads/main'
       ])
-      expect(commit?.changes).toEqual([
+      expect(commit?.changes.map(({ lines: _, ...change }) => change)).toEqual([
         {
           path: 'apps/api/deploy.yaml',
           line: 10,

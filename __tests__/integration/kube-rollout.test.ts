@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { waitFor } from '../../test/helpers/testbed.js'
 import { type KubeConfig } from '@kubernetes/client-node'
 import { type KubeClient } from '../../src/kube/client.js'
 import { trackRollout, type RolloutOutcome, type TrackTarget } from '../../src/kube/rollout/index.js'
@@ -24,10 +25,11 @@ import {
 
 let kc: KubeConfig
 let client: KubeClient
-const images: Record<'good' | 'good2' | 'crashloop' | 'unready' | 'fail', string> = {
+const images: Record<'good' | 'good2' | 'crashloop' | 'crashonce' | 'unready' | 'fail', string> = {
   good: '',
   good2: '',
   crashloop: '',
+  crashonce: '',
   unready: '',
   fail: ''
 }
@@ -39,6 +41,7 @@ beforeAll(async () => {
   images.good = await testImage('app')
   images.good2 = await testImage('app2')
   images.crashloop = await testImage('app', 'crashloop')
+  images.crashonce = await testImage('app', 'crashonce')
   images.unready = await testImage('app', 'unready')
   images.fail = await testImage('app', 'fail')
 }, 600_000)
@@ -207,20 +210,110 @@ describe('trackRollout on the test bed', () => {
     expect(outcome.failure).toMatch(/^deployment\/web: pod web-\S+ container migrate: (CrashLoopBackOff|Error): /)
   })
 
-  it('a paused Deployment is an immediate error', async () => {
+  it('a paused Deployment with a rollout pending fails at once, saying paused', async () => {
     const ns = await namespace()
     const outcome = await applyAndTrack([deployment(ns, 'web', images.good, { paused: true })], { timeoutMs: 60_000 })
     expect(outcome.ok).toBe(false)
-    expect(outcome.resources[0]).toMatchObject({ status: 'failed', message: expect.stringMatching(/paused/) })
-    expect(outcome.seconds).toBeLessThan(30)
+    expect(outcome.resources[0]).toMatchObject({
+      status: 'failed',
+      message: expect.stringMatching(/^is paused \(spec.paused: true\) with a rollout pending/)
+    })
+  })
+
+  it('a paused Deployment with nothing pending, beside a changing one, deploys', async () => {
+    const ns = await namespace()
+    expect((await applyAndTrack([deployment(ns, 'steady', images.good)])).ok).toBe(true)
+    const outcome = await applyAndTrack([
+      deployment(ns, 'steady', images.good, { paused: true }),
+      deployment(ns, 'web', images.good2)
+    ])
+    expect(outcome.ok).toBe(true)
+    expect(outcome.resources.map(r => [r.name, r.status, r.message])).toEqual([
+      ['steady', 'ready', '2/2 updated, 2/2 available, paused with nothing pending'],
+      ['web', 'ready', '2/2 updated, 2/2 available']
+    ])
+  })
+
+  it('a quota hit by the surge pod (4 replicas, default strategy) recovers: deploys', async () => {
+    const ns = await namespace()
+    await apply(client, {
+      apiVersion: 'v1',
+      kind: 'ResourceQuota',
+      metadata: { name: 'pods', namespace: ns },
+      spec: { hard: { pods: '4' } }
+    })
+    // Admission refuses every pod until the quota controller has computed the quota's usage.
+    await waitFor('the quota to be computed', async () => {
+      const quota = await client.request<{ status?: { hard?: unknown } }>(
+        'GET',
+        `/api/v1/namespaces/${ns}/resourcequotas/pods`
+      )
+      return quota.body?.status?.hard !== undefined
+    })
+    expect((await applyAndTrack([deployment(ns, 'web', images.good, { replicas: 4 })])).ok).toBe(true)
+    const refused = firstSeen(kc, `/apis/apps/v1/namespaces/${ns}/replicasets`, rs =>
+      (rs.status?.conditions ?? []).some(c => c.type === 'ReplicaFailure' && c.status === 'True')
+    )
+    let outcome: RolloutOutcome
+    try {
+      outcome = await applyAndTrack([deployment(ns, 'web', images.good2, { replicas: 4 })])
+    } finally {
+      refused.stop()
+    }
+    expect(outcome).toMatchObject({ ok: true, resources: [{ status: 'ready', message: '4/4 updated, 4/4 available' }] })
+    // The case was exercised: a ReplicaSet was refused a pod (the surge pod) at least once.
+    expect(await refused.at).not.toBeNaN()
+  })
+
+  it('a crash loop fails once a new pod restarted more than failures-allowed (1) times', async () => {
+    const ns = await namespace()
+    const outcome = await applyAndTrack([deployment(ns, 'web', images.crashloop, { replicas: 1 })])
+    expect(outcome.ok).toBe(false)
+    expect(outcome.failure).toMatch(
+      /^deployment\/web: pod web-\S+ container app: CrashLoopBackOff: .*\((\d+) restarts, 1 allowed\)/
+    )
+  })
+
+  it('a pod that crashes once (failures-allowed 1, the default) deploys', async () => {
+    const ns = await namespace()
+    const outcome = await applyAndTrack([deployment(ns, 'web', images.crashonce, { replicas: 1 })])
+    expect(outcome).toMatchObject({ ok: true, resources: [{ status: 'ready', message: '1/1 updated, 1/1 available' }] })
+  })
+
+  it('the annotation gitops-push-deploy/failures-allowed: "0" makes the first crash fail', async () => {
+    const ns = await namespace()
+    const object = deployment(ns, 'web', images.crashonce, { replicas: 1 })
+    object.metadata = {
+      ...object.metadata,
+      annotations: { 'gitops-push-deploy/failures-allowed': '0' }
+    } as typeof object.metadata
+    const outcome = await applyAndTrack([object])
+    expect(outcome.ok).toBe(false)
+    expect(outcome.failure).toMatch(/^deployment\/web: pod web-\S+ container app: CrashLoopBackOff: /)
+  })
+
+  it('a suspended Job does not block: done, saying it is suspended', async () => {
+    const ns = await namespace()
+    const suspended = job(ns, 'later', images.good)
+    const outcome = await applyAndTrack([{ ...suspended, spec: { ...(suspended.spec as object), suspend: true } }])
+    expect(outcome.ok).toBe(true)
+    expect(outcome.resources[0]).toMatchObject({
+      status: 'ready',
+      message: expect.stringMatching(/^suspended \(spec.suspend: true\)/)
+    })
   })
 
   it('on timeout, reports each unfinished workload with its last progress', async () => {
     const ns = await namespace()
-    const outcome = await applyAndTrack([deployment(ns, 'web', images.unready, { replicas: 1 })], { timeoutMs: 4_000 })
+    // Long enough for the pod to exist whatever the load, so that it can be named.
+    const outcome = await applyAndTrack([deployment(ns, 'web', images.unready, { replicas: 1 })], {
+      timeoutMs: 15_000
+    })
     expect(outcome.ok).toBe(false)
     expect(outcome.resources[0]).toMatchObject({ status: 'timeout', message: expect.stringMatching(/updated|observe/) })
-    expect(outcome.failure).toMatch(/^timed out after 4s waiting for:\n {2}deployment\/web: /)
+    expect(outcome.failure).toMatch(/^timed out after 15s waiting for:\n {2}deployment\/web: /)
+    // The pods that never got ready are named, with their Ready condition.
+    expect(outcome.failure).toMatch(/\n {4}Pods not ready:\n {6}pod web-\S+: (Ready=False|no Ready condition)/)
   })
 
   it('one failing workload stops the others, which are reported as aborted', async () => {

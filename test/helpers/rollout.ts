@@ -33,7 +33,8 @@ const PLURALS: Record<string, string> = {
   DaemonSet: 'daemonsets',
   Job: 'jobs',
   CronJob: 'cronjobs',
-  ConfigMap: 'configmaps'
+  ConfigMap: 'configmaps',
+  ResourceQuota: 'resourcequotas'
 }
 
 /** Server-side apply of one built-in object; returns the generation and uid the server answered. */
@@ -62,7 +63,7 @@ export async function deleteNamespace(client: KubeClient, name: string): Promise
   await client.request('DELETE', `/api/v1/namespaces/${name}`).catch(() => undefined)
 }
 
-export type Behavior = 'crashloop' | 'unready' | 'fail'
+export type Behavior = 'crashloop' | 'crashonce' | 'unready' | 'fail'
 
 /** Builds and pushes a test image (`npm run testbed:image`) unless it is in the registry already. */
 export async function testImage(name: string, behavior?: Behavior): Promise<string> {

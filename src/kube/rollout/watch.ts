@@ -189,6 +189,8 @@ export class CollectionWatch<T extends LiveObject = LiveObject> {
       } catch (error) {
         if (signal.aborted) return
         if (error instanceof KubeApiError && (error.status === 410 || error.reason === 'Expired')) {
+          // After an apiserver restart (or compaction) the resourceVersion is too old: list again.
+          this.options.onTrouble(`watch ${this.describe()}: resourceVersion expired (410 Gone); listing again`)
           this.resourceVersion = undefined
           continue
         }

@@ -27,21 +27,15 @@ const (
 	serviceIP   = "10.0.0.1"
 )
 
-// freePort returns a currently free TCP port on 127.0.0.1.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// startEtcd runs an embedded single-member etcd on loopback ports with a
-// fresh data directory.
-func startEtcd(dataDir string, clientPort, peerPort int) (*embed.Etcd, error) {
-	if err := os.RemoveAll(dataDir); err != nil {
-		return nil, err
+// startEtcd runs an embedded single-member etcd on loopback. Port 0 lets etcd
+// bind a free port itself (no choose-then-bind race); the bound ports are read
+// back from its listeners (etcdPorts). keep reuses dataDir (a restart of the same cluster);
+// otherwise it starts empty.
+func startEtcd(dataDir string, clientPort, peerPort int, keep bool) (*embed.Etcd, error) {
+	if !keep {
+		if err := os.RemoveAll(dataDir); err != nil {
+			return nil, err
+		}
 	}
 	cfg := embed.NewConfig()
 	cfg.Name = "testbed"
@@ -75,6 +69,11 @@ func startEtcd(dataDir string, clientPort, peerPort int) (*embed.Etcd, error) {
 		e.Close()
 		return nil, fmt.Errorf("etcd did not become ready within 60s")
 	}
+}
+
+// etcdPorts are the client and peer ports etcd bound.
+func etcdPorts(e *embed.Etcd) (client, peer int) {
+	return e.Clients[0].Addr().(*net.TCPAddr).Port, e.Peers[0].Listener.Addr().(*net.TCPAddr).Port
 }
 
 // apiserverArgs are the command-line flags of the real kube-apiserver.

@@ -122,12 +122,19 @@ func (w *podWorker) runContainer(c *v1.Container, init bool, idx int, keepRunnin
 	// restartPolicy allows it.
 	restartOnFailure := keepRunning || w.base.Spec.RestartPolicy != v1.RestartPolicyNever
 	backoff := w.k.cfg.backoffBase
-	for {
+	for runs := 1; ; runs++ {
 		info := w.pullImage(c, init, idx)
 		if info == nil {
 			return false
 		}
 		behavior := strings.ToLower(strings.TrimSpace(info.Labels[behaviorLabel]))
+		if behavior == "crashonce" {
+			// Exits 1 on its first run only, like an app whose database is still starting.
+			behavior = ""
+			if runs == 1 {
+				behavior = "fail"
+			}
+		}
 		containerID := "containerd://" + randomID()
 		startedAt := metav1.Now()
 		w.event(c, init, v1.EventTypeNormal, "Created", "Created container: %s", c.Name)

@@ -81,7 +81,7 @@ func run() error {
 	readyDelay := fs.Duration("ready-delay", time.Second, "time from a pod's start until its containers are running and ready")
 	nodes := fs.Int("nodes", 2, "number of simulated nodes (1-3 recommended)")
 	apiPort := fs.Int("apiserver-port", 0, "kube-apiserver port on 127.0.0.1 (0: pick a free one)")
-	etcdPort := fs.Int("etcd-port", 0, "etcd client port on 127.0.0.1 (0: pick a free one)")
+	etcdPort := fs.Int("etcd-port", 0, "etcd client port on 127.0.0.1 (0: a free one, bound by etcd)")
 	kubeletPort := fs.Int("kubelet-port", 0, "port of the simulated kubelet API (logs) on 127.0.0.1 (0: pick a free one)")
 	backoffBase := fs.Duration("backoff-base", 10*time.Second, "first image pull / crash loop back-off")
 	backoffMax := fs.Duration("backoff-max", 20*time.Second, "maximum image pull / crash loop back-off")
@@ -92,6 +92,7 @@ func run() error {
 	nodeMemory := fs.String("node-memory", "16Gi", "allocatable memory of each simulated node")
 	nodePods := fs.String("node-max-pods", "110", "allocatable pods of each simulated node")
 	readyTimeout := fs.Duration("startup-timeout", 3*time.Minute, "give up if the cluster is not ready within this time")
+	keepState := fs.Bool("keep-state", false, "restart the cluster of --state-dir: keep its etcd data, certificates and ports")
 	verbosity := fs.Int("v", 0, "klog verbosity of the Kubernetes components")
 	logLevel := fs.String("log-level", "error", "lowest klog severity printed to stderr: info, warning or error")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -132,39 +133,52 @@ func run() error {
 	sigCh := make(chan os.Signal, 2)
 	signal.Notify(sigCh, syscall.SIGTERM, syscall.SIGINT)
 
-	// Ports.
-	pick := func(p int) (int, error) {
-		if p != 0 {
-			return p, nil
-		}
-		return freePort()
-	}
+	// Ports: each listener is bound here (0: the kernel picks a free port), never chosen
+	// first and bound later. A restart (--keep-state) binds the ports of the previous start.
 	var pp ports
+	portsFile := filepath.Join(dir, "ports.json")
+	if *keepState {
+		if data, err := os.ReadFile(portsFile); err == nil {
+			var prev ports
+			if err := json.Unmarshal(data, &prev); err != nil {
+				return fmt.Errorf("%s: %w", portsFile, err)
+			}
+			reuse := func(flag *int, previous int) {
+				if *flag == 0 {
+					*flag = previous
+				}
+			}
+			reuse(apiPort, prev.APIServer)
+			reuse(etcdPort, prev.EtcdClient)
+			reuse(kubeletPort, prev.Kubelet)
+		}
+	}
 	pp.PID = os.Getpid()
-	if pp.EtcdClient, err = pick(*etcdPort); err != nil {
-		return err
-	}
-	if pp.EtcdPeer, err = freePort(); err != nil {
-		return err
-	}
-	if pp.Kubelet, err = pick(*kubeletPort); err != nil {
-		return err
-	}
 	apiLn, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", *apiPort))
 	if err != nil {
 		return fmt.Errorf("listen for kube-apiserver: %w", err)
 	}
 	pp.APIServer = apiLn.Addr().(*net.TCPAddr).Port
 	pp.Server = fmt.Sprintf("https://127.0.0.1:%d", pp.APIServer)
-	if data, err := json.MarshalIndent(pp, "", "  "); err == nil {
-		if err := os.WriteFile(filepath.Join(dir, "ports.json"), append(data, '\n'), 0o644); err != nil {
-			return err
+	kubeletLn, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", *kubeletPort))
+	if err != nil {
+		return fmt.Errorf("listen for the kubelet API: %w", err)
+	}
+	pp.Kubelet = kubeletLn.Addr().(*net.TCPAddr).Port
+
+	var p *pki
+	if *keepState {
+		var found bool
+		if p, found, err = loadPKI(filepath.Join(dir, "pki")); err != nil {
+			return fmt.Errorf("loading certificates: %w", err)
+		} else if !found {
+			p = nil
 		}
 	}
-
-	p, err := generatePKI(filepath.Join(dir, "pki"))
-	if err != nil {
-		return fmt.Errorf("generating certificates: %w", err)
+	if p == nil {
+		if p, err = generatePKI(filepath.Join(dir, "pki")); err != nil {
+			return fmt.Errorf("generating certificates: %w", err)
+		}
 	}
 	internalKubeconfig := filepath.Join(dir, "pki", "components.kubeconfig")
 	if err := writeKubeconfig(internalKubeconfig, pp.Server, p, false); err != nil {
@@ -177,12 +191,18 @@ func run() error {
 		return err
 	}
 
-	logf("starting etcd on 127.0.0.1:%d", pp.EtcdClient)
-	etcd, err := startEtcd(filepath.Join(dir, "etcd"), pp.EtcdClient, pp.EtcdPeer)
+	etcd, err := startEtcd(filepath.Join(dir, "etcd"), *etcdPort, 0, *keepState)
 	if err != nil {
 		return fmt.Errorf("etcd: %w", err)
 	}
 	defer etcd.Close()
+	pp.EtcdClient, pp.EtcdPeer = etcdPorts(etcd)
+	logf("etcd on 127.0.0.1:%d", pp.EtcdClient)
+	if data, err := json.MarshalIndent(pp, "", "  "); err == nil {
+		if err := os.WriteFile(portsFile, append(data, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
 
 	logf("starting kube-apiserver on %s", pp.Server)
 	apiErr, err := runAPIServer(ctx, apiserverArgs(p, pp.EtcdClient), apiLn)
@@ -227,7 +247,7 @@ func run() error {
 		case s := <-sigCh:
 			// The apiserver treats a stop before its post-start hooks
 			// finished as fatal; nothing here needs a graceful shutdown
-			// yet (etcd data is wiped on the next start), so just exit.
+			// yet (etcd syncs no data before the cluster is ready), so just exit.
 			logf("received %v during startup, exiting", s)
 			_ = os.Remove(pidFile)
 			os.Exit(0)
@@ -269,7 +289,7 @@ func run() error {
 		return err
 	}
 	defer kubelet.Shutdown()
-	stopLogs, err := serveKubeletAPI(p, pp.Kubelet, client)
+	stopLogs, err := serveKubeletAPI(p, kubeletLn, client)
 	if err != nil {
 		return err
 	}
@@ -464,7 +484,7 @@ func writeKubeconfig(path, server string, p *pki, embed bool) error {
 // serveKubeletAPI answers the few kubelet endpoints the apiserver proxies
 // to (container logs), so that `kubectl logs` gives an answer instead of a
 // connection error. There is no real output: nothing runs.
-func serveKubeletAPI(p *pki, port int, client kubernetes.Interface) (func(), error) {
+func serveKubeletAPI(p *pki, ln net.Listener, client kubernetes.Interface) (func(), error) {
 	cert, err := tls.X509KeyPair(p.servingCertPEM, p.servingKey)
 	if err != nil {
 		return nil, err
@@ -489,10 +509,6 @@ func serveKubeletAPI(p *pki, port int, client kubernetes.Interface) (func(), err
 		fmt.Fprintf(w, "testbed: simulated container %q of pod %s/%s (image %s) has no output\n", container, ns, name, image)
 	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
-	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-	if err != nil {
-		return nil, fmt.Errorf("kubelet API listener: %w", err)
-	}
 	srv := &http.Server{Handler: mux, TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: nil}
 	go func() { _ = srv.ServeTLS(ln, "", "") }()

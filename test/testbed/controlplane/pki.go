@@ -15,8 +15,8 @@ import (
 	"time"
 )
 
-// pki holds the PEM material generated for one start of the control plane.
-// Everything is regenerated on every start: the cluster itself is fresh too.
+// pki holds the PEM material of the control plane: generated on a fresh start,
+// loaded again by a restart that keeps the state (--keep-state).
 type pki struct {
 	dir string
 
@@ -49,6 +49,39 @@ func serial() *big.Int {
 
 func certPEM(der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+// loadPKI reads what generatePKI wrote below dir; ok is false when any file is missing.
+func loadPKI(dir string) (p *pki, ok bool, err error) {
+	p = &pki{dir: dir}
+	targets := map[string]*[]byte{
+		"ca.crt": &p.caCertPEM, "ca.key": &p.caKeyPEM,
+		"serving.crt": &p.servingCertPEM, "serving.key": &p.servingKey,
+		"admin.crt": &p.adminCertPEM, "admin.key": &p.adminKeyPEM,
+		"sa.key": &p.saKeyPEM, "sa.pub": &p.saPubPEM,
+	}
+	for name, target := range targets {
+		data, err := os.ReadFile(p.path(name))
+		if os.IsNotExist(err) {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		*target = data
+	}
+	certBlock, _ := pem.Decode(p.caCertPEM)
+	keyBlock, _ := pem.Decode(p.caKeyPEM)
+	if certBlock == nil || keyBlock == nil {
+		return nil, false, fmt.Errorf("%s: ca.crt or ca.key is not PEM", dir)
+	}
+	if p.caCert, err = x509.ParseCertificate(certBlock.Bytes); err != nil {
+		return nil, false, err
+	}
+	if p.caKey, err = x509.ParseECPrivateKey(keyBlock.Bytes); err != nil {
+		return nil, false, err
+	}
+	return p, true, nil
 }
 
 // generatePKI creates a CA, a serving certificate for the loopback apiserver,

@@ -63,18 +63,30 @@ const silentHost = {
 const median = values => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 const ms = value => `${value.toFixed(0)} ms`
 
-const { Cluster, KubeClient, loadKubeConfig } = await importSource(
-  "export * from './src/kube/index.ts'\nexport { KubeClient } from './src/kube/client.ts'\nexport { loadKubeConfig } from './src/kube/kubeconfig.ts'\n"
+const { Cluster, Deadline, KubeClient, loadKubeConfig, parseConfig } = await importSource(
+  "export * from './src/kube/index.ts'\nexport { KubeClient } from './src/kube/client.ts'\nexport { loadKubeConfig } from './src/kube/kubeconfig.ts'\nexport { Deadline } from './src/lib/deadline.ts'\nexport { parseConfig } from './src/config/config.ts'\n"
 )
+/** A whole config, as a run would have it, for one namespace. */
+const configFor = (kubeconfig, namespace) =>
+  parseConfig(
+    {
+      image: 'registry.test/web',
+      tag: 'bench',
+      build: 'false',
+      'env-repo': 'bench/env',
+      'env-path': 'apps/bench',
+      'env-token': 'bench',
+      kubeconfig,
+      namespace,
+      'field-manager': 'gitops-push-deploy-bench'
+    },
+    { serverUrl: 'https://github.com', apiUrl: 'https://api.github.com', workspace: process.cwd() }
+  )
 const kubeconfig = readFileSync(process.env.KUBECONFIG, 'utf8')
 const loaded = loadKubeConfig(kubeconfig, undefined)
 const client = new KubeClient(loaded.kc, loaded.server)
 const namespace = `bench-drift-${randomBytes(3).toString('hex')}`
-const config = {
-  kube: { kubeconfig, namespace, fieldManager: 'gitops-push-deploy-bench' },
-  env: { owner: 'bench', repo: 'env', paths: ['apps/bench'] },
-  context: {}
-}
+const config = configFor(kubeconfig, namespace)
 await client.request('POST', '/api/v1/namespaces', {
   body: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } })
 })
@@ -82,7 +94,7 @@ const cluster = await Cluster.connect(config, silentHost)
 const timings = { 'in sync': [], drifted: [] }
 try {
   const files = envFiles()
-  await cluster.apply(files, { 'gitops-push-deploy/env-commit': 'bench' })
+  await cluster.apply(files, { 'gitops-push-deploy/env-commit': 'bench' }, new Deadline(60_000))
   await cluster.drift(files) // warm discovery, as a run's validation does first
   for (let run = 0; run < RUNS; run++) {
     const start = performance.now()

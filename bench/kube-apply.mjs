@@ -64,20 +64,32 @@ const silentHost = {
 const median = values => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 const ms = value => `${value.toFixed(0)} ms`
 
-const { Cluster, Deadline, KubeClient, loadKubeConfig } = await importSource(
-  "export * from './src/kube/index.ts'\nexport { KubeClient } from './src/kube/client.ts'\nexport { loadKubeConfig } from './src/kube/kubeconfig.ts'\nexport { Deadline } from './src/lib/deadline.ts'\n"
+const { Cluster, Deadline, KubeClient, loadKubeConfig, parseConfig } = await importSource(
+  "export * from './src/kube/index.ts'\nexport { KubeClient } from './src/kube/client.ts'\nexport { loadKubeConfig } from './src/kube/kubeconfig.ts'\nexport { Deadline } from './src/lib/deadline.ts'\nexport { parseConfig } from './src/config/config.ts'\n"
 )
+/** A whole config, as a run would have it, for one namespace. */
+const configFor = (kubeconfig, namespace) =>
+  parseConfig(
+    {
+      image: 'registry.test/web',
+      tag: 'bench',
+      build: 'false',
+      'env-repo': 'bench/env',
+      'env-path': 'apps/bench',
+      'env-token': 'bench',
+      kubeconfig,
+      namespace,
+      'field-manager': 'gitops-push-deploy-bench'
+    },
+    { serverUrl: 'https://github.com', apiUrl: 'https://api.github.com', workspace: process.cwd() }
+  )
 const kubeconfig = readFileSync(process.env.KUBECONFIG, 'utf8')
 const loaded = loadKubeConfig(kubeconfig, undefined)
 const client = new KubeClient(loaded.kc, loaded.server)
 const timings = { validate: [], create: [], reapply: [] }
 for (let run = 0; run < RUNS; run++) {
   const namespace = `bench-apply-${randomBytes(3).toString('hex')}`
-  const config = {
-    kube: { kubeconfig, namespace, fieldManager: 'gitops-push-deploy-bench' },
-    env: { owner: 'bench', repo: 'env', paths: ['apps/bench'] },
-    context: {}
-  }
+  const config = configFor(kubeconfig, namespace)
   const cluster = await Cluster.connect(config, silentHost)
   const files = envFiles()
   await client.request('POST', '/api/v1/namespaces', {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { changedFields, classifyDrift, otherOwners, ownsPath } from '../../src/kube/drift.js'
+import { changedFields, classifyDrift, holdsGitValues, otherOwners, ownsPath } from '../../src/kube/drift.js'
 import { driftLine } from '../../src/report/run-report.js'
 import { type LiveMember } from '../../src/kube/inventory.js'
 import { objectKey, type KubeObject } from '../../src/kube/types.js'
@@ -196,5 +196,35 @@ describe('classifyDrift', () => {
     expect(
       driftLine({ kind: 'Namespace', namespace: '', name: 'web', state: 'missing', fields: [], managers: [] })
     ).toBe('missing Namespace web')
+  })
+})
+
+describe('holdsGitValues (no dry run needed)', () => {
+  it.each<[string, object, boolean]>([
+    ['live holds every value Git sets, plus defaults', server(), true],
+    ['scaled', server({ replicas: 3 }), false],
+    ['another image', server({ image: 'reg/web:v1' }), false],
+    ['a container gone', server({ side: false }), false],
+    ['a label changed', server({ label: 'x' }), false]
+  ])('%s → %s', (_name, live, holds) => {
+    expect(holdsGitValues(git, live)).toBe(holds)
+  })
+
+  it('a normalised value is not held: the dry run decides', () => {
+    const withCpu: KubeObject = { ...git, spec: { replicas: 2, resources: { cpu: '1000m' } } }
+    expect(holdsGitValues(withCpu, { ...server(), spec: { replicas: 2, resources: { cpu: '1' } } })).toBe(false)
+  })
+
+  it('an unnamed list must match item by item and in length', () => {
+    const svc: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 's' },
+      spec: { ports: [{ port: 80 }] }
+    }
+    const live = (ports: object[]) => ({ ...svc, spec: { ports } })
+    expect(holdsGitValues(svc, live([{ port: 80, protocol: 'TCP', targetPort: 80 }]))).toBe(true)
+    expect(holdsGitValues(svc, live([{ port: 80 }, { port: 81 }]))).toBe(false)
+    expect(holdsGitValues(svc, live([{ port: 8080 }]))).toBe(false)
   })
 })

@@ -5,7 +5,7 @@ import { mapLimit } from '../lib/concurrency.js'
 import { type Applier, apiReason, type PreparedObject } from './apply.js'
 import { isNotFound, KubeApiError, type KubeClient } from './client.js'
 import { type Discovery, objectPath } from './discovery.js'
-import { classifyDrift, type DriftItem, type ObservedObject } from './drift.js'
+import { classifyDrift, type DriftItem, holdsGitValues, type ObservedObject } from './drift.js'
 import {
   LABEL_PART_OF,
   type LiveMember,
@@ -119,16 +119,18 @@ export class Inventory {
 
   /** Every member in `scope`: one labelled list per kind and namespace, all at once. */
   async members(scope: SetScope): Promise<{ members: LiveMember[]; live: Map<string, LiveObject> }> {
+    const resources = await Promise.all(
+      scope.groupKinds.map(gk => this.discovery.resolveGroupKind(parseGroupKind(gk).group, parseGroupKind(gk).kind))
+    )
     const lists: Array<{ gk: string; namespace?: string }> = []
-    for (const gk of scope.groupKinds) {
-      const { group, kind } = parseGroupKind(gk)
-      const resource = await this.discovery.resolveGroupKind(group, kind)
+    scope.groupKinds.forEach((gk, index) => {
+      const resource = resources[index]
       if (!resource) {
         this.log(`inventory: kind ${gk} is no longer served; its members cannot be listed`)
-        continue
+        return
       }
       for (const namespace of resource.namespaced ? scope.namespaces : [undefined]) lists.push({ gk, namespace })
-    }
+    })
     const live = new Map<string, LiveObject>()
     const members: LiveMember[] = []
     await mapLimit(lists, PARALLELISM, async ({ gk, namespace }) => {
@@ -157,34 +159,26 @@ export class Inventory {
   }
 
   /**
-   * Git's objects as the cluster holds them, and the members Git no longer has. Lists run at
-   * the same time as the server-side apply dry runs of Git's objects; an object not found among
-   * the members (not adopted yet, or missing) is read on its own.
+   * Git's objects as the cluster holds them, and the members Git no longer has: one labelled list
+   * per kind and namespace; an object not found among the members (not adopted yet, or missing)
+   * is read on its own. Only an object whose live values differ from Git's is dry-run (server-side
+   * apply) to tell real drift from the apiserver's normalisation.
    */
   async drift(applier: Applier, prepared: PreparedObject[], self: string): Promise<DriftCheck> {
     const scope = unionScope((await this.scope()) ?? EMPTY, scopeOf(prepared.map(asMember)))
-    const [listed, merged] = await Promise.all([
-      this.members(scope),
-      mapLimit(prepared, PARALLELISM, async p => {
-        try {
-          return { ok: true as const, object: await applier.dryRunObject(p) }
-        } catch (error) {
-          return { ok: false as const, reason: apiReason(error) }
-        }
-      })
-    ])
+    const listed = await this.members(scope)
     let unlabelled = 0
-    const indexed = prepared.map((p, index) => ({ p, index }))
-    const observed: ObservedObject[] = await mapLimit(indexed, PARALLELISM, async ({ p, index }) => {
+    const observed: ObservedObject[] = await mapLimit(prepared, PARALLELISM, async p => {
       const live = listed.live.get(p.key) ?? (await this.get(p))
       if (!live) return { git: p.object, namespace: p.namespace }
       if (live.metadata.labels?.[LABEL_PART_OF] !== this.id) unlabelled++
-      const dry = merged[index]
-      if (!dry.ok) {
-        this.log(`${p.describe}: cannot be compared (server-side dry run failed: ${dry.reason})`)
+      if (holdsGitValues(p.object, live)) return { git: p.object, namespace: p.namespace, live, merged: live }
+      try {
+        return { git: p.object, namespace: p.namespace, live, merged: await applier.dryRunObject(p) }
+      } catch (error) {
+        this.log(`${p.describe}: cannot be compared (server-side dry run failed: ${apiReason(error)})`)
         return { git: p.object, namespace: p.namespace, live, merged: live }
       }
-      return { git: p.object, namespace: p.namespace, live, merged: dry.object }
     })
     const items = classifyDrift(observed, listed.members, new Set(prepared.map(p => p.key)), self)
     return { items, unlabelled }

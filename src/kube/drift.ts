@@ -77,6 +77,41 @@ export function changedFields(git: KubeObject, merged: Json, live: Json): FieldD
   return diffs
 }
 
+/**
+ * Whether the live object holds every value Git's object sets (named list items matched by
+ * name, other lists item by item and of the same length). When it does, applying Git changes
+ * none of them: no drift, and no dry run needed. When it does not, the difference may be only
+ * the apiserver's normalisation (`1000m` for `1`, a defaulted field in a list): a dry run decides.
+ */
+export function holdsGitValues(git: KubeObject, live: Json): boolean {
+  const holds = (g: Json, l: Json, path: string): boolean => {
+    if (isObject(g)) {
+      if (!isObject(l)) return false
+      return Object.entries(g).every(([key, value]) => {
+        if (value === null || value === undefined) return true
+        if (path === '' && IGNORED_TOP.has(key)) return true
+        if (path === 'metadata' && !COMPARED_METADATA.has(key)) return true
+        return holds(value, l[key], path ? `${path}.${key}` : key)
+      })
+    }
+    if (Array.isArray(g)) {
+      if (!Array.isArray(l)) return false
+      if (keyedByName(g)) {
+        return g.every(item =>
+          holds(
+            item,
+            l.find(e => isObject(e) && e.name === item.name),
+            `${path}[]`
+          )
+        )
+      }
+      return g.length === l.length && g.every((item, index) => holds(item, l[index], `${path}[]`))
+    }
+    return g === l
+  }
+  return holds(git, live, '')
+}
+
 /** One entry of metadata.managedFields. */
 export interface ManagedFieldsEntry {
   manager?: string

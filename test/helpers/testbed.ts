@@ -332,12 +332,13 @@ export async function registryBlob(ref: string, digest: string): Promise<Buffer>
 /** Run the system kubectl against the test bed's cluster. */
 export async function kubectl(
   args: string[],
-  opts: { timeoutMs?: number } = {}
+  opts: { timeoutMs?: number; env?: Record<string, string> } = {}
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const kubeconfig = testbedEnv().kubeconfig
   if (!kubeconfig) throw new Error('the test bed has no cluster (TESTBED_SKIP_CLUSTER=1?)')
   try {
     const { stdout, stderr } = await execFileAsync('/usr/bin/kubectl', ['--kubeconfig', kubeconfig, ...args], {
+      env: { ...process.env, ...opts.env },
       timeout: opts.timeoutMs ?? 120000,
       maxBuffer: 64 * 1024 * 1024
     })

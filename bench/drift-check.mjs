@@ -3,85 +3,20 @@
 // Measured in sync, and with three objects changed or deleted by hand. Median and max of 9 runs.
 // Run with Node 24: node_modules/.bin/node bench/drift-check.mjs (after npm run testbed:up).
 import { randomBytes } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
-import { importSource } from './lib/import-source.mjs'
+import { readFileSync } from 'node:fs'
+import {
+  Cluster,
+  configFor,
+  Deadline,
+  envFiles,
+  KubeClient,
+  loadKubeConfig,
+  median,
+  ms,
+  silentHost
+} from './lib/kube-app.mjs'
 
 const RUNS = 9
-const envFile = '.testbed/env'
-if (!process.env.KUBECONFIG && existsSync(envFile)) {
-  for (const match of readFileSync(envFile, 'utf8').matchAll(/^export (\w+)='([^']*)'$/gm)) {
-    process.env[match[1]] ??= match[2]
-  }
-}
-if (!process.env.KUBECONFIG) throw new Error('KUBECONFIG is not set: run npm run testbed:up')
-
-/** 20 objects: ServiceAccount, Secret, 8 ConfigMaps, 5 Services, 5 Deployments. */
-function envFiles() {
-  const docs = [
-    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'app' } },
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'app' }, data: { password: 'YmVuY2g=' } }
-  ]
-  for (let i = 0; i < 8; i++)
-    docs.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}` }, data: { i: `${i}` } })
-  for (let i = 0; i < 5; i++) {
-    const labels = { app: `web-${i}` }
-    docs.push({
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: `web-${i}` },
-      spec: { selector: labels, ports: [{ port: 80 }] }
-    })
-    docs.push({
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: `web-${i}` },
-      spec: {
-        replicas: 0,
-        selector: { matchLabels: labels },
-        template: { metadata: { labels }, spec: { containers: [{ name: 'web', image: 'registry.test/web:1' }] } }
-      }
-    })
-  }
-  return [{ path: 'apps/bench/all.yaml', content: docs.map(d => JSON.stringify(d)).join('\n---\n') }]
-}
-
-const silentHost = {
-  setSecret() {},
-  debug() {},
-  info() {},
-  warning(message) {
-    console.error(`warning: ${message}`)
-  },
-  error(message) {
-    console.error(`error: ${message}`)
-  },
-  group: (_name, fn) => fn(),
-  setOutput() {},
-  writeSummary: async () => {}
-}
-
-const median = values => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
-const ms = value => `${value.toFixed(0)} ms`
-
-const { Cluster, Deadline, KubeClient, loadKubeConfig, parseConfig } = await importSource(
-  "export * from './src/kube/index.ts'\nexport { KubeClient } from './src/kube/client.ts'\nexport { loadKubeConfig } from './src/kube/kubeconfig.ts'\nexport { Deadline } from './src/lib/deadline.ts'\nexport { parseConfig } from './src/config/config.ts'\n"
-)
-/** A whole config, as a run would have it, for one namespace. */
-const configFor = (kubeconfig, namespace) =>
-  parseConfig(
-    {
-      image: 'registry.test/web',
-      tag: 'bench',
-      build: 'false',
-      'env-repo': 'bench/env',
-      'env-path': 'apps/bench',
-      'env-token': 'bench',
-      kubeconfig,
-      namespace,
-      'field-manager': 'gitops-push-deploy-bench'
-    },
-    { serverUrl: 'https://github.com', apiUrl: 'https://api.github.com', workspace: process.cwd() }
-  )
 const kubeconfig = readFileSync(process.env.KUBECONFIG, 'utf8')
 const loaded = loadKubeConfig(kubeconfig, undefined)
 const client = new KubeClient(loaded.kc, loaded.server)

@@ -1,13 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
-import {
-  describeClaims,
-  idTokenEndpoint,
-  jwtClaims,
-  MissingIdTokenPermissionError,
-  OidcToken,
-  refreshDue,
-  unauthorizedMessage
-} from '../../src/kube/oidc.js'
+import { idTokenEndpoint, MissingIdTokenPermissionError } from '../../src/host/id-token.js'
+import { describeClaims, jwtClaims, OidcToken, refreshDue, unauthorizedMessage } from '../../src/kube/oidc.js'
 
 /** An unsigned JWT with these claims (only the payload is read here). */
 const jwt = (claims: Record<string, unknown>): string =>

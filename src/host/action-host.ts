@@ -1,6 +1,6 @@
 import * as core from '@actions/core'
 import { INPUTS, type RawInputs } from '../config/index.js'
-import { idTokenEndpoint } from '../kube/oidc.js'
+import { idTokenEndpoint } from './id-token.js'
 import { type Host, type RenderedSummary } from './host.js'
 
 /** Inputs as the Actions runner passes them (INPUT_* variables, read by core.getInput). */

@@ -1,6 +1,6 @@
 import { type Host, type RenderedSummary } from './host.js'
 import { type OutputName } from '../config/inputs.js'
-import { requestIdToken } from '../kube/oidc.js'
+import { requestIdToken } from './id-token.js'
 import { Redactor } from './redactor.js'
 
 /** A terminal: logs and the summary to stderr, outputs collected for stdout. */

@@ -2,48 +2,7 @@
 // request; the cluster trusts GitHub's issuer (structured authentication configuration) and its
 // RBAC decides what the token's identity may do. No credential is stored anywhere.
 
-/** Asks the runner for an ID token with this audience (core.getIDToken, or the same request by hand). */
-export type IdTokenRequest = (audience: string) => Promise<string>
-
-/** Why a token cannot be requested at all: the job lacks `permissions: id-token: write`. */
-export class MissingIdTokenPermissionError extends Error {
-  constructor() {
-    super(
-      "kube-auth github-oidc needs the job's OIDC token, but ACTIONS_ID_TOKEN_REQUEST_URL and " +
-        'ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set: give the job `permissions: id-token: write` ' +
-        '(outside Actions, set both variables to a token endpoint that issues them)'
-    )
-    this.name = 'MissingIdTokenPermissionError'
-  }
-}
-
-/** The runner's token endpoint, from the variables it sets when the job may request ID tokens. */
-export function idTokenEndpoint(env: NodeJS.ProcessEnv): { url: string; token: string } {
-  const url = env.ACTIONS_ID_TOKEN_REQUEST_URL
-  const token = env.ACTIONS_ID_TOKEN_REQUEST_TOKEN
-  if (!url || !token) throw new MissingIdTokenPermissionError()
-  return { url, token }
-}
-
-/** The runner's request (what core.getIDToken does): GET url&audience=…, bearer, `{"value": jwt}`. */
-export async function requestIdToken(env: NodeJS.ProcessEnv, audience: string): Promise<string> {
-  const endpoint = idTokenEndpoint(env)
-  const url = new URL(endpoint.url)
-  url.searchParams.set('audience', audience)
-  const response = await fetch(url, {
-    headers: { Authorization: `Bearer ${endpoint.token}`, Accept: 'application/json' },
-    signal: AbortSignal.timeout(30_000)
-  })
-  const text = await response.text()
-  if (!response.ok) {
-    throw new Error(`the OIDC token request to ${url.origin}${url.pathname} answered ${response.status}`)
-  }
-  const value = (JSON.parse(text) as { value?: unknown }).value
-  if (typeof value !== 'string' || value.split('.').length !== 3) {
-    throw new Error(`the OIDC token request to ${url.origin}${url.pathname} returned no token`)
-  }
-  return value
-}
+import { type IdTokenRequest } from '../host/id-token.js'
 
 /** A JWT's payload, decoded without verifying (the apiserver verifies; we read exp and claims for messages). */
 export function jwtClaims(jwt: string): Record<string, unknown> {

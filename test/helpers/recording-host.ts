@@ -1,7 +1,7 @@
 // A Host that records every line a stage says, unredacted, so a leaked secret would show.
 import { type OutputName } from '../../src/config/inputs.js'
 import { type Host, type RenderedSummary } from '../../src/host/host.js'
-import { requestIdToken } from '../../src/kube/oidc.js'
+import { requestIdToken } from '../../src/host/id-token.js'
 
 export class RecordingHost implements Host {
   readonly lines: string[] = []

@@ -23,6 +23,10 @@ const PROGRESS_INTERVAL_MS = 5_000
 const TICK_MS = 1_000
 const WATCH_TIMEOUT_SECONDS = 120
 const DEFAULT_GRACE_MS = 30_000
+// The ReplicaSet controller retries a refused pod create with exponential backoff, so quota freed
+// by a terminating old pod is seen tens of seconds late: a refusal gets a longer window than an
+// unschedulable pod, restarted by any progress.
+const REPLICA_FAILURE_GRACE_FACTOR = 4
 const DEFAULT_FAILURES_ALLOWED = 1
 const OK_STATUSES = new Set(['ready', 'not-trackable', 'applied'])
 
@@ -76,7 +80,8 @@ export class RolloutTracker {
   private readonly namespaces = new Map<string, NamespaceWatches>()
   /** First seen (our clock) per uid: unschedulable pods, ReplicaSets with ReplicaFailure. */
   private readonly unschedulableSince = new Map<string, number>()
-  private readonly replicaFailureSince = new Map<string, number>()
+  /** ReplicaFailure first seen (our clock) per ReplicaSet uid, with the workload's pod counts then. */
+  private readonly replicaFailureSince = new Map<string, { sinceMs: number; counts: string }>()
   private readonly graceMs: number
   private evaluationQueued = false
   private timers: NodeJS.Timeout[] = []
@@ -244,12 +249,16 @@ export class RolloutTracker {
     if (replicaSet) {
       const uid = replicaSet.metadata.uid
       t.relatedUids.add(uid)
+      const counts = podCounts(object, replicaSet)
+      const seen = this.replicaFailureSince.get(uid)
       if (!hasReplicaFailure(replicaSet)) this.replicaFailureSince.delete(uid)
-      else if (!this.replicaFailureSince.has(uid)) this.replicaFailureSince.set(uid, nowMs)
+      // Progress restarts the window: a quota hit by the surge pod clears pod by pod, as old
+      // pods terminate, and the controller's retries back off meanwhile.
+      else if (!seen || seen.counts !== counts) this.replicaFailureSince.set(uid, { sinceMs: nowMs, counts })
       const failure = replicaSetFailure(replicaSet, {
         nowMs,
-        sinceMs: this.replicaFailureSince.get(uid),
-        graceMs: this.graceMs
+        sinceMs: this.replicaFailureSince.get(uid)?.sinceMs,
+        graceMs: this.graceMs * REPLICA_FAILURE_GRACE_FACTOR
       })
       if (failure) return failure
     } else if (t.rule === 'Deployment') {
@@ -370,4 +379,11 @@ export class RolloutTracker {
     const seconds = Math.round((Date.now() - this.startMs) / 100) / 10
     this.settleRun?.({ ok, resources, ...(failure === undefined ? {} : { failure }), seconds })
   }
+}
+
+/** The pod counts a rollout moves through (workload and new ReplicaSet): any change is progress. */
+function podCounts(workload: LiveObject, replicaSet: LiveObject): string {
+  const counts = (object: LiveObject): unknown[] =>
+    ['replicas', 'updatedReplicas', 'readyReplicas', 'availableReplicas'].map(key => object.status?.[key] ?? 0)
+  return JSON.stringify([counts(workload), counts(replicaSet)])
 }

@@ -26,8 +26,9 @@ export interface TrackOptions {
   log: (line: string) => void
   signal?: AbortSignal
   /**
-   * How long a new pod may stay unschedulable (autoscalers add nodes) or its ReplicaSet refuse
-   * to create pods (a quota freed when an old pod goes); 30 s by default.
+   * How long a new pod may stay unschedulable (autoscalers add nodes); 30 s by default. A
+   * ReplicaSet may refuse to create pods (a quota freed when an old pod goes) four times as long
+   * without progress.
    */
   graceMs?: number
   /** Restarts a new pod may have before its crash loop fails the rollout; 1 by default. */

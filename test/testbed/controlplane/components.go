@@ -203,6 +203,9 @@ func prepareControllerManager(p *pki, kubeconfig string) (func(ctx context.Conte
 		"--concurrent-gc-syncs=20",
 		"--concurrent-namespace-syncs=10",
 		"--concurrent-serviceaccount-token-syncs=5",
+		// A ReplicaSet refused pods (quota) retries with exponential backoff; informer resyncs
+		// requeue it. 12h by default: 10s keeps freed-quota recoveries in test timescales.
+		"--min-resync-period=10s",
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, fmt.Errorf("kube-controller-manager flags: %w", err)

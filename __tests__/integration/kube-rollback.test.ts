@@ -120,14 +120,13 @@ describe('Cluster.rollback on the test bed', () => {
 describe('a rollback through the composition root keeps the deploy annotations', () => {
   const host = new RecordingHost()
   const namespace = uniqueName('kube-rollback-stamp')
-  const registry = process.env.REGISTRY ?? ''
+  const registry = testbedEnv().registry
   const goodImage = `${registry}/kube-rollback/web:good`
   const missingImage = `${registry}/kube-rollback/web:missing-${namespace}`
   let client: KubeClient
 
   beforeAll(async () => {
-    expect(registry).not.toBe('')
-    pushGoodImage(goodImage)
+    await buildImage(goodImage)
     client = testClient()
     await createNamespace(client, namespace)
   })

@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, openSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { type KubeConfig } from '@kubernetes/client-node'
+import { KubeConfig } from '@kubernetes/client-node'
 import { type KubeClient } from '../src/kube/client.js'
 import { trackRollout, type TrackTarget } from '../src/kube/rollout/index.js'
 import { type LiveObject } from '../src/kube/rollout/objects.js'
@@ -26,7 +26,6 @@ import {
   deleteNamespace,
   deployment,
   target,
-  testbedKubeConfig,
   testImage
 } from '../test/helpers/rollout.js'
 
@@ -53,14 +52,18 @@ export async function child(): Promise<void> {
   process.stdout.write('loaded\n')
   let input = ''
   for await (const chunk of process.stdin) input += chunk
-  const { targets, since } = JSON.parse(input) as { targets: TrackTarget[]; since: string }
+  const { kubeconfig, targets, since } = JSON.parse(input) as {
+    kubeconfig: string
+    targets: TrackTarget[]
+    since: string
+  }
   const start = Date.now()
   let verdicts = 0
   const progress = setInterval(() => {
     const seconds = Math.round((Date.now() - start) / 1000)
     console.error(`  tracker: ${verdicts}/${targets.length} verdicts after ${seconds} s`)
   }, PROGRESS_EVERY_MS)
-  const outcome = await trackRollout(testbedKubeConfig(), targets, {
+  const outcome = await trackRollout(kubeConfigFrom(kubeconfig), targets, {
     timeoutMs: 900_000,
     since: new Date(since),
     log: line => {
@@ -81,7 +84,7 @@ export async function child(): Promise<void> {
 }
 
 /** Starts the tracking process (the CLI is loaded before it applies); track() hands it the targets. */
-function startChild(script: string) {
+function startChild(script: string, kubeconfig: string) {
   const proc = spawn(process.execPath, [script, '--track'], { stdio: ['pipe', 'pipe', 'inherit'] })
   let out = ''
   const closed = new Promise(resolve => proc.on('close', resolve))
@@ -95,7 +98,7 @@ function startChild(script: string) {
   return {
     loaded,
     async track(targets: TrackTarget[], since: Date): Promise<ChildReport> {
-      proc.stdin.end(JSON.stringify({ targets, since: since.toISOString() }))
+      proc.stdin.end(JSON.stringify({ kubeconfig, targets, since: since.toISOString() }))
       const code = await closed
       const last = out.trim().split('\n').pop()
       if (!last || last === 'loaded') throw new Error(`the tracking process exited with ${String(code)} and no report`)
@@ -168,6 +171,12 @@ async function waitGone(client: KubeClient, namespaces: string[]): Promise<void>
   }
 }
 
+function kubeConfigFrom(file: string): KubeConfig {
+  const kc = new KubeConfig()
+  kc.loadFromFile(file)
+  return kc
+}
+
 /** Starts the test bed's control plane binary with enough nodes; stop() ends it. */
 async function startCluster(nodes: number): Promise<{ kubeconfig: string; stop: () => Promise<void> }> {
   const build = spawnSync('bash', ['test/testbed/controlplane/build.sh'], { encoding: 'utf8', stdio: 'pipe' })
@@ -196,14 +205,16 @@ async function startCluster(nodes: number): Promise<{ kubeconfig: string; stop: 
     }
     await sleep(500)
   }
-  console.log(`own control plane with ${nodes} nodes ready after ${((Date.now() - start) / 1000).toFixed(0)} s`)
+  console.log(`own control plane with ${nodes} node(s) ready after ${((Date.now() - start) / 1000).toFixed(0)} s`)
   return { kubeconfig, stop }
 }
 
-async function measure(script: string, kc: KubeConfig, client: KubeClient, image: string, count: number) {
+async function measure(script: string, kubeconfig: string, image: string, count: number) {
+  const kc = kubeConfigFrom(kubeconfig)
+  const client = clientFor(kc)
   const nsCount = Math.max(1, Math.round(count / 10))
   const completions = watchCompletions(kc)
-  const tracker = startChild(script)
+  const tracker = startChild(script, kubeconfig)
   await tracker.loaded
   const namespaces = await Promise.all(Array.from({ length: nsCount }, () => createNamespace(client, 'bench-scale')))
   const start = Date.now()
@@ -255,12 +266,8 @@ async function measure(script: string, kc: KubeConfig, client: KubeClient, image
 export async function parent(script: string, counts: number[]): Promise<void> {
   const image = await testImage('app')
   const cluster = await startCluster(Math.ceil(Math.max(...counts) / PODS_PER_NODE))
-  // The tracking process finds the cluster through KUBECONFIG too.
-  process.env.KUBECONFIG = cluster.kubeconfig
   try {
-    const kc = testbedKubeConfig()
-    const client = clientFor(kc)
-    for (const count of counts) await measure(script, kc, client, image, count)
+    for (const count of counts) await measure(script, cluster.kubeconfig, image, count)
   } finally {
     await cluster.stop()
   }

@@ -13,12 +13,9 @@ import {
 
 const controller = (uid: string) => [{ uid, kind: 'Owner', name: 'owner', controller: true }]
 
-function pod(
-  name: string,
-  status: Record<string, unknown> = {},
-  meta: Partial<LiveObject['metadata']> = {}
-): LiveObject {
-  return { metadata: { name, uid: `uid-${name}`, ...meta }, status }
+/** A pod; `status` undefined leaves the field out, as before the kubelet or scheduler wrote any. */
+function pod(name: string, status?: Record<string, unknown>, meta: Partial<LiveObject['metadata']> = {}): LiveObject {
+  return { metadata: { name, uid: `uid-${name}`, ...meta }, ...(status === undefined ? {} : { status }) }
 }
 
 function waiting(reason: string, message = `${reason} message`, name = 'app'): ContainerStatus {
@@ -57,9 +54,26 @@ describe('podFailure', () => {
         }
       ]
     ],
-    ['no statuses yet', []]
+    ['no statuses yet', []],
+    ['a container status without any state yet', [{ name: 'app' }]]
   ])('%s does not fail', (_name, containerStatuses) => {
     expect(podFailure(pod('web-1', { containerStatuses }), options)).toBeUndefined()
+  })
+
+  it('a pod without any status (not yet scheduled) does not fail, whatever the clock says', () => {
+    expect(podFailure(pod('web-1'), { ...options, unschedulableSinceMs: 0 })).toBeUndefined()
+    expect(isUnschedulable(pod('web-1'))).toBe(false)
+  })
+
+  it.each([
+    ['CrashLoopBackOff', { reason: 'CrashLoopBackOff' }],
+    ['ImagePullBackOff', { reason: 'ImagePullBackOff' }]
+  ])('%s without a kubelet message fails with an empty message', (_name, state) => {
+    const failure = podFailure(
+      pod('web-1', { containerStatuses: [{ name: 'app', state: { waiting: state } }] }),
+      options
+    )
+    expect(failure).toEqual({ pod: 'web-1', container: 'app', reason: state.reason, message: '' })
   })
 
   it('init containers are checked, first', () => {
@@ -70,7 +84,12 @@ describe('podFailure', () => {
       }),
       options
     )
-    expect(failure).toMatchObject({ container: 'migrate', reason: 'ImagePullBackOff' })
+    expect(failure).toEqual({
+      pod: 'web-1',
+      container: 'migrate',
+      reason: 'ImagePullBackOff',
+      message: 'Back-off pulling image "x"'
+    })
   })
 
   it('an init container that failed and was restarted fails', () => {
@@ -93,6 +112,35 @@ describe('podFailure', () => {
       reason: 'Error',
       message: 'init container exited with code 3'
     })
+  })
+
+  it.each([
+    [
+      'with the message of its last exit',
+      { reason: 'Error', exitCode: 2, message: 'no such table' },
+      'init container exited with code 2: no such table'
+    ],
+    ['without an exit code', { reason: 'Error' }, 'init container exited with code ?']
+  ])('an init container that failed and was restarted fails, %s', (_name, terminated, message) => {
+    const status = { initContainerStatuses: [{ name: 'migrate', restartCount: 1, lastState: { terminated } }] }
+    expect(podFailure(pod('web-1', status), options)).toEqual({
+      pod: 'web-1',
+      container: 'migrate',
+      reason: 'Error',
+      message
+    })
+  })
+
+  it.each([
+    [
+      're-run after it completed (the pod sandbox was recreated)',
+      { restartCount: 1, lastState: { terminated: { reason: 'Completed', exitCode: 0 } } }
+    ],
+    ['restarted, no last state known', { restartCount: 1 }],
+    ['last exit Error but no restart counted yet', { lastState: { terminated: { reason: 'Error', exitCode: 1 } } }]
+  ])('an init container %s does not fail', (_name, container) => {
+    const status = { initContainerStatuses: [{ name: 'migrate', state: { running: {} }, ...container }] }
+    expect(podFailure(pod('web-1', status), options)).toBeUndefined()
   })
 
   it('an init container that failed once, not yet restarted, does not fail', () => {
@@ -120,6 +168,15 @@ describe('podFailure', () => {
     const failure = podFailure(pod('web-1', unschedulable), { ...options, unschedulableSinceMs: since })
     expect(failure?.reason).toBe(reason)
     if (reason) expect(failure?.message).toBe('0/2 nodes are available: 2 Insufficient cpu.')
+  })
+
+  it('unschedulable without a scheduler message fails with an empty message', () => {
+    const status = { conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable' }] }
+    expect(podFailure(pod('web-1', status), { ...options, unschedulableSinceMs: 0 })).toEqual({
+      pod: 'web-1',
+      reason: 'Unschedulable',
+      message: ''
+    })
   })
 
   const crashed = (restartCount: number): ContainerStatus => ({
@@ -193,8 +250,14 @@ describe('newReplicaSet', () => {
     expect(newReplicaSet(deployment, replicaSets)?.metadata.name).toBe(expected)
   })
 
+  it('ReplicaSets without annotations are at no revision', () => {
+    const bare: LiveObject = { metadata: { name: 'web-a', uid: 'uid-web-a', ownerReferences: controller('dep') } }
+    expect(newReplicaSet(deployment, [bare])).toBeUndefined()
+  })
+
   it('nothing before the controller wrote a revision', () => {
-    expect(newReplicaSet({ metadata: { name: 'web', uid: 'dep' } }, [rs('web-a', '1')])).toBeUndefined()
+    const bare: LiveObject = { metadata: { name: 'web-a', uid: 'uid-web-a', ownerReferences: controller('dep') } }
+    expect(newReplicaSet({ metadata: { name: 'web', uid: 'dep' } }, [rs('web-a', '1'), bare])).toBeUndefined()
   })
 })
 
@@ -205,8 +268,8 @@ describe('newRevisionPods', () => {
 
   it('Deployment: pods of the current ReplicaSet only', () => {
     const pods = [
-      pod('new', {}, { ownerReferences: controller('rs-b') }),
-      pod('old', {}, { ownerReferences: controller('rs-a') })
+      pod('new', undefined, { ownerReferences: controller('rs-b') }),
+      pod('old', undefined, { ownerReferences: controller('rs-a') })
     ]
     expect(names(newRevisionPods('Deployment', deployment, pods, replicaSet))).toEqual(['new'])
     expect(newRevisionPods('Deployment', deployment, pods, undefined)).toEqual([])
@@ -228,18 +291,48 @@ describe('newRevisionPods', () => {
     }
     const pods = [
       pod('agent-a', {}, { ownerReferences: controller('ds'), labels: { 'pod-template-generation': '2' } }),
-      pod('agent-b', {}, { ownerReferences: controller('ds'), labels: { 'pod-template-generation': '1' } })
+      pod('agent-b', {}, { ownerReferences: controller('ds'), labels: { 'pod-template-generation': '1' } }),
+      pod('agent-c', {}, { ownerReferences: controller('ds') })
     ]
     expect(names(newRevisionPods('DaemonSet', ds, pods))).toEqual(['agent-a'])
   })
 
-  it('Job: all its pods', () => {
-    const job: LiveObject = { metadata: { name: 'migrate', uid: 'job' } }
+  it.each(['Job', 'ReplicaSet'] as const)('%s: all its pods', rule => {
+    const owner: LiveObject = { metadata: { name: 'migrate', uid: 'job' } }
     const pods = [
       pod('migrate-a', {}, { ownerReferences: controller('job') }),
       pod('x', {}, { ownerReferences: controller('y') })
     ]
-    expect(names(newRevisionPods('Job', job, pods))).toEqual(['migrate-a'])
+    expect(names(newRevisionPods(rule, owner, pods))).toEqual(['migrate-a'])
+  })
+
+  it('StatefulSet without status: none yet (its update revision is unknown)', () => {
+    const sts: LiveObject = { metadata: { name: 'db', uid: 'sts' } }
+    const pods = [pod('db-0', undefined, { ownerReferences: controller('sts') })]
+    expect(newRevisionPods('StatefulSet', sts, pods)).toEqual([])
+  })
+
+  it('pods without labels are not at any StatefulSet revision', () => {
+    const sts: LiveObject = { metadata: { name: 'db', uid: 'sts' }, status: { updateRevision: 'db-2' } }
+    expect(
+      newRevisionPods('StatefulSet', sts, [pod('db-0', undefined, { ownerReferences: controller('sts') })])
+    ).toEqual([])
+  })
+
+  it('DaemonSet without the template-generation annotation: all its pods', () => {
+    const ds: LiveObject = { metadata: { name: 'agent', uid: 'ds' } }
+    const pods = [
+      pod('agent-a', undefined, { ownerReferences: controller('ds') }),
+      pod('agent-b', undefined, { ownerReferences: controller('ds'), labels: { 'pod-template-generation': '1' } }),
+      pod('other', undefined, { ownerReferences: controller('x') }),
+      pod('orphan')
+    ]
+    expect(names(newRevisionPods('DaemonSet', ds, pods))).toEqual(['agent-a', 'agent-b'])
+  })
+
+  it('Pod: itself only', () => {
+    const self = pod('web')
+    expect(names(newRevisionPods('Pod', self, [pod('other'), self]))).toEqual(['web'])
   })
 
   it('kinds without pods: none', () => {
@@ -260,8 +353,9 @@ describe('replicaSetFailure', () => {
           message: 'pods "web-b-" is forbidden: exceeded quota'
         }
       ],
-      'replicaset web-b: FailedCreate: pods "web-b-" is forbidden: exceeded quota'
+      'replicaset web-b: ReplicaFailure: FailedCreate: pods "web-b-" is forbidden: exceeded quota'
     ],
+    [[{ type: 'ReplicaFailure', status: 'True' }], 'replicaset web-b: ReplicaFailure'],
     [[{ type: 'ReplicaFailure', status: 'False' }], undefined],
     [[], undefined]
   ])('%j, past the grace window', (conditions, expected) => {
@@ -282,6 +376,12 @@ describe('replicaSetFailure', () => {
     expect(replicaSetFailure(rs, { nowMs: 100_000, sinceMs: since, graceMs: 30_000 }) !== undefined).toBe(fails)
     expect(hasReplicaFailure(rs)).toBe(true)
   })
+
+  it('a ReplicaSet without status has no failure', () => {
+    const rs = { metadata: { name: 'web-b', uid: 'rs' } }
+    expect(replicaSetFailure(rs, { nowMs: 100_000, sinceMs: 0, graceMs: 30_000 })).toBeUndefined()
+    expect(hasReplicaFailure(rs)).toBe(false)
+  })
 })
 
 describe('failuresAllowed', () => {
@@ -296,6 +396,12 @@ describe('failuresAllowed', () => {
     [undefined, { allowed: 1 }],
     ['0', { allowed: 0 }],
     [' 3 ', { allowed: 3 }],
+    ['9999', { allowed: 9999 }],
+    [
+      '10000',
+      { error: 'annotation gitops-push-deploy/failures-allowed: "10000" is not a whole number from 0 to 9999' }
+    ],
+    ['12a', { error: 'annotation gitops-push-deploy/failures-allowed: "12a" is not a whole number from 0 to 9999' }],
     ['-1', { error: 'annotation gitops-push-deploy/failures-allowed: "-1" is not a whole number from 0 to 9999' }],
     ['two', { error: 'annotation gitops-push-deploy/failures-allowed: "two" is not a whole number from 0 to 9999' }]
   ])('annotation %j', (value, expected) => {

@@ -172,6 +172,27 @@ export async function clearFaults(): Promise<void> {
   await admin('DELETE', '/faults')
 }
 
+/**
+ * A GitHub without GraphQL (an older Enterprise Server, an API proxy): POST /graphql answers 404 until
+ * the faults are cleared (clearFaults after each test).
+ */
+export async function withoutGraphQL(): Promise<void> {
+  await injectFaults({
+    kind: '5xx',
+    status: 404,
+    count: 100_000,
+    body: { message: 'Not Found', documentation_url: 'https://docs.github.com/graphql' },
+    match: { method: 'POST', pathRegex: '^/graphql$' }
+  })
+}
+
+/** Whether a logged request concerns `repo` ("owner/name" or name): its path, or a GraphQL body naming it. */
+export function concerns(entry: RequestLogEntry, repo: string): boolean {
+  return (
+    entry.path.includes(`/${repo}`) || (entry.path === '/graphql' && JSON.stringify(entry.body ?? '').includes(repo))
+  )
+}
+
 /** Delay every emulated GitHub request by `ms` (0 turns it off). */
 export async function setLatency(ms: number): Promise<void> {
   await admin('POST', '/latency', { ms })

@@ -125,8 +125,8 @@ describe('a commit through createCommitOnBranch', () => {
       expect(git(repo, 'rev-parse', 'main')).toBe(commit?.sha)
       expect(git(repo, 'rev-parse', 'main^')).toBe(parent)
       expect(bytes(repo, 'main:apps/api/odd.yaml').equals(Buffer.from(odd.replace(':1.0', ':2.0'), 'utf8'))).toBe(true)
-      expect(git(repo, 'show', 'main:apps/api/a/b/c/d/e/deep.yaml')).toBe(deployment(`${IMAGE}:2.0`))
-      expect(git(repo, 'show', 'main:apps/other/deploy.yaml')).toBe(deployment(`${IMAGE}:1.0`))
+      expect(bytes(repo, 'main:apps/api/a/b/c/d/e/deep.yaml').toString()).toBe(deployment(`${IMAGE}:2.0`))
+      expect(bytes(repo, 'main:apps/other/deploy.yaml').toString()).toBe(deployment(`${IMAGE}:1.0`))
       expect(git(repo, 'log', '-1', '--format=%cn|%B', 'main')).toBe('GitHub|deploy api 2.0\n\nfrom the test')
       expect(commit?.url).toMatch(new RegExp(`/${OWNER}/${repo}/commit/${commit?.sha}$`))
     },

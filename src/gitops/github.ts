@@ -297,15 +297,15 @@ export class EnvGitHub {
   /**
    * One `createCommitOnBranch` with `expectedHeadOid`: the files (their exact bytes, base64) on top of
    * `expectedHead`. 'stale' when the branch moved ("Expected branch to point to …"), 'unavailable' when
-   * this GitHub lacks the endpoint or the mutation. Never retried inside: a 5xx or lost answer may hide a
-   * commit that landed, which the caller checks.
+   * this GitHub lacks the endpoint or the mutation, `unsure` (with the failure) when the answer was a 5xx
+   * or lost: the commit may have landed, which the caller checks (never retried inside).
    */
   async commitGraph(
     branch: string,
     expectedHead: string,
     files: Array<{ path: string; content: string }>,
     message: string
-  ): Promise<{ sha: string; url: string } | 'stale' | 'missing' | 'unavailable'> {
+  ): Promise<{ sha: string; url: string } | { unsure: unknown } | 'stale' | 'missing' | 'unavailable'> {
     return this.call(this.writeScope(files.map(f => f.path)), 'write commits', async () => {
       try {
         const data: { createCommitOnBranch: { commit: { oid: string; url: string } | null } | null } =
@@ -329,6 +329,7 @@ export class EnvGitHub {
       } catch (error) {
         if (statusOf(error) === 404) return 'unavailable'
         const errors = graphErrors(error)
+        if (!errors && isUnsure(error)) return { unsure: error }
         if (!errors) throw error
         if (isStaleHead(errors)) return 'stale'
         if (isMissingFromSchema(errors)) return 'unavailable'

@@ -20,7 +20,6 @@ import {
   EnvGitHub,
   githubOctokit,
   isAppInstallationToken,
-  isUnsure,
   UNSURE_WRITE_TRIES,
   type GitHubOptions,
   type NewFile
@@ -313,22 +312,19 @@ export class EnvRepository {
     message: string
   ): Promise<Written | 'unavailable'> {
     for (let tries = 1; ; tries++) {
-      try {
-        return await this.github.commitGraph(this.branch, snapshot.head, files, message)
-      } catch (error) {
-        if (!isUnsure(error)) throw error
-        const now = await this.latest()
-        if (
-          now.commit?.parent === snapshot.head &&
-          sameMessage(now.commit.message, message) &&
-          edited.changed.every(file => now.files.find(f => f.path === file.path)?.content === file.content)
-        ) {
-          return { sha: now.head, url: now.commit.url }
-        }
-        if (now.head !== snapshot.head) return 'stale'
-        if (tries >= UNSURE_WRITE_TRIES) throw error
-        await sleep(this.github.unsureWaitMs * tries)
+      const written = await this.github.commitGraph(this.branch, snapshot.head, files, message)
+      if (typeof written !== 'object' || !('unsure' in written)) return written
+      const now = await this.latest()
+      if (
+        now.commit?.parent === snapshot.head &&
+        sameMessage(now.commit.message, message) &&
+        edited.changed.every(file => now.files.find(f => f.path === file.path)?.content === file.content)
+      ) {
+        return { sha: now.head, url: now.commit.url }
       }
+      if (now.head !== snapshot.head) return 'stale'
+      if (tries >= UNSURE_WRITE_TRIES) throw written.unsure
+      await sleep(this.github.unsureWaitMs * tries)
     }
   }
 

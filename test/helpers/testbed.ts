@@ -186,10 +186,15 @@ export async function withoutGraphQL(): Promise<void> {
   })
 }
 
-/** Whether a logged request concerns `repo` ("owner/name" or name): its path, or a GraphQL body naming it. */
+/**
+ * Whether a logged request concerns repository `repo` ("owner/name"): its REST path, or a GraphQL body
+ * naming it (queries give the owner and the name apart; names are unique on the test bed).
+ */
 export function concerns(entry: RequestLogEntry, repo: string): boolean {
+  if (entry.path !== '/graphql') return entry.path.includes(`/${repo}`)
   return (
-    entry.path.includes(`/${repo}`) || (entry.path === '/graphql' && JSON.stringify(entry.body ?? '').includes(repo))
+    JSON.stringify(entry.body ?? '').includes(`"${repo.split('/').pop()}"`) ||
+    JSON.stringify(entry.body ?? '').includes(repo)
   )
 }
 

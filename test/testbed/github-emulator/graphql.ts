@@ -228,7 +228,7 @@ async function blobObject(ctx: Ctx, sha: string): Promise<Record_> {
     isBinary: binary,
     isTruncated: false,
     // Bytes that are not UTF-8 come out transcoded (replacement characters), as GitHub's do.
-    text: binary ? null : new TextDecoder('utf-8').decode(data)
+    text: binary ? null : new TextDecoder('utf-8', { ignoreBOM: true }).decode(data)
   }
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
+import { applyPatch } from 'diff'
 import { parseImageRepository } from '../../src/image/reference.js'
-import { unifiedDiff } from '../../src/gitops/diff.js'
+import { HIDDEN_LINE, unifiedDiff } from '../../src/gitops/diff.js'
 import { chartFolders, descriptorFiles, isEditable, type TreeFile } from '../../src/gitops/files.js'
 import { isLostRefRace, rateLimitWait } from '../../src/gitops/github.js'
 import { forbiddenMessage } from '../../src/lib/github-client.js'
@@ -152,6 +153,16 @@ describe('renderCommitMessage', () => {
   })
 })
 
+/** Lines removed and added by a shortest edit: each side's length less their longest common subsequence. */
+function minimalChanges(a: string[], b: string[]): [number, number] {
+  const lcs = a.map(() => new Array<number>(b.length + 1).fill(0))
+  lcs.push(new Array<number>(b.length + 1).fill(0))
+  for (let i = a.length - 1; i >= 0; i--)
+    for (let j = b.length - 1; j >= 0; j--)
+      lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1])
+  return [a.length - lcs[0][0], b.length - lcs[0][0]]
+}
+
 describe('unifiedDiff', () => {
   it('shows a changed line with context, CR stripped', () => {
     expect(unifiedDiff('a.yaml', 'a\r\nb\r\nc\r\n', 'a\r\nB\r\nc\r\n')).toBe(
@@ -182,8 +193,45 @@ describe('unifiedDiff', () => {
     if (file.endsWith('.yaml')) expect(diff).toContain('-image: a:1\n+image: a:2')
   })
 
+  it('is a patch that turns the old text into the new one, with the fewest changed lines', () => {
+    let seed = 7
+    const random = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n
+    for (let run = 0; run < 300; run++) {
+      const alphabet = 1 + random(8)
+      const before = Array.from({ length: random(25) }, () => `l${random(alphabet)}`)
+      // kept, dropped, one inserted before, or replaced by a line only the new side has
+      const after = before.flatMap(line => [[line], [], [`l${random(alphabet)}`, line], [`new${random(3)}`]][random(4)])
+      const [a, b] = [before, after].map(lines => lines.map(line => `${line}\n`).join(''))
+      const diff = unifiedDiff('f', a, b)
+      if (a === b) continue
+      expect(applyPatch(a, diff)).toBe(b)
+      const changed = (sign: string): number => diff.split('\n').filter(l => l[0] === sign && l[1] !== sign).length
+      expect([changed('-'), changed('+')]).toEqual(minimalChanges(before, after))
+    }
+  })
+
   it('is empty for equal texts', () => {
     expect(unifiedDiff('f', 'x\n', 'x\n')).toBe('')
+  })
+
+  it('shows no hunk when only line ends or the final newline differ (they are kept as they were)', () => {
+    expect(unifiedDiff('f', 'a\r\nb', 'a\nb\n')).toBe('--- a/f\n+++ b/f\n')
+  })
+
+  it('numbers hunks of a new file and of lines added at the end like git', () => {
+    expect(unifiedDiff('f', '', 'x\ny\n')).toBe('--- a/f\n+++ b/f\n@@ -0,0 +1,2 @@\n+x\n+y\n')
+    expect(unifiedDiff('f', 'x\n', '')).toBe('--- a/f\n+++ b/f\n@@ -1,1 +0,0 @@\n-x\n')
+  })
+
+  it('hides the Secret lines of each side by their own line numbers when lines were added before them', () => {
+    const before = 'kind: ConfigMap\ndata: {a: "1"}\n---\nkind: Secret\nstringData: {token: old}\n'
+    const after =
+      'kind: ConfigMap\ndata: {a: "1"}\nimmutable: true\nextra: true\n---\nkind: Secret\nstringData: {token: new}\n'
+    expect(unifiedDiff('f.yaml', before, after)).toBe(
+      '--- a/f.yaml\n+++ b/f.yaml\n' +
+        '@@ -2,4 +2,6 @@\n data: {a: "1"}\n+immutable: true\n+extra: true\n' +
+        ` ${HIDDEN_LINE}\n ${HIDDEN_LINE}\n-${HIDDEN_LINE}\n+${HIDDEN_LINE}\n`
+    )
   })
 })
 

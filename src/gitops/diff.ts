@@ -1,13 +1,20 @@
 // Unified diff of one file (git's format, 1 line of context), for the plan shown before committing.
 // It goes to logs and job summaries: lines of a Secret document are never shown.
-
-type Op = { kind: ' ' | '-' | '+'; line: string }
+import { diffArrays, FILE_HEADERS_ONLY, formatPatch, type StructuredPatchHunk } from 'diff'
 
 // One line: enough to see which key changed; every more line is more of the file in the log.
 const CONTEXT = 1
 const SECRET_KIND = /^kind:\s*["']?Secret["']?\s*(?:#.*)?$/m
 const SECRET_KIND_JSON = /"kind"\s*:\s*"Secret"/
 export const HIDDEN_LINE = '<line of a Secret document hidden>'
+
+/** One line of the edit script: `old` and `new` are the indexes of the next line of each side. */
+interface Op {
+  kind: ' ' | '-' | '+'
+  line: string
+  old: number
+  new: number
+}
 
 /** For each line, whether it belongs to a Secret document (`---` separates YAML documents). */
 function secretLines(lines: string[], json: boolean): boolean[] {
@@ -35,86 +42,75 @@ function splitLines(text: string): string[] {
   return lines
 }
 
-/** Shortest edit script between two line lists (Myers, O((N+M)·D)). */
-function editScript(a: string[], b: string[]): Op[] {
-  const offset = a.length + b.length + 1
-  const v = new Array<number>(2 * offset + 1).fill(0)
-  // trace[d]: the furthest x on each diagonal k before step d
-  const trace: number[][] = []
-  const down = (row: number[], d: number, k: number): boolean =>
-    k === -d || (k !== d && row[offset + k - 1] < row[offset + k + 1])
-  search: for (let d = 0; ; d++) {
-    trace.push(v.slice())
-    for (let k = -d; k <= d; k += 2) {
-      let x = down(v, d, k) ? v[offset + k + 1] : v[offset + k - 1] + 1
-      let y = x - k
-      while (x < a.length && y < b.length && a[x] === b[y]) {
-        x++
-        y++
-      }
-      v[offset + k] = x
-      if (x >= a.length && y >= b.length) break search
-    }
+/**
+ * The lines a and b have in common, as index pairs in order: jsdiff's Myers diff over the lines
+ * both sides hold. A line only one side holds can never be common, so it is left out first (as
+ * git's xdiff does): Myers costs lines × changes, and an edit changes every line naming the image.
+ */
+function commonLines(a: string[], b: string[]): Array<[number, number]> {
+  const inA = new Set(a)
+  const inB = new Set(b)
+  const keptA = a.flatMap((line, i) => (inB.has(line) ? [i] : []))
+  const keptB = b.flatMap((line, j) => (inA.has(line) ? [j] : []))
+  const pairs: Array<[number, number]> = []
+  let i = 0
+  let j = 0
+  for (const change of diffArrays(
+    keptA.map(k => a[k]),
+    keptB.map(k => b[k])
+  )) {
+    if (change.removed) i += change.count
+    else if (change.added) j += change.count
+    else for (let n = 0; n < change.count; n++) pairs.push([keptA[i++], keptB[j++]])
   }
-  const ops: Op[] = []
-  let x = a.length
-  let y = b.length
-  for (let d = trace.length - 1; d > 0; d--) {
-    const row = trace[d]
-    const k = x - y
-    const previousK = down(row, d, k) ? k + 1 : k - 1
-    const previousX = row[offset + previousK]
-    const previousY = previousX - previousK
-    while (x > previousX && y > previousY) {
-      ops.push({ kind: ' ', line: a[--x] })
-      y--
-    }
-    if (x === previousX) ops.push({ kind: '+', line: b[--y] })
-    else ops.push({ kind: '-', line: a[--x] })
-  }
-  while (x > 0) ops.push({ kind: ' ', line: a[--x] })
-  return ops.reverse()
+  return pairs
 }
 
-/** `--- a/path`, `+++ b/path` and hunks; empty when the texts are equal. */
+/** Every line of both sides in order: between two common lines, the removed ones, then the added ones. */
+function editScript(a: string[], b: string[], hiddenA: boolean[], hiddenB: boolean[]): Op[] {
+  const ops: Op[] = []
+  const shown = (line: string, hidden: boolean): string => (hidden ? HIDDEN_LINE : line)
+  let x = 0
+  let y = 0
+  for (const [i, j] of [...commonLines(a, b), [a.length, b.length]]) {
+    for (; x < i; x++) ops.push({ kind: '-', line: shown(a[x], hiddenA[x]), old: x, new: y })
+    for (; y < j; y++) ops.push({ kind: '+', line: shown(b[y], hiddenB[y]), old: x, new: y })
+    if (i < a.length) ops.push({ kind: ' ', line: shown(a[i], hiddenA[i]), old: x++, new: y++ })
+  }
+  return ops
+}
+
+/** Changes with at most 2 × CONTEXT unchanged lines between them share a hunk, as in git. */
+function hunksOf(ops: Op[]): StructuredPatchHunk[] {
+  const ranges: Array<[number, number]> = []
+  ops.forEach((op, i) => {
+    if (op.kind === ' ') return
+    const last = ranges[ranges.length - 1]
+    if (last && i - last[1] <= 2 * CONTEXT + 1) last[1] = i
+    else ranges.push([i, i])
+  })
+  return ranges.map(([first, last]) => {
+    const slice = ops.slice(Math.max(0, first - CONTEXT), Math.min(ops.length, last + CONTEXT + 1))
+    return {
+      oldStart: slice[0].old + 1,
+      oldLines: slice.filter(op => op.kind !== '+').length,
+      newStart: slice[0].new + 1,
+      newLines: slice.filter(op => op.kind !== '-').length,
+      lines: slice.map(op => `${op.kind}${op.line}`)
+    }
+  })
+}
+
+/**
+ * `--- a/path`, `+++ b/path` and hunks; empty when the texts are equal. Line ends (CRLF) and a
+ * missing final newline are not shown as changes: the editor keeps both byte for byte.
+ */
 export function unifiedDiff(path: string, before: string, after: string): string {
   if (before === after) return ''
   const a = splitLines(before)
   const b = splitLines(after)
   const json = path.toLowerCase().endsWith('.json')
-  const hiddenA = secretLines(a, json)
-  const hiddenB = secretLines(b, json)
-  let x = 0
-  let y = 0
-  const ops = editScript(a, b).map(op => {
-    const hidden = op.kind === '+' ? hiddenB[y] : hiddenA[x]
-    if (op.kind !== '+') x++
-    if (op.kind !== '-') y++
-    return hidden ? { ...op, line: HIDDEN_LINE } : op
-  })
-  const changed = ops.map((op, i) => (op.kind === ' ' ? -1 : i)).filter(i => i >= 0)
-  if (changed.length === 0) return `--- a/${path}\n+++ b/${path}\n` // only the final newline differs
-  const hunks: Array<[number, number]> = []
-  for (const i of changed) {
-    const last = hunks[hunks.length - 1]
-    if (last && i - last[1] <= 2 * CONTEXT) last[1] = i
-    else hunks.push([i, i])
-  }
-  let out = `--- a/${path}\n+++ b/${path}\n`
-  for (const [first, last] of hunks) {
-    const start = Math.max(0, first - CONTEXT)
-    const end = Math.min(ops.length - 1, last + CONTEXT)
-    let oldLine = 1
-    let newLine = 1
-    for (let i = 0; i < start; i++) {
-      if (ops[i].kind !== '+') oldLine++
-      if (ops[i].kind !== '-') newLine++
-    }
-    const slice = ops.slice(start, end + 1)
-    const oldCount = slice.filter(op => op.kind !== '+').length
-    const newCount = slice.filter(op => op.kind !== '-').length
-    out += `@@ -${oldCount === 0 ? oldLine - 1 : oldLine},${oldCount} +${newCount === 0 ? newLine - 1 : newLine},${newCount} @@\n`
-    out += slice.map(op => `${op.kind}${op.line}\n`).join('')
-  }
-  return out
+  const ops = editScript(a, b, secretLines(a, json), secretLines(b, json))
+  const patch = { oldFileName: `a/${path}`, newFileName: `b/${path}`, oldHeader: undefined, newHeader: undefined }
+  return formatPatch({ ...patch, hunks: hunksOf(ops) }, FILE_HEADERS_ONLY)
 }

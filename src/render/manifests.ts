@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { parseAllDocuments, type Tags } from 'yaml'
+import which from 'which'
 import { type EnvFile, type HookInfo, type KubeObject } from './types.js'
 import { mapLimit } from '../lib/concurrency.js'
 import { makeTempDir, removeTempDir } from '../lib/temp-files.js'
@@ -260,18 +261,11 @@ function writeFiles(workdir: string, files: EnvFile[]): string[] {
   return problems
 }
 
-/** The first of `names` that is an executable on PATH. */
-export function findOnPath(names: string[], pathVariable = process.env.PATH ?? ''): string | undefined {
+/** The first of `names` that is an executable on PATH (looked up as a shell does, by `which`). */
+export async function findOnPath(names: string[]): Promise<string | undefined> {
   for (const name of names) {
-    for (const dir of pathVariable.split(path.delimiter).filter(Boolean)) {
-      const candidate = path.join(dir, name)
-      try {
-        accessSync(candidate, constants.X_OK)
-        return candidate
-      } catch {
-        // not here
-      }
-    }
+    const found = await which(name, { nothrow: true })
+    if (found) return found
   }
   return undefined
 }
@@ -279,7 +273,7 @@ export function findOnPath(names: string[], pathVariable = process.env.PATH ?? '
 const execFileAsync = promisify(execFile)
 
 async function kustomizeBuild(workdir: string, root: string): Promise<string> {
-  const binary = findOnPath(['kustomize', 'kubectl'])
+  const binary = await findOnPath(['kustomize', 'kubectl'])
   if (!binary) {
     throw new Error('neither kustomize nor kubectl is on PATH; install one of them to deploy a kustomization')
   }

@@ -215,7 +215,7 @@ describe('GitHub without GraphQL', () => {
 
 describe('a branch requiring signed commits', () => {
   it(
-    'a GitHub App token (ghs_) commits through GraphQL, which GitHub signs; another token, or REST, is stopped at open',
+    'a GitHub App token (ghs_) commits through GraphQL, which GitHub signs; a personal token, or REST, is stopped at open',
     async () => {
       const repo = await createRepo(
         { 'deploy.yaml': deployment(`${IMAGE}:1.0`) },
@@ -236,17 +236,19 @@ describe('a branch requiring signed commits', () => {
       const rules = await githubRequest<Array<{ type: string }>>('GET', `/repos/${OWNER}/${repo}/rules/branches/main`)
       expect(rules.body.map(rule => rule.type)).toEqual(['required_signatures']) // the quirk is on
 
-      const appToken = `ghs_${'x'.repeat(36)}`
-      await addToken(appToken, { [`${OWNER}/*`]: 'write' }, 'github-actions[bot]')
-      await expect(open(repo)).rejects.toThrow(
+      // the test bed's token is a GitHub App installation token (ghs_, github-actions[bot]), like GITHUB_TOKEN
+      expect(bed.githubToken.startsWith('ghs_')).toBe(true)
+      const personal = `ghp_${'x'.repeat(36)}`
+      await addToken(personal, { [`${OWNER}/*`]: 'write' }, 'octocat')
+      await expect(open(repo, { 'env-token': personal })).rejects.toThrow(
         `env-branch "main" of ${OWNER}/${repo} requires signed commits (ruleset): a push-mode run cannot commit to it`
       )
-      const commit = await (await open(repo, { 'env-token': appToken })).commit(editFor('2.0'), 'deploy')
+      const commit = await (await open(repo)).commit(editFor('2.0'), 'deploy')
       expect(git(repo, 'rev-parse', 'main')).toBe(commit?.sha)
       expect(git(repo, 'log', '-1', '--format=%an', 'main')).toBe('github-actions[bot]')
 
       await withoutGraphQL()
-      await expect(open(repo, { 'env-token': appToken })).rejects.toThrow('requires signed commits (ruleset)')
+      await expect(open(repo)).rejects.toThrow('requires signed commits (ruleset)')
     },
     SLOW
   )

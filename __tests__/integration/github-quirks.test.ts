@@ -231,6 +231,8 @@ describe('4. branch rules before the build', () => {
   it(
     'a branch requiring pull requests, checks and signatures fails a push-mode open, naming each rule',
     async () => {
+      // REST: commits it makes are not signed (through GraphQL, GitHub signs a GitHub App token's commits)
+      await withoutGraphQL()
       const repo = await createRepo(
         { 'deploy.yaml': deployment(`${IMAGE}:1.0`) },
         {

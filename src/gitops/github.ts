@@ -10,6 +10,7 @@ import {
   type Octokit,
   type Scope
 } from '../lib/github-client.js'
+import { EnvRepoEmptyError, EnvRepoNotFoundError, EnvTokenError, GitOpsError } from './errors.js'
 import { type TreeFile } from './files.js'
 import {
   COMMIT_MUTATION,
@@ -104,18 +105,18 @@ export class EnvGitHub {
       return await fn()
     } catch (error) {
       const status = statusOf(error)
-      if (status === 401) throw new Error('env-token is not valid (401)', { cause: error })
+      if (status === 401) throw new EnvTokenError(401, 'env-token is not valid (401)', { cause: error })
       const forbidden = graphErrors(error)?.find(e => e.type === 'FORBIDDEN')
       if (forbidden) {
-        throw new Error(forbiddenMessage('env-token', this.name, action, scope, forbidden.message), { cause: error })
+        const message = forbiddenMessage('env-token', this.name, action, scope, forbidden.message)
+        throw new EnvTokenError(403, message, { cause: error })
       }
       if (status === 403 && rateLimitWait(error as HttpFailure, Date.now()) === undefined) {
-        throw new Error(forbiddenMessage('env-token', this.name, action, scope, githubMessage(error)), { cause: error })
+        const message = forbiddenMessage('env-token', this.name, action, scope, githubMessage(error))
+        throw new EnvTokenError(403, message, { cause: error })
       }
       if (status === 409 && /Git Repository is empty/i.test(githubMessage(error))) {
-        throw new Error(`env-repo ${this.name} is empty: push a first commit holding the descriptors under env-path`, {
-          cause: error
-        })
+        throw new EnvRepoEmptyError(this.name, { cause: error })
       }
       throw error
     }
@@ -132,9 +133,7 @@ export class EnvGitHub {
         const { data } = await this.octokit.rest.repos.get({ owner: this.owner, repo: this.repo })
         return { defaultBranch: data.default_branch, htmlUrl: data.html_url }
       } catch (error) {
-        if (statusOf(error) === 404) {
-          throw new Error(`env-repo ${this.name} not found, or env-token cannot see it (404)`, { cause: error })
-        }
+        if (statusOf(error) === 404) throw new EnvRepoNotFoundError(this.name, { cause: error })
         throw error
       }
     })
@@ -230,16 +229,13 @@ export class EnvGitHub {
         })
       } catch (error) {
         if (statusOf(error) === 404) return undefined
-        if (graphErrors(error)?.some(e => e.type === 'NOT_FOUND')) {
-          throw new Error(`env-repo ${this.name} not found, or env-token cannot see it (404)`, { cause: error })
-        }
+        if (graphErrors(error)?.some(e => e.type === 'NOT_FOUND'))
+          throw new EnvRepoNotFoundError(this.name, { cause: error })
         throw error
       }
       const repository = data.repository
-      if (!repository) throw new Error(`env-repo ${this.name} not found, or env-token cannot see it (404)`)
-      if (!repository.defaultBranchRef) {
-        throw new Error(`env-repo ${this.name} is empty: push a first commit holding the descriptors under env-path`)
-      }
+      if (!repository) throw new EnvRepoNotFoundError(this.name)
+      if (!repository.defaultBranchRef) throw new EnvRepoEmptyError(this.name)
       const head = branch === undefined ? repository.defaultBranchRef.target.oid : repository.ref?.target.oid
       return { defaultBranch: repository.defaultBranchRef.name, head }
     })
@@ -262,7 +258,7 @@ export class EnvGitHub {
       })
       const commit = byRef ? data.repository?.ref?.target : data.repository?.object
       if (!commit) {
-        if ('sha' in at) throw new Error(`commit ${at.sha} not found in ${this.name}`)
+        if ('sha' in at) throw new GitOpsError(`commit ${at.sha} not found in ${this.name}`)
         return undefined
       }
       const read: GraphRead = { entries: [], texts: new Map(), deeper: new Map() }
@@ -324,7 +320,8 @@ export class EnvGitHub {
             request: { retries: 0 }
           })
         const commit = data.createCommitOnBranch?.commit
-        if (!commit) throw new Error(`GitHub answered createCommitOnBranch on ${this.name}@${branch} without a commit`)
+        if (!commit)
+          throw new GitOpsError(`GitHub answered createCommitOnBranch on ${this.name}@${branch} without a commit`)
         return { sha: commit.oid, url: commit.url }
       } catch (error) {
         if (statusOf(error) === 404) return 'unavailable'
@@ -335,7 +332,7 @@ export class EnvGitHub {
         if (isMissingFromSchema(errors)) return 'unavailable'
         if (errors.some(e => e.type === 'NOT_FOUND')) return 'missing'
         if (errors.some(e => e.type === 'FORBIDDEN')) throw error
-        throw new Error(
+        throw new GitOpsError(
           `GitHub refused the commit to ${this.name}@${branch}: ${errors.map(e => e.message.trim()).join('; ')}`,
           { cause: error }
         )

@@ -15,6 +15,13 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { type Config } from '../config/config.js'
 import { type Host } from '../host/host.js'
 import { DOCKER_HUB, type ImageRepository } from '../image/reference.js'
+import {
+  BranchRuleError,
+  EditConflictError,
+  EnvBranchNotFoundError,
+  NothingToProposeError,
+  PullRequestError
+} from './errors.js'
 import { descriptorFiles, type TreeFile } from './files.js'
 import {
   EnvGitHub,
@@ -31,6 +38,7 @@ import { provenEdit } from './verify.js'
 import { type EnvCommit, type EnvFile, type EnvPlan, type ImageEdit, type PullRequestResult } from './types.js'
 
 export { RenderCheckError } from './verify.js'
+export * from './errors.js'
 export type { EnvCommit, EnvFile, EnvPlan, ImageEdit, PullRequestResult, ReferenceChange } from './types.js'
 
 export const MAX_ATTEMPTS = 10
@@ -111,19 +119,13 @@ export class EnvRepository {
       branch = config.env.branch ?? (await github.repository()).defaultBranch
       head = await github.branchHead(branch)
     }
-    if (head === undefined) throw new Error(`env-branch "${branch}" not found in ${owner}/${repo}`)
+    if (head === undefined) throw new EnvBranchNotFoundError(`${owner}/${repo}`, branch)
     if (config.env.commitMode === 'push') {
       const rules = await github.branchRules(branch)
       const signs = opened !== undefined && isAppInstallationToken(config.env.token)
       const blocking = [...rules.blocking, ...(signs ? [] : rules.signatures)]
       if (blocking.length > 0) {
-        const signing =
-          rules.signatures.length > 0 && !signs
-            ? ' (signed commits: GitHub signs the commits a GitHub App installation token such as GITHUB_TOKEN makes through GraphQL)'
-            : ''
-        throw new Error(
-          `env-branch "${branch}" of ${owner}/${repo} ${blocking.join(', ')}: a push-mode run cannot commit to it; use commit-mode: pull-request${signing}`
-        )
+        throw new BranchRuleError(`${owner}/${repo}`, branch, blocking)
       }
     }
     return new EnvRepository(
@@ -195,7 +197,9 @@ export class EnvRepository {
     const snapshot = await this.latest()
     const edited = await this.forward(snapshot, edit)
     if (edited.changed.length === 0) {
-      throw new Error(`${this.where(snapshot.head)} already holds ${edit.image}:${edit.tag}: no pull request needed`)
+      throw new NothingToProposeError(
+        `${this.where(snapshot.head)} already holds ${edit.image}:${edit.tag}: no pull request needed`
+      )
     }
     const commit = await this.github.createCommit(
       snapshot.head,
@@ -224,7 +228,9 @@ export class EnvRepository {
       (await this.github.createPullRequest(branch, this.branch, subject, body)) ??
       (await this.github.openPullRequest(branch, this.branch))
     if (!existing)
-      throw new Error(`could not open a pull request from ${branch} into ${this.branch} in ${this.github.name}`)
+      throw new PullRequestError(
+        `could not open a pull request from ${branch} into ${this.branch} in ${this.github.name}`
+      )
     await this.github.updatePullRequest(existing.number, subject, body)
     this.host.info(`pull request ${existing.url} proposes ${edited.changes.length} change(s)`)
     return { url: existing.url, number: existing.number, branch, sha: commit.sha }
@@ -268,12 +274,8 @@ export class EnvRepository {
           previousImage: edited.changes[0]?.previous ?? ''
         }
       }
-      if (commit === 'missing') throw new Error(`env-branch "${this.branch}" was deleted from ${this.github.name}`)
-      if (attempt >= MAX_ATTEMPTS) {
-        throw new Error(
-          `${this.github.name}@${this.branch} kept moving: gave up after ${MAX_ATTEMPTS} attempts to commit`
-        )
-      }
+      if (commit === 'missing') throw new EnvBranchNotFoundError(this.github.name, this.branch, true)
+      if (attempt >= MAX_ATTEMPTS) throw new EditConflictError(this.github.name, this.branch, MAX_ATTEMPTS)
       const wait = conflictBackoffMs(attempt, performance.now() - started, this.random)
       this.host.info(
         `${this.branch} moved while committing (attempt ${attempt}/${MAX_ATTEMPTS}); re-reading in ${Math.round(wait)} ms`
@@ -339,7 +341,7 @@ export class EnvRepository {
 
   private async head(): Promise<string> {
     const head = await this.github.branchHead(this.branch)
-    if (head === undefined) throw new Error(`env-branch "${this.branch}" not found in ${this.github.name}`)
+    if (head === undefined) throw new EnvBranchNotFoundError(this.github.name, this.branch)
     return head
   }
 
@@ -351,7 +353,7 @@ export class EnvRepository {
   private async latest(): Promise<Snapshot> {
     if (!this.graph) return this.snapshot(await this.head())
     const snapshot = await this.graphSnapshot({ branch: this.branch })
-    if (!snapshot) throw new Error(`env-branch "${this.branch}" not found in ${this.github.name}`)
+    if (!snapshot) throw new EnvBranchNotFoundError(this.github.name, this.branch)
     return snapshot
   }
 

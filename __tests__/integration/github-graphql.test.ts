@@ -22,7 +22,7 @@ import {
   type RequestLogEntry
 } from '../../test/helpers/testbed.js'
 import { parseConfig, type RawInputs, type RunContext } from '../../src/config/index.js'
-import { EnvRepository, type ImageEdit } from '../../src/gitops/index.js'
+import { EditConflictError, EnvRepository, MAX_ATTEMPTS, type ImageEdit } from '../../src/gitops/index.js'
 
 const bed = testbedEnv()
 const OWNER = 'graphql-it'
@@ -152,6 +152,37 @@ describe('a commit through createCommitOnBranch', () => {
       expect(stale.length).toBeGreaterThan(0) // GitHub refused the stale heads
       expect(mutations.length - stale.length).toBe(3)
       for (let i = 0; i < images.length; i++) expect(git(repo, 'show', `main:d${i}.yaml`)).toContain(`${images[i]}:2.0`)
+    },
+    SLOW
+  )
+
+  it(
+    'a head that moved before every mutation: EditConflictError after MAX_ATTEMPTS, nothing committed',
+    async () => {
+      const repo = await createRepo({ 'deploy.yaml': deployment(`${IMAGE}:1.0`) })
+      const stale = {
+        data: { createCommitOnBranch: null },
+        errors: [
+          {
+            type: 'STALE_DATA',
+            path: ['createCommitOnBranch'],
+            message:
+              'Expected branch to point to "0000000000000000000000000000000000000000" but it did not.  Pull and try again.'
+          }
+        ]
+      }
+      await injectFaults({
+        kind: '5xx',
+        status: 200,
+        body: stale,
+        count: MAX_ATTEMPTS,
+        match: { method: 'POST', pathRegex: '^/graphql$', bodyRegex: `createCommitOnBranch.*${repo}` }
+      })
+      const env = await EnvRepository.open(configFor(repo), new RecordingHost(), { ...FAST, random: () => 0 })
+      const failure = env.commit(editFor('2.0'), 'deploy')
+      await expect(failure).rejects.toBeInstanceOf(EditConflictError)
+      await expect(failure).rejects.toMatchObject({ attempts: MAX_ATTEMPTS })
+      expect(git(repo, 'rev-list', '--count', 'main')).toBe('1')
     },
     SLOW
   )

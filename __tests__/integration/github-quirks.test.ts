@@ -151,6 +151,7 @@ describe('2. ref update failures', () => {
   it(
     'a branch that moved at every attempt: EditConflictError after MAX_ATTEMPTS, nothing committed',
     async () => {
+      await withoutGraphQL()
       const repo = await createRepo({ 'deploy.yaml': deployment(`${IMAGE}:1.0`) })
       await injectFaults({
         kind: '5xx',

@@ -1,7 +1,7 @@
 // Env-repo commits against the test bed's GitHub emulator: requests per commit (from the
 // emulator's request log) and time per commit, for 1, 10 and 100 changed files, through GraphQL and
 // through REST (GitHub without GraphQL: /graphql answers 404).
-// Usage: node bench/gitops-commit.mjs   (needs GITHUB_API_URL and TESTBED_GITHUB_TOKEN, as in .testbed/env)
+// Usage: node bench/gitops-commit.mjs   (after npm run testbed:up: the emulator's URL and token come from .testbed/env)
 import path from 'node:path'
 import {
   admin,

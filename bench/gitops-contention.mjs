@@ -1,7 +1,7 @@
 // 20 runs committing to one env branch at once (each its own image, in its own file), through GraphQL
 // and through REST (GitHub without GraphQL): requests and writes of the commits, lost races, writes per
 // landed commit. Goal: at most 150 requests and 1.5 writes per landed commit for the 20 commits.
-// Usage: node bench/gitops-contention.mjs   (needs GITHUB_API_URL and TESTBED_GITHUB_TOKEN, as in .testbed/env)
+// Usage: node bench/gitops-contention.mjs   (after npm run testbed:up: the emulator's URL and token come from .testbed/env)
 import path from 'node:path'
 import {
   admin,

@@ -1,13 +1,11 @@
 // What the env-repo benchmarks share: the test bed's GitHub emulator (admin endpoints, request log),
 // the stage's modules, and a host that stays quiet.
+import { loadTestbedEnv } from '../../test/helpers/testbed-env.mjs'
 import { importSource } from './import-source.mjs'
 
-export const api = process.env.GITHUB_API_URL?.replace(/\/+$/, '')
-export const token = process.env.TESTBED_GITHUB_TOKEN
-if (!api || !token) {
-  console.error('GITHUB_API_URL and TESTBED_GITHUB_TOKEN are not set: run `npm run testbed:up` and source .testbed/env')
-  process.exit(2)
-}
+const testbed = loadTestbedEnv()
+export const api = testbed.GITHUB_API_URL.replace(/\/+$/, '')
+export const token = testbed.TESTBED_GITHUB_TOKEN
 
 export function loadModules() {
   return importSource("export * from './src/gitops/index.ts'\nexport { parseConfig } from './src/config/index.ts'\n")

@@ -28,6 +28,8 @@ export interface TestbedEnv {
   registryPassword: string
   /** folder of the emulator's bare repositories ($GIT_ROOT/<owner>/<name>.git) */
   gitRoot: string
+  /** a static busybox in the anonymous registry, for Dockerfiles with RUN steps (no Docker Hub) */
+  baseImage: string
   clusterSkipped: boolean
 }
 
@@ -50,6 +52,7 @@ export function testbedEnv(): TestbedEnv {
     registryUser: need('TESTBED_REGISTRY_USER'),
     registryPassword: need('TESTBED_REGISTRY_PASSWORD'),
     gitRoot: need('TESTBED_GIT_ROOT'),
+    baseImage: need('TESTBED_BASE_IMAGE'),
     clusterSkipped: e.TESTBED_SKIP_CLUSTER === '1' || !e.KUBECONFIG
   }
 }

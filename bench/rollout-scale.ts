@@ -179,9 +179,13 @@ function kubeConfigFrom(file: string): KubeConfig {
 
 /** Starts the test bed's control plane binary with enough nodes; stop() ends it. */
 async function startCluster(nodes: number): Promise<{ kubeconfig: string; stop: () => Promise<void> }> {
-  const build = spawnSync('bash', ['test/testbed/controlplane/build.sh'], { encoding: 'utf8', stdio: 'pipe' })
+  // Its progress shows on stderr: after a change to its Go sources the build takes minutes.
+  const build = spawnSync('bash', ['test/testbed/controlplane/build.sh'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
   const binary = build.stdout.trim().split('\n').pop() ?? ''
-  if (build.status !== 0 || !existsSync(binary)) throw new Error(`building the control plane failed:\n${build.stderr}`)
+  if (build.status !== 0 || !existsSync(binary)) throw new Error('building the control plane failed (see above)')
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-rollout-scale-'))
   const kubeconfig = path.join(dir, 'kubeconfig')
   const logFile = path.join(dir, 'controlplane.log')

@@ -20,7 +20,9 @@ beforeEach(() => {
   jest.spyOn(process.stdout, 'write').mockImplementation(() => true) // ::add-mask:: lines
 })
 
-afterEach(() => jest.restoreAllMocks())
+afterEach(() => {
+  jest.restoreAllMocks()
+})
 
 afterAll(() => {
   delete process.env.GITHUB_STEP_SUMMARY

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { Deadline } from '../../src/lib/deadline.js'
 import { Cluster, type EnvFile } from '../../src/kube/index.js'
@@ -15,11 +14,7 @@ import {
   testClient,
   uniqueName
 } from '../../test/helpers/kube.js'
-
-/** Pushes a tiny image the simulated kubelet runs happily. */
-function pushGoodImage(reference: string): void {
-  execFileSync('bash', ['test/testbed/image.sh', reference], { stdio: ['ignore', 'ignore', 'inherit'] })
-}
+import { buildImage, testbedEnv } from '../../test/helpers/testbed.js'
 
 function envFiles(image: string, extra: boolean): EnvFile[] {
   const files: EnvFile[] = [
@@ -58,15 +53,14 @@ interface LiveDeployment {
 describe('Cluster.rollback on the test bed', () => {
   const host = new RecordingHost()
   const namespace = uniqueName('kube-rollback')
-  const registry = process.env.REGISTRY ?? ''
+  const registry = testbedEnv().registry
   const goodImage = `${registry}/kube-rollback/web:good`
   const missingImage = `${registry}/kube-rollback/web:missing-${namespace}`
   let client: KubeClient
   let cluster: Cluster
 
   beforeAll(async () => {
-    expect(registry).not.toBe('')
-    pushGoodImage(goodImage)
+    await buildImage(goodImage)
     client = testClient()
     await createNamespace(client, namespace)
     cluster = await Cluster.connect(configFor(namespace), host)
@@ -126,14 +120,13 @@ describe('Cluster.rollback on the test bed', () => {
 describe('a rollback through the composition root keeps the deploy annotations', () => {
   const host = new RecordingHost()
   const namespace = uniqueName('kube-rollback-stamp')
-  const registry = process.env.REGISTRY ?? ''
+  const registry = testbedEnv().registry
   const goodImage = `${registry}/kube-rollback/web:good`
   const missingImage = `${registry}/kube-rollback/web:missing-${namespace}`
   let client: KubeClient
 
   beforeAll(async () => {
-    expect(registry).not.toBe('')
-    pushGoodImage(goodImage)
+    await buildImage(goodImage)
     client = testClient()
     await createNamespace(client, namespace)
   })

@@ -3,12 +3,14 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import {
+  clusterGiven,
   ConfigError,
   decodeKubeconfig,
   INPUTS,
   kubeconfigSecrets,
   parseConfig,
   secretValues,
+  type KubeConfigInput,
   type RawInputs,
   type RunContext
 } from '../../src/config/index.js'
@@ -518,5 +520,97 @@ describe('parseConfig patterns are anchored and bounded', () => {
   it('production-environment overrides the name', () => {
     expect(parse({ environment: 'prod', 'production-environment': 'false' }).productionEnvironment).toBe(false)
     expect(parse({ environment: 'qa', 'production-environment': 'true' }).productionEnvironment).toBe(true)
+  })
+})
+
+describe('parseConfig edge cases', () => {
+  it.each<[string, RawInputs, (c: ReturnType<typeof parse>) => unknown, unknown]>([
+    ['boolean TRUE', { 'registry-insecure': 'TRUE' }, c => c.registry.insecure, true],
+    ['boolean False', { prune: 'False' }, c => c.kube.prune, false],
+    ['boolean FALSE', { prune: 'FALSE' }, c => c.kube.prune, false],
+    ['a build-arg key is trimmed, its value kept', { 'build-args': 'A = 1' }, c => c.build.buildArgs, [['A', ' 1']]],
+    ['env-path: every trailing slash dropped', { 'env-path': 'apps/api//' }, c => c.env.paths, ['apps/api']],
+    [
+      'reconcile with an image',
+      { mode: 'reconcile', image: 'nginx' },
+      c => [c.image, c.repository],
+      ['nginx', { domain: 'docker.io', path: 'library/nginx' }]
+    ],
+    ['reconcile without an image', { mode: 'reconcile', image: '' }, c => c.repository, { domain: '', path: '' }],
+    [
+      'pull-request mode needs no cluster',
+      { 'commit-mode': 'pull-request', kubeconfig: '' },
+      c => c.kube.kubeconfig,
+      undefined
+    ],
+    ['timeout of exactly 24h', { timeout: '24h' }, c => c.kube.timeoutMs, 86_400_000],
+    ['rollback-timeout of exactly 24h', { 'rollback-timeout': '24h' }, c => c.kube.rollbackTimeoutMs, 86_400_000],
+    [
+      'kube-server: every trailing slash dropped',
+      { ...oidc, 'kube-server': 'https://k:6443//' },
+      c => c.kube.server,
+      'https://k:6443'
+    ],
+    ['no kube-server with a kubeconfig', {}, c => c.kube.server, undefined],
+    ['no impersonation without kube-as', {}, c => c.kube.impersonate, undefined],
+    [
+      'one-letter labels in a Helm release name',
+      { 'helm-release-name': 'a.b-c.d' },
+      c => c.kube.helmReleaseName,
+      'a.b-c.d'
+    ],
+    [
+      'github-api-url: every trailing slash dropped',
+      { 'github-api-url': 'http://127.0.0.1:8787//' },
+      c => c.githubApiUrl,
+      'http://127.0.0.1:8787'
+    ],
+    [
+      'a commit-message of exactly 64 KiB',
+      { 'commit-message': 'x'.repeat(64 * 1024) },
+      c => c.env.commitMessage?.length,
+      64 * 1024
+    ],
+    [
+      'a kubeconfig larger than 64 KiB (a CA bundle) is no problem',
+      { kubeconfig: `${KUBECONFIG}# ${'x'.repeat(70 * 1024)}\n` },
+      c => c.kube.kubeconfig?.startsWith(KUBECONFIG),
+      true
+    ]
+  ])('%s', (_name, overrides, pick, expected) => {
+    expect(pick(parse(overrides))).toEqual(expected)
+  })
+
+  it.each<[RawInputs, string]>([
+    [{ 'kube-ca': CA_PEM }, 'input "kube-ca": is used only with kube-auth github-oidc'],
+    [
+      { 'github-api-url': 'https://token@ghe.example.com/api/v3' },
+      'input "github-api-url": must not carry user:password@ credentials (use env-token and github-token)'
+    ],
+    [
+      { 'github-api-url': 'https://:pw@ghe.example.com/api/v3' },
+      'input "github-api-url": must not carry user:password@ credentials (use env-token and github-token)'
+    ]
+  ])('%j', (overrides, problem) => {
+    expect(problemsOf(overrides)).toEqual([problem])
+  })
+
+  it('reconcile needs no tag when the source sha is unknown', () => {
+    expect(parseConfig({ ...minimal, mode: 'reconcile' }, { ...context, sha: undefined }).tag).toBe('')
+  })
+
+  it('secretValues: none given, none listed; values trimmed', () => {
+    expect(secretValues({})).toEqual([])
+    expect(secretValues({ 'registry-password': '  pw-1  ' })).toEqual(['pw-1'])
+  })
+
+  it.each<[string, Partial<KubeConfigInput>, boolean]>([
+    ['a kubeconfig', { auth: 'kubeconfig', kubeconfig: 'apiVersion: v1' }, true],
+    ['no kubeconfig', { auth: 'kubeconfig' }, false],
+    ['github-oidc with a server', { auth: 'github-oidc', server: 'https://k' }, true],
+    ['github-oidc without a server, a kubeconfig aside', { auth: 'github-oidc', kubeconfig: 'apiVersion: v1' }, false],
+    ['a server without github-oidc', { auth: 'kubeconfig', server: 'https://k' }, false]
+  ])('clusterGiven: %s', (_name, kube, given) => {
+    expect(clusterGiven(kube as KubeConfigInput)).toBe(given)
   })
 })

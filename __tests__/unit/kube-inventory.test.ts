@@ -281,6 +281,8 @@ describe('inventory rules in detail', () => {
   it('parentName separates the repository from the paths', () => {
     expect(parentName('acme/env', ['x'])).not.toBe(parentName('acme/en', ['v\nx']))
     expect(parentName('acme/env', ['a', 'b'])).not.toBe(parentName('acme/env', ['ab']))
+    expect(parentName('acme/env', ['a', 'bc'])).not.toBe(parentName('acme/env', ['ab', 'c']))
+    expect(parentName('acme/env', ['a/web'])).not.toBe(parentName('acme/env', ['b/web']))
   })
 
   it('the parent object as a whole', () => {

@@ -1,20 +1,30 @@
 // Stage 2 against the test bed's GitHub emulator (real bare git repositories behind GitHub's REST
 // shapes): byte-exact commits, races, faults, errors, revert and pull requests.
 import { RecordingHost } from '../../test/helpers/recording-host.js'
-import { describe, expect, it } from '@jest/globals'
+import { afterEach, describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import {
+  clearFaults,
   createRepo as createTestbedRepo,
   emulatorRequests,
   gitDir,
   injectFaults,
   pendingFaults,
-  testbedEnv
+  testbedEnv,
+  withoutGraphQL
 } from '../../test/helpers/testbed.js'
 import { parseConfig, type RawInputs, type RunContext } from '../../src/config/index.js'
-import { EnvRepository, type ImageEdit } from '../../src/gitops/index.js'
+import {
+  EnvBranchNotFoundError,
+  EnvPathNotFoundError,
+  EnvRepoNotFoundError,
+  EnvRepository,
+  EnvTokenError,
+  NoReferenceError,
+  type ImageEdit
+} from '../../src/gitops/index.js'
 
 const bed = testbedEnv()
 const OWNER = 'gitops-it'
@@ -61,6 +71,8 @@ function configFor(name: string, raw: RawInputs) {
 }
 
 const FAST = { retryBaseMs: 20 }
+// Faults are global to the emulator: none may outlive its test.
+afterEach(clearFaults)
 const SLOW = 120_000
 const open = (name: string, raw: RawInputs = {}) => EnvRepository.open(configFor(name, raw), new RecordingHost(), FAST)
 
@@ -120,8 +132,9 @@ describe('golden corpus through the API', () => {
 
 describe('commit', () => {
   it(
-    'reads the commit and the trees down to env-path, writes tree, commit and ref; a second run is unchanged',
+    'without GraphQL: reads the commit and the trees down to env-path, writes tree, commit and ref; a second run is unchanged',
     async () => {
+      await withoutGraphQL()
       const repo = await createRepo({
         'apps/api/deploy.yaml': deployment(['registry.local:5000/team/api:1.9']),
         'apps/api/kustomization.yaml': 'resources:\n- deploy.yaml\n',
@@ -190,6 +203,7 @@ describe('commit', () => {
       })
       const env = await open(repo, { 'env-path': 'apps/web' })
       const failure = env.commit(editFor('registry.local:5000/team/api', '1.10'), 'deploy')
+      await expect(failure).rejects.toBeInstanceOf(NoReferenceError)
       await expect(failure).rejects.toThrow(/no reference to registry.local:5000\/team\/api found/)
       await expect(failure).rejects.toThrow('apps/web/deploy.yaml: docker.io/library/nginx, quay.io/acme/web')
       await expect(failure).rejects.toThrow('apps/web/chart/templates/d.yaml: not YAML')
@@ -210,7 +224,9 @@ describe('commit', () => {
       const onDefault = await open(repo)
       const commit = await onDefault.commit(editFor('registry.local:5000/team/api', '1.10'), 'deploy')
       expect(git(repo, 'rev-parse', 'trunk').trim()).toBe(commit?.sha)
-      await expect(open(repo, { 'env-branch': 'production' })).rejects.toThrow('env-branch "production" not found')
+      const missing = open(repo, { 'env-branch': 'production' })
+      await expect(missing).rejects.toBeInstanceOf(EnvBranchNotFoundError)
+      await expect(missing).rejects.toThrow('env-branch "production" not found')
     },
     SLOW
   )
@@ -269,11 +285,13 @@ describe('faults and errors', () => {
     async () => {
       const repo = await createRepo({ 'deploy.yaml': deployment(['registry.local:5000/team/api:1.9']) })
       const env = await open(repo)
+      // GraphQL's queries and its mutation are all POST /graphql, told apart by their bodies
+      const graphql = { method: 'POST', pathRegex: '^/graphql$' }
       await injectFaults([
-        { kind: '5xx', status: 502, count: 2, match: { pathRegex: repo } },
-        { kind: '429', retryAfter: 1, count: 1, match: { pathRegex: repo } },
-        { kind: 'secondary-rate-limit', retryAfter: 1, count: 1, match: { method: 'POST', pathRegex: repo } },
-        { kind: '5xx', status: 503, count: 1, match: { method: 'PATCH', pathRegex: repo } }
+        { kind: '5xx', status: 502, count: 2, match: { ...graphql, bodyRegex: repo } },
+        { kind: '429', retryAfter: 1, count: 1, match: { ...graphql, bodyRegex: repo } },
+        { kind: 'secondary-rate-limit', retryAfter: 1, count: 1, match: { ...graphql, bodyRegex: repo } },
+        { kind: '5xx', status: 503, count: 1, match: { ...graphql, bodyRegex: `createCommitOnBranch.*${repo}` } }
       ])
       const commit = await env.commit(editFor('registry.local:5000/team/api', '1.10'), 'deploy')
       expect(commit).toBeDefined()
@@ -290,6 +308,7 @@ describe('faults and errors', () => {
       const repo = await createRepo({ 'deploy.yaml': deployment(['registry.local:5000/team/api:1.9']) })
       const env = await open(repo, { 'env-token': bed.githubReadonlyToken })
       const failure = env.commit(editFor('registry.local:5000/team/api', '1.10'), 'deploy')
+      await expect(failure).rejects.toMatchObject({ name: 'EnvTokenError', status: 403 })
       await expect(failure).rejects.toThrow(
         `env-token may not write commits in ${OWNER}/${repo}: it needs contents: write`
       )
@@ -302,12 +321,16 @@ describe('faults and errors', () => {
     'names what is wrong: token, repository, path',
     async () => {
       const repo = await createRepo({ 'apps/a.yaml': deployment(['registry.local:5000/team/api:1.9']) })
-      await expect(open(repo, { 'env-token': 'ghs_not_a_token' })).rejects.toThrow('env-token is not valid (401)')
-      await expect(open(`${repo}-missing`)).rejects.toThrow(`env-repo ${OWNER}/${repo}-missing not found`)
+      const badToken = open(repo, { 'env-token': 'ghs_not_a_token' })
+      await expect(badToken).rejects.toBeInstanceOf(EnvTokenError)
+      await expect(badToken).rejects.toMatchObject({ status: 401, message: 'env-token is not valid (401)' })
+      const missingRepo = open(`${repo}-missing`)
+      await expect(missingRepo).rejects.toBeInstanceOf(EnvRepoNotFoundError)
+      await expect(missingRepo).rejects.toThrow(`env-repo ${OWNER}/${repo}-missing not found`)
       const env = await open(repo, { 'env-path': 'apps\nclusters/prod' })
-      await expect(env.plan(editFor('registry.local:5000/team/api', '1.10'))).rejects.toThrow(
-        `env-path "clusters/prod" not found in ${OWNER}/${repo}@main`
-      )
+      const missingPath = env.plan(editFor('registry.local:5000/team/api', '1.10'))
+      await expect(missingPath).rejects.toBeInstanceOf(EnvPathNotFoundError)
+      await expect(missingPath).rejects.toThrow(`env-path "clusters/prod" not found in ${OWNER}/${repo}@main`)
     },
     SLOW
   )

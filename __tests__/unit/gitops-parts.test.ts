@@ -7,7 +7,8 @@ import { isLostRefRace, rateLimitWait } from '../../src/gitops/github.js'
 import { forbiddenMessage } from '../../src/lib/github-client.js'
 import { conflictBackoffMs, proposalBranch } from '../../src/gitops/index.js'
 import { renderCommitMessage } from '../../src/pipeline/commit-message.js'
-import { isPlainSafe, replaceScalar } from '../../src/gitops/scalar.js'
+import { applySplices, isPlainSafe, replaceScalar } from '../../src/gitops/scalar.js'
+import { EnvPathNotFoundError, UneditableError } from '../../src/gitops/errors.js'
 
 describe('isPlainSafe', () => {
   it.each<[string, boolean, boolean]>([
@@ -47,6 +48,33 @@ describe('replaceScalar', () => {
     ['tag: "v1"', 'QUOTE_DOUBLE', '1.10', '"1.10"']
   ])('%s ← %s keeps or fixes the style', (source, style, value, text) => {
     expect(replaceScalar(source, spot(source, style), value).text).toBe(text)
+  })
+
+  it('refuses to put a line break into a block scalar', () => {
+    const source = 'tag: |\n  v1\n'
+    const block = { start: 5, end: source.length, value: 'v1\n', style: 'BLOCK_LITERAL' as const, flow: false }
+    expect(replaceScalar(source, block, 'v2').text).toBe('v2')
+    const tooLong = (): unknown => replaceScalar(source, block, 'v2\nv3')
+    expect(tooLong).toThrow(UneditableError)
+    expect(tooLong).toThrow('cannot rewrite the block scalar "v1\\n" in place')
+  })
+})
+
+describe('applySplices', () => {
+  it('applies splices in offset order and refuses overlapping ones', () => {
+    expect(
+      applySplices('abcdef', [
+        { start: 4, end: 5, text: 'E' },
+        { start: 0, end: 1, text: 'A' }
+      ])
+    ).toBe('AbcdEf')
+    const overlapping = (): unknown =>
+      applySplices('abcdef', [
+        { start: 0, end: 3, text: 'x' },
+        { start: 2, end: 4, text: 'y' }
+      ])
+    expect(overlapping).toThrow(UneditableError)
+    expect(overlapping).toThrow('overlapping edits at offset 2')
   })
 })
 
@@ -114,9 +142,9 @@ describe('descriptorFiles', () => {
   })
 
   it('names every missing env path', () => {
-    expect(() => descriptorFiles(tree, ['apps/api', 'apps/web', 'x.yaml'], 'o/r@main')).toThrow(
-      'env-path "apps/web", "x.yaml" not found in o/r@main'
-    )
+    const missing = (): unknown => descriptorFiles(tree, ['apps/api', 'apps/web', 'x.yaml'], 'o/r@main')
+    expect(missing).toThrow(EnvPathNotFoundError)
+    expect(missing).toThrow('env-path "apps/web", "x.yaml" not found in o/r@main')
   })
 })
 

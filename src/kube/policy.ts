@@ -5,6 +5,7 @@
 import path from 'node:path'
 import { parseAllDocuments } from 'yaml'
 import { type ApplyPolicy } from '../config/apply-policy.js'
+import { ProblemsError } from '../lib/problems.js'
 import { type EnvFile } from './types.js'
 
 export { type ApplyPolicy, KIND_PATTERN, NAMESPACE_PATTERN } from '../config/apply-policy.js'
@@ -31,14 +32,13 @@ export interface Refusal {
 }
 
 /** The policy refused objects or kustomize references; nothing was committed or applied. */
-export class PolicyError extends Error {
+export class PolicyError extends ProblemsError {
   constructor(readonly refusals: Refusal[]) {
+    const problems = refusals.map(refusalLine)
     super(
-      `the apply policy refused ${refusals.length} item(s); nothing was committed or applied:\n${refusals
-        .map(refusalLine)
-        .join('\n')}`
+      problems,
+      `the apply policy refused ${refusals.length} item(s); nothing was committed or applied:\n${problems.join('\n')}`
     )
-    this.name = 'PolicyError'
   }
 }
 

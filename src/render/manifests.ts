@@ -9,6 +9,7 @@ import { type EnvFile, type HookInfo, type KubeObject } from './types.js'
 import { mapLimit } from '../lib/concurrency.js'
 import { makeTempDir, removeTempDir } from '../lib/temp-files.js'
 import { isKustomizationFile, isManifestFile } from '../lib/descriptors.js'
+import { ProblemsError } from '../lib/problems.js'
 
 /** An object from the env repo and where it was read. */
 export interface Manifest {
@@ -22,12 +23,7 @@ export interface Manifest {
 }
 
 /** Every file or document that could not be read, each naming its source. */
-export class ManifestError extends Error {
-  constructor(readonly problems: string[]) {
-    super(problems.join('\n'))
-    this.name = 'ManifestError'
-  }
-}
+export class ManifestError extends ProblemsError {}
 
 // kubectl reads YAML 1.1 (octal 0644 file modes, yes/no booleans) but keeps timestamps and
 // sexagesimal-looking values (12:30) as strings.

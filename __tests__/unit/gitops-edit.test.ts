@@ -3,7 +3,15 @@ import path from 'node:path'
 import { describe, expect, it } from '@jest/globals'
 import { parseImageRepository } from '../../src/image/reference.js'
 import { type Pin } from '../../src/config/config.js'
-import { editFile, holds } from '../../src/gitops/edit.js'
+import {
+  editFile,
+  holds,
+  repositorySpelling,
+  valueOf,
+  type FileEdit,
+  type LineBlock,
+  type WriteTarget
+} from '../../src/gitops/edit.js'
 import { editFiles, forwardEdit, noMatchMessage, revertEdit, revertFiles, targetOf } from '../../src/gitops/plan.js'
 import { type EnvFile } from '../../src/gitops/types.js'
 import { MissingDigestError } from '../../src/gitops/errors.js'
@@ -333,7 +341,9 @@ describe('holds: is a location already deploying the target?', () => {
     ['tag+digest, same digest new tag', { tag: 'v1', digest: D1 }, { tag: 'v2', digest: D1 }, false],
     ['tag+digest, same tag new digest', { tag: 'v1', digest: D1 }, { tag: 'v1', digest: D2 }, false],
     ['tag+digest, digest only there', { digest: D1 }, { tag: 'v1', digest: D1 }, false],
-    ['empty location, tag target', {}, { tag: 'v1' }, false]
+    ['empty location, tag target', {}, { tag: 'v1' }, false],
+    // a revert to an empty value: a tagged location does not hold it
+    ['empty target, tagged location', { tag: 'v1' }, {}, false]
   ])('%s', (_name, current, target, expected) => {
     expect(holds(current, target)).toBe(expected)
   })
@@ -347,5 +357,162 @@ describe('holds: is a location already deploying the target?', () => {
       forwardEdit(editOf({ image, tag: '1.10', digest: D1, pin: 'tag+digest' }))
     )
     expect(result.text).toBe(`image: ${image}:1.10@${D1}\n`)
+  })
+})
+
+describe('edit details the corpus does not reach', () => {
+  const image = 'registry.local:5000/team/api'
+  const repository = parseImageRepository(image)
+  const forward = (source: string, pin: Pin, file = 'kustomization.yaml') =>
+    editFile(source, file, forwardEdit(editOf({ image, tag: '1.10', digest: NEW, pin })))
+  /** An edit writing `target` everywhere, restoring `block` where it is found. */
+  const fixed = (target: WriteTarget, block?: LineBlock): FileEdit => ({
+    repository,
+    image,
+    targetFor: () => target,
+    restore: () => block
+  })
+
+  it.each<[string, Pin, string, string]>([
+    [
+      'tagSuffix next to newTag: newTag is still written',
+      'tag',
+      `images:\n- name: ${image}\n  newTag: a\n  tagSuffix: -s\n`,
+      `images:\n- name: ${image}\n  newTag: "1.10"\n  tagSuffix: -s\n`
+    ],
+    [
+      'a new digest goes after newTag',
+      'tag+digest',
+      `images:\n- name: ${image}\n  newTag: a\n  tagSuffix: -s\n`,
+      `images:\n- name: ${image}\n  newTag: "1.10"\n  digest: ${NEW}\n  tagSuffix: -s\n`
+    ],
+    [
+      'a new newTag goes after name',
+      'tag+digest',
+      `images:\n- name: ${image}\n  digest: ${OLD}\n`,
+      `images:\n- name: ${image}\n  newTag: "1.10"\n  digest: ${NEW}\n`
+    ],
+    [
+      'a dropped digest first in a flow entry takes its comma along',
+      'tag',
+      `images: [{digest: ${OLD}, name: ${image}, newTag: a}]\n`,
+      `images: [{name: ${image}, newTag: "1.10"}]\n`
+    ],
+    [
+      'a dropped digest that starts a list item is emptied (the dash stays)',
+      'tag',
+      `images:\n- digest: ${OLD}\n  name: ${image}\n  newTag: a\n`,
+      `images:\n- digest: ""\n  name: ${image}\n  newTag: "1.10"\n`
+    ],
+    [
+      'a dropped digest on the last line without final newline',
+      'tag',
+      `images:\n- name: ${image}\n  newTag: a\n  digest: ${OLD}`,
+      `images:\n- name: ${image}\n  newTag: "1.10"`
+    ],
+    [
+      'the same with CRLF line breaks',
+      'tag',
+      `images:\r\n- name: ${image}\r\n  newTag: a\r\n  digest: ${OLD}`,
+      `images:\r\n- name: ${image}\r\n  newTag: "1.10"`
+    ],
+    [
+      'a Helm tag holding only a digest',
+      'tag+digest',
+      `repository: ${image}\ntag: "@${OLD}"\n`,
+      `repository: ${image}\ntag: "1.10@${NEW}"\n`
+    ]
+  ])('%s', (_name, pin, source, expected) => {
+    expect(forward(source, pin).text).toBe(expected)
+  })
+
+  it('a Helm tag holding only a digest reads as that digest', () => {
+    const result = forward(`repository: ${image}\ntag: "@${OLD}"\n`, 'tag+digest', 'values.yaml')
+    expect(result.changes.map(c => c.previous)).toEqual([`${image}@${OLD}`])
+  })
+
+  it('refuses a newTag that is not a scalar, naming it', () => {
+    expect(() => forward(`images:\n- name: ${image}\n  newTag: [a]\n`, 'tag')).toThrow(
+      '"newTag" at offset 47 is not a scalar'
+    )
+  })
+
+  it('reports the whole lines a change replaced, a removed line included', () => {
+    const result = forward(`images:\n- name: ${image}\n  newTag: a\n  digest: ${OLD}\n  newName: x\n`, 'tag')
+    expect(result.changes.map(c => c.lines)).toEqual([
+      { before: `  newTag: a\n  digest: ${OLD}\n`, after: '  newTag: "1.10"\n' }
+    ])
+  })
+
+  it('reports the last line without final newline', () => {
+    const result = forward(`image: ${image}:1.9`, 'tag', 'f.yaml')
+    expect(result.changes.map(c => c.lines)).toEqual([{ before: `image: ${image}:1.9`, after: `image: ${image}:1.10` }])
+  })
+
+  it('a file that cannot name the image is not parsed unless surveyed', () => {
+    expect(
+      editFile('a: [\n', 'f.yaml', forwardEdit(editOf({ image, tag: '1', digest: NEW, pin: 'tag' }))).skipped
+    ).toBe(undefined)
+  })
+
+  it.each([
+    ['tag', 'version: "1.9" # gitops-push-deploy: tag\n', 'version: "" # gitops-push-deploy: tag\n'],
+    ['digest', `digest: "${OLD}" # gitops-push-deploy: digest\n`, 'digest: "" # gitops-push-deploy: digest\n']
+  ])('a %s marker is emptied for a target without one (a revert to empty)', (_kind, source, expected) => {
+    expect(editFile(source, 'f.yaml', fixed({ version: '' })).text).toBe(expected)
+  })
+
+  it('a digest marker already at the digest is left alone', () => {
+    const source = `digest: ${NEW} # gitops-push-deploy: digest\n`
+    expect(editFile(source, 'f.yaml', fixed({ digest: NEW, version: '1' })).changes).toEqual([])
+  })
+
+  describe('restoring lines (a revert)', () => {
+    const after = `  image: ${image}:1.10\n`
+    const before = `  image: ${image}:1.9\n`
+    it('puts the lines back where they stand as whole lines, reporting them', () => {
+      const source = `a:\n${after}`
+      const result = editFile(source, 'f.yaml', fixed({ tag: '1.9', version: '1.9' }, { before, after }))
+      expect(result.text).toBe(`a:\n${before}`)
+      expect(result.changes.map(c => [c.line, c.lines])).toEqual([[2, { before: after, after: before }]])
+    })
+
+    it('nothing to restore: the target is written', () => {
+      const result = editFile(`a:\n${after}`, 'f.yaml', fixed({ tag: '1.8', version: '1.8' }))
+      expect(result.text).toBe(`a:\n  image: ${image}:1.8\n`)
+    })
+
+    it('text inside a line is no place to restore', () => {
+      const source = `# was:${after}a:\n  image: ${image}:2.0\n`
+      const result = editFile(source, 'f.yaml', fixed({ tag: '2.0', version: '2.0' }, { before, after }))
+      expect(result.text).toBe(source)
+    })
+
+    it('the nearest whole-line match is restored, up to 50 lines away', () => {
+      const mark = { before: '# pinned 1.9\n', after: '# pinned 1.10\n' }
+      const edit = fixed({ tag: '2.0', version: '2.0' }, mark)
+      const filler = (n: number) => '# x\n'.repeat(n)
+      const location = `a:\n  image: ${image}:2.0\n`
+      // the location is on line 5: line 6 is nearer than line 1
+      expect(editFile(`${mark.after}${filler(2)}${location}${mark.after}`, 'f.yaml', edit).text).toBe(
+        `${mark.after}${filler(2)}${location}${mark.before}`
+      )
+      expect(editFile(`${location}${filler(49)}${mark.after}`, 'f.yaml', edit).text).toBe(
+        `${location}${filler(49)}${mark.before}`
+      )
+      const tooFar = `${location}${filler(50)}${mark.after}`
+      expect(editFile(tooFar, 'f.yaml', edit).text).toBe(tooFar)
+    })
+  })
+})
+
+describe('valueOf and repositorySpelling', () => {
+  it.each([
+    [`a/b:1@${NEW}`, { tag: '1', digest: NEW }, 'a/b'],
+    ['docker.io/library/nginx:1.25', { tag: '1.25', digest: undefined }, 'docker.io/library/nginx'],
+    ['Not A Reference', undefined, undefined]
+  ])('%s', (text, value, spelling) => {
+    expect(valueOf(text)).toEqual(value)
+    expect(repositorySpelling(text)).toBe(spelling)
   })
 })

@@ -29,15 +29,39 @@ export interface HttpFailure {
 }
 
 /**
+ * The message of a GraphQL answer that is a rate limit, else undefined. GitHub answers those with
+ * HTTP 200 (a secondary limit also 200 or 403) and no data: `errors: [{ type: 'RATE_LIMITED', message:
+ * 'API rate limit exceeded for …' }]`, `x-ratelimit-remaining: 0` and `x-ratelimit-reset` for the
+ * primary limit, "secondary rate limit" and maybe `retry-after` for a secondary one (docs.github.com/en/graphql/
+ * overview/rate-limits-and-query-limits-for-the-graphql-api, "Exceeding the primary/secondary rate limit";
+ * the error's shape in github/docs#22607). The type has also been seen as `RATE_LIMIT`
+ * (octokit/plugin-throttling.js#848).
+ */
+export function graphRateLimitMessage(data: unknown): string | undefined {
+  const errors = (data as { errors?: unknown } | null | undefined)?.errors
+  if (!Array.isArray(errors)) return undefined
+  const limited = (errors as Array<{ type?: unknown; message?: unknown } | null>).find(
+    e =>
+      e?.type === 'RATE_LIMITED' ||
+      e?.type === 'RATE_LIMIT' ||
+      (typeof e?.message === 'string' && /secondary rate limit/i.test(e.message))
+  )
+  return limited ? String(limited.message ?? limited.type) : undefined
+}
+
+/**
  * How long to wait before retrying a rate-limited request, or undefined when it is not one.
- * Rate limits answer 429, or 403 with "secondary rate limit" or `x-ratelimit-remaining: 0`;
- * `Retry-After` wins, then `x-ratelimit-reset`, then GitHub's advice of one minute.
+ * Rate limits answer 429, 403 with "secondary rate limit" or `x-ratelimit-remaining: 0`, or (GraphQL)
+ * 200 with a rate-limit error (`graphRateLimitMessage`); `Retry-After` wins, then
+ * `x-ratelimit-reset`, then GitHub's advice of one minute.
  */
 export function rateLimitWait(failure: HttpFailure, nowMs: number): number | undefined {
   const headers = failure.response?.headers ?? {}
   const exhausted = String(headers['x-ratelimit-remaining'] ?? '') === '0'
   const secondary = /secondary rate limit/i.test(failure.message ?? '')
-  if (!(failure.status === 429 || (failure.status === 403 && (secondary || exhausted)))) return undefined
+  const graphLimited = failure.status === 200 && graphRateLimitMessage(failure.response?.data) !== undefined
+  if (!(failure.status === 429 || graphLimited || (failure.status === 403 && (secondary || exhausted))))
+    return undefined
   const retryAfter = Number(headers['retry-after'])
   if (Number.isFinite(retryAfter) && retryAfter >= 0) return retryAfter * 1000
   const reset = Number(headers['x-ratelimit-reset'])
@@ -45,6 +69,7 @@ export function rateLimitWait(failure: HttpFailure, nowMs: number): number | und
   return SECONDARY_FALLBACK_MS
 }
 
+/** A request GitHub kept rate-limiting: GitHub did not act on it. */
 export class RateLimitError extends Error {}
 
 /**
@@ -73,6 +98,18 @@ export function githubOctokit(token: string, baseUrl: string, options: GitHubOpt
     for (let attempt = 0; ; attempt++) {
       try {
         const response = await request(requestOptions)
+        const limited = graphRateLimitMessage(response.data)
+        if (limited !== undefined) {
+          const failure = { status: response.status, message: limited, response }
+          const wait = rateLimitWait(failure, Date.now()) ?? SECONDARY_FALLBACK_MS
+          if (attempt >= RATE_LIMIT_RETRIES) {
+            throw new RateLimitError(
+              `GitHub rate limit on ${what}: still limited after ${RATE_LIMIT_RETRIES} waits (GitHub: "${limited}")`
+            )
+          }
+          await waitOrFail(wait, maxWait, what)
+          continue
+        }
         if (response.status !== 204 && typeof response.data === 'string') {
           throw new Error(
             notJsonMessage(
@@ -105,16 +142,20 @@ export function githubOctokit(token: string, baseUrl: string, options: GitHubOpt
         }
         const wait = rateLimitWait(failure, Date.now())
         if (wait === undefined || attempt >= RATE_LIMIT_RETRIES) throw error
-        if (wait > maxWait) {
-          throw new RateLimitError(
-            `GitHub rate limit on ${what}: retry after ${Math.ceil(wait / 1000)} s, longer than the ${maxWait / 1000} s this run waits`
-          )
-        }
-        await sleep(wait)
+        await waitOrFail(wait, maxWait, what)
       }
     }
   })
   return octokit
+}
+
+async function waitOrFail(waitMs: number, maxWaitMs: number, what: string): Promise<void> {
+  if (waitMs > maxWaitMs) {
+    throw new RateLimitError(
+      `GitHub rate limit on ${what}: retry after ${Math.ceil(waitMs / 1000)} s, longer than the ${maxWaitMs / 1000} s this run waits`
+    )
+  }
+  await sleep(waitMs)
 }
 
 export function statusOf(error: unknown): number | undefined {

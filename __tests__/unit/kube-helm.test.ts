@@ -387,4 +387,29 @@ describe('runHooks (applier and tracker recorded)', () => {
     })
     expect(calls).toEqual(['apply a', 'wait a', 'delete a'])
   })
+
+  it("waits within the run's deadline and starts no group once it ran out", async () => {
+    const { calls, applier } = recorder()
+    let now = 0
+    const deadline = new Deadline(2_000, { now: () => now, sleep: async ms => void (now += ms) })
+    const handed: Deadline[] = []
+    // A hook Job that takes longer than the budget left: the wait spends all of it.
+    const track = async (targets: Array<{ name: string }>, _since: Date, until: Deadline) => {
+      handed.push(until)
+      calls.push(`wait ${targets.map(t => t.name).join(',')}`)
+      await until.sleep(60_000)
+      return { ok: true, resources: [], seconds: 0 }
+    }
+    const prepared = [hook('a', 0, []), hook('b', 1, [])]
+    const result = await runHooks(applier, track, prepared, 'pre', deadline, () => {})
+    expect(handed).toEqual([deadline])
+    expect(handed[0]).toBe(deadline)
+    expect(now).toBe(2_000)
+    expect(result).toEqual({
+      ok: false,
+      resources: [],
+      failure: 'Helm pre-hooks (weight 1) not run: the 2s timeout ran out'
+    })
+    expect(calls).toEqual(['apply a', 'wait a'])
+  })
 })

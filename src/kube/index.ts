@@ -34,6 +34,7 @@ export { type RolloutOutcome } from './rollout/index.js'
 /**
  * Renders only what the apply policy lets kustomize read: a set with a refused reference (a
  * remote base without kustomize-remote) is reported, never fetched, also by the render check.
+ * The one place the kustomize rule is checked: the applier reads the refusals from the rendering.
  */
 export function policyRender(
   policy: Pick<ApplyPolicy, 'kustomizeRemote'> | undefined,
@@ -42,7 +43,7 @@ export function policyRender(
   return async files => {
     const refused = kustomizeRefusals(files, policy?.kustomizeRemote ?? false, isKustomizationFile)
     if (refused.length === 0) return render(files)
-    return { manifests: [], problems: refused.map(r => `${r.subject}: ${r.reasons.join('; ')}`) }
+    return { manifests: [], problems: refused.map(r => `${r.subject}: ${r.reasons.join('; ')}`), refusals: refused }
   }
 }
 

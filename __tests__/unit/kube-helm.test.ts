@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from '@jest/globals'
 import {
   chartPlan,
@@ -301,6 +303,24 @@ describe('rendering charts (helm replaced by a recorder)', () => {
       ])
     } finally {
       process.env.PATH = path
+    }
+  })
+
+  it('says helm is missing when the helm on PATH cannot be run, naming the chart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'no-helm-'))
+    writeFileSync(join(dir, 'helm'), '#!/bin/sh\n', { mode: 0o644 }) // not executable
+    const path = process.env.PATH
+    process.env.PATH = dir
+    try {
+      const error = await readManifests(chart('apps/web'), files =>
+        renderFiles(files, [helmRenderer({ namespace: 'default' })])
+      ).catch((e: unknown) => e)
+      expect((error as ManifestError).problems).toEqual([
+        'helm template web apps/web/Chart.yaml: helm is not on PATH; install helm (v3) to deploy a Helm chart'
+      ])
+    } finally {
+      process.env.PATH = path
+      rmSync(dir, { recursive: true })
     }
   })
 

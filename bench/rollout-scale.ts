@@ -35,11 +35,13 @@ export async function child(): Promise<void> {
   for await (const chunk of process.stdin) input += chunk
   const { targets, since } = JSON.parse(input) as { targets: TrackTarget[]; since: string }
   const start = Date.now()
-  const outcome = await trackRollout(testbedKubeConfig(), targets, {
+  const client = clientFor(testbedKubeConfig())
+  const outcome = await trackRollout(client, targets, {
     timeoutMs: 900_000,
     since: new Date(since),
     log: () => undefined
   })
+  client.close()
   const report: ChildReport = {
     ok: outcome.ok,
     failure: outcome.failure,

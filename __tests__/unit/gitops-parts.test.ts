@@ -4,7 +4,8 @@ import { unifiedDiff } from '../../src/gitops/diff.js'
 import { chartFolders, descriptorFiles, isEditable, type TreeFile } from '../../src/gitops/files.js'
 import { isLostRefRace, rateLimitWait } from '../../src/gitops/github.js'
 import { forbiddenMessage } from '../../src/lib/github-client.js'
-import { conflictBackoffMs, proposalBranch } from '../../src/gitops/index.js'
+import { CONFLICT_RETRY, proposalBranch } from '../../src/gitops/index.js'
+import { backoffMs } from '../../src/lib/retry.js'
 import { renderCommitMessage } from '../../src/pipeline/commit-message.js'
 import { isPlainSafe, replaceScalar } from '../../src/gitops/scalar.js'
 
@@ -216,7 +217,7 @@ describe('rateLimitWait', () => {
   })
 })
 
-describe('conflictBackoffMs', () => {
+describe('CONFLICT_RETRY', () => {
   it.each<[number, number, number, number]>([
     [1, 500, 1, 1000],
     [3, 500, 1, 4000],
@@ -224,7 +225,7 @@ describe('conflictBackoffMs', () => {
     [9, 2000, 1, 30_000], // capped
     [5, 2000, 0, 0] // full jitter reaches zero
   ])('attempt %i, slot %i ms, random %f → %i ms', (attempt, slot, random, wait) => {
-    expect(conflictBackoffMs(attempt, slot, () => random)).toBe(wait)
+    expect(backoffMs(CONFLICT_RETRY, attempt, slot, () => random)).toBe(wait)
   })
 })
 

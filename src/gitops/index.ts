@@ -6,7 +6,7 @@
 // the blobs not read before (cached by sha) + POST trees + POST commits + PATCH ref, whatever the
 // number of files changed.
 import { mapLimit } from '../lib/concurrency.js'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { retry, type RetryPolicy } from '../lib/retry.js'
 import { type Config } from '../config/config.js'
 import { type Host } from '../host/host.js'
 import { DOCKER_HUB, type ImageRepository } from '../image/reference.js'
@@ -24,12 +24,18 @@ export const MAX_ATTEMPTS = 10
 
 /**
  * Wait after losing the race `attempt` times: random in [0, slot·2^attempt), capped at 30 s.
- * The slot is how long the lost attempt took, so runs spread out over the time a commit
- * actually needs (binary exponential backoff with full jitter).
+ * The slot is how long the lost attempt took (at least 100 ms), so runs spread out over the time
+ * a commit actually needs (binary exponential backoff with full jitter).
  */
-export function conflictBackoffMs(attempt: number, slotMs: number, random: () => number = Math.random): number {
-  return random() * Math.min(30_000, Math.max(100, slotMs) * 2 ** attempt)
+export const CONFLICT_RETRY: RetryPolicy = {
+  attempts: MAX_ATTEMPTS,
+  baseDelayMs: attemptMs => 2 * Math.max(100, attemptMs),
+  maxDelayMs: 30_000,
+  jitter: true
 }
+
+/** The branch moved between reading its head and moving it to our commit. */
+class BranchMovedError extends Error {}
 
 /** Branch of pull-request mode: `deploy/<env-branch>/<repository path, / as ->` (`deploy/main/team-api`). */
 export function proposalBranch(branch: string, repository: ImageRepository): string {
@@ -213,8 +219,7 @@ export class EnvRepository {
     build: (snapshot: Snapshot) => Promise<FilesEdit>,
     message: string
   ): Promise<EnvCommit | undefined> {
-    for (let attempt = 1; ; attempt++) {
-      const started = performance.now()
+    const commitOnce = async (): Promise<EnvCommit | undefined> => {
       const snapshot = await this.snapshot(await this.head())
       const edited = await build(snapshot)
       if (edited.changed.length === 0) {
@@ -242,16 +247,26 @@ export class EnvRepository {
         }
       }
       if (moved === 'missing') throw new Error(`env-branch "${this.branch}" was deleted from ${this.github.name}`)
-      if (attempt >= MAX_ATTEMPTS) {
-        throw new Error(
-          `${this.github.name}@${this.branch} kept moving: gave up after ${MAX_ATTEMPTS} attempts to commit`
-        )
-      }
-      const wait = conflictBackoffMs(attempt, performance.now() - started, this.random)
-      this.host.info(
-        `${this.branch} moved while committing (attempt ${attempt}/${MAX_ATTEMPTS}); re-reading in ${Math.round(wait)} ms`
+      throw new BranchMovedError()
+    }
+    try {
+      return await retry(
+        CONFLICT_RETRY,
+        {
+          retryable: error => error instanceof BranchMovedError,
+          onRetry: (_, attempt, wait) =>
+            this.host.info(
+              `${this.branch} moved while committing (attempt ${attempt}/${MAX_ATTEMPTS}); re-reading in ${Math.round(wait)} ms`
+            ),
+          random: this.random
+        },
+        commitOnce
       )
-      await sleep(wait)
+    } catch (error) {
+      if (!(error instanceof BranchMovedError)) throw error
+      throw new Error(
+        `${this.github.name}@${this.branch} kept moving: gave up after ${MAX_ATTEMPTS} attempts to commit`
+      )
     }
   }
 

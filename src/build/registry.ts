@@ -187,7 +187,13 @@ export class RegistryClient {
     if (!body) {
       const service = `token service ${new URL(url).origin}`
       throw new RegistryError(
-        notJsonMessage(service, 'GET', answer.status, answer.headers.get('content-type') ?? '', text)
+        notJsonMessage(
+          service,
+          `GET ${new URL(url).pathname}`,
+          answer.status,
+          answer.headers.get('content-type') ?? '',
+          text
+        )
       )
     }
     const token = body.token ?? body.access_token

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { parseImageRepository } from '../../src/image/reference.js'
-import { unifiedDiff } from '../../src/gitops/diff.js'
+import { HIDDEN_LINE, unifiedDiff } from '../../src/gitops/diff.js'
 import { chartFolders, descriptorFiles, isEditable, type TreeFile } from '../../src/gitops/files.js'
 import { isLostRefRace, rateLimitWait } from '../../src/gitops/github.js'
 import { forbiddenMessage } from '../../src/lib/github-client.js'
@@ -185,6 +185,26 @@ describe('unifiedDiff', () => {
 
   it('is empty for equal texts', () => {
     expect(unifiedDiff('f', 'x\n', 'x\n')).toBe('')
+  })
+
+  it('shows no hunk when only line ends or the final newline differ (they are kept as they were)', () => {
+    expect(unifiedDiff('f', 'a\r\nb', 'a\nb\n')).toBe('--- a/f\n+++ b/f\n')
+  })
+
+  it('numbers hunks of a new file and of lines added at the end like git', () => {
+    expect(unifiedDiff('f', '', 'x\ny\n')).toBe('--- a/f\n+++ b/f\n@@ -0,0 +1,2 @@\n+x\n+y\n')
+    expect(unifiedDiff('f', 'x\n', '')).toBe('--- a/f\n+++ b/f\n@@ -1,1 +0,0 @@\n-x\n')
+  })
+
+  it('hides the Secret lines of each side by their own line numbers when lines were added before them', () => {
+    const before = 'kind: ConfigMap\ndata: {a: "1"}\n---\nkind: Secret\nstringData: {token: old}\n'
+    const after =
+      'kind: ConfigMap\ndata: {a: "1"}\nimmutable: true\nextra: true\n---\nkind: Secret\nstringData: {token: new}\n'
+    expect(unifiedDiff('f.yaml', before, after)).toBe(
+      '--- a/f.yaml\n+++ b/f.yaml\n' +
+        '@@ -2,4 +2,6 @@\n data: {a: "1"}\n+immutable: true\n+extra: true\n' +
+        ` ${HIDDEN_LINE}\n ${HIDDEN_LINE}\n-${HIDDEN_LINE}\n+${HIDDEN_LINE}\n`
+    )
   })
 })
 

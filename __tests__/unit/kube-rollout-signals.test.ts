@@ -13,12 +13,9 @@ import {
 
 const controller = (uid: string) => [{ uid, kind: 'Owner', name: 'owner', controller: true }]
 
-function pod(
-  name: string,
-  status: Record<string, unknown> = {},
-  meta: Partial<LiveObject['metadata']> = {}
-): LiveObject {
-  return { metadata: { name, uid: `uid-${name}`, ...meta }, status }
+/** A pod; `status` undefined leaves the field out, as before the kubelet or scheduler wrote any. */
+function pod(name: string, status?: Record<string, unknown>, meta: Partial<LiveObject['metadata']> = {}): LiveObject {
+  return { metadata: { name, uid: `uid-${name}`, ...meta }, ...(status === undefined ? {} : { status }) }
 }
 
 function waiting(reason: string, message = `${reason} message`, name = 'app'): ContainerStatus {
@@ -62,6 +59,11 @@ describe('podFailure', () => {
     expect(podFailure(pod('web-1', { containerStatuses }), options)).toBeUndefined()
   })
 
+  it('a pod without any status (not yet scheduled) does not fail, whatever the clock says', () => {
+    expect(podFailure(pod('web-1'), { ...options, unschedulableSinceMs: 0 })).toBeUndefined()
+    expect(isUnschedulable(pod('web-1'))).toBe(false)
+  })
+
   it('init containers are checked, first', () => {
     const failure = podFailure(
       pod('web-1', {
@@ -70,7 +72,12 @@ describe('podFailure', () => {
       }),
       options
     )
-    expect(failure).toMatchObject({ container: 'migrate', reason: 'ImagePullBackOff' })
+    expect(failure).toEqual({
+      pod: 'web-1',
+      container: 'migrate',
+      reason: 'ImagePullBackOff',
+      message: 'Back-off pulling image "x"'
+    })
   })
 
   it('an init container that failed and was restarted fails', () => {
@@ -193,6 +200,11 @@ describe('newReplicaSet', () => {
     expect(newReplicaSet(deployment, replicaSets)?.metadata.name).toBe(expected)
   })
 
+  it('ReplicaSets without annotations are at no revision', () => {
+    const bare: LiveObject = { metadata: { name: 'web-a', uid: 'uid-web-a', ownerReferences: controller('dep') } }
+    expect(newReplicaSet(deployment, [bare])).toBeUndefined()
+  })
+
   it('nothing before the controller wrote a revision', () => {
     expect(newReplicaSet({ metadata: { name: 'web', uid: 'dep' } }, [rs('web-a', '1')])).toBeUndefined()
   })
@@ -205,8 +217,8 @@ describe('newRevisionPods', () => {
 
   it('Deployment: pods of the current ReplicaSet only', () => {
     const pods = [
-      pod('new', {}, { ownerReferences: controller('rs-b') }),
-      pod('old', {}, { ownerReferences: controller('rs-a') })
+      pod('new', undefined, { ownerReferences: controller('rs-b') }),
+      pod('old', undefined, { ownerReferences: controller('rs-a') })
     ]
     expect(names(newRevisionPods('Deployment', deployment, pods, replicaSet))).toEqual(['new'])
     expect(newRevisionPods('Deployment', deployment, pods, undefined)).toEqual([])
@@ -242,6 +254,35 @@ describe('newRevisionPods', () => {
     expect(names(newRevisionPods('Job', job, pods))).toEqual(['migrate-a'])
   })
 
+  it('StatefulSet without status: none yet (its update revision is unknown)', () => {
+    const sts: LiveObject = { metadata: { name: 'db', uid: 'sts' } }
+    const pods = [pod('db-0', undefined, { ownerReferences: controller('sts') })]
+    expect(newRevisionPods('StatefulSet', sts, pods)).toEqual([])
+  })
+
+  it('pods without labels are not at any StatefulSet revision', () => {
+    const sts: LiveObject = { metadata: { name: 'db', uid: 'sts' }, status: { updateRevision: 'db-2' } }
+    expect(
+      newRevisionPods('StatefulSet', sts, [pod('db-0', undefined, { ownerReferences: controller('sts') })])
+    ).toEqual([])
+  })
+
+  it('DaemonSet without the template-generation annotation: all its pods', () => {
+    const ds: LiveObject = { metadata: { name: 'agent', uid: 'ds' } }
+    const pods = [
+      pod('agent-a', undefined, { ownerReferences: controller('ds') }),
+      pod('agent-b', undefined, { ownerReferences: controller('ds'), labels: { 'pod-template-generation': '1' } }),
+      pod('other', undefined, { ownerReferences: controller('x') }),
+      pod('orphan')
+    ]
+    expect(names(newRevisionPods('DaemonSet', ds, pods))).toEqual(['agent-a', 'agent-b'])
+  })
+
+  it('Pod: itself only', () => {
+    const self = pod('web')
+    expect(names(newRevisionPods('Pod', self, [pod('other'), self]))).toEqual(['web'])
+  })
+
   it('kinds without pods: none', () => {
     expect(
       newRevisionPods('custom-resource', deployment, [pod('a', {}, { ownerReferences: controller('dep') })])
@@ -260,8 +301,9 @@ describe('replicaSetFailure', () => {
           message: 'pods "web-b-" is forbidden: exceeded quota'
         }
       ],
-      'replicaset web-b: FailedCreate: pods "web-b-" is forbidden: exceeded quota'
+      'replicaset web-b: ReplicaFailure: FailedCreate: pods "web-b-" is forbidden: exceeded quota'
     ],
+    [[{ type: 'ReplicaFailure', status: 'True' }], 'replicaset web-b: ReplicaFailure'],
     [[{ type: 'ReplicaFailure', status: 'False' }], undefined],
     [[], undefined]
   ])('%j, past the grace window', (conditions, expected) => {
@@ -281,6 +323,12 @@ describe('replicaSetFailure', () => {
     }
     expect(replicaSetFailure(rs, { nowMs: 100_000, sinceMs: since, graceMs: 30_000 }) !== undefined).toBe(fails)
     expect(hasReplicaFailure(rs)).toBe(true)
+  })
+
+  it('a ReplicaSet without status has no failure', () => {
+    const rs = { metadata: { name: 'web-b', uid: 'rs' } }
+    expect(replicaSetFailure(rs, { nowMs: 100_000, sinceMs: 0, graceMs: 30_000 })).toBeUndefined()
+    expect(hasReplicaFailure(rs)).toBe(false)
   })
 })
 

@@ -1,13 +1,14 @@
 // One deadline for the lock wait, the apply and the rollout; the rollback has its own budget.
-// Virtual time: the lock is the real Lease lock against an in-memory apiserver, the rollout a
-// fake that spends whatever budget it is given.
+// Virtual time: the lock is the real Lease lock against an in-memory apiserver, the rollout and
+// rollback fakes that spend whatever budget they are given.
 import { describe, expect, it } from '@jest/globals'
 import { type RunContext } from '../../src/config/index.js'
 import { CliHost } from '../../src/host/cli-host.js'
 import { KubeApiError, type KubeClient } from '../../src/kube/client.js'
 import { acquireLease, microTime, type LeaseRecord } from '../../src/kube/lease.js'
-import { type Clock, type Deadline } from '../../src/lib/deadline.js'
-import { runPipeline, type Stages } from '../../src/pipeline/pipeline.js'
+import { type Clock } from '../../src/lib/deadline.js'
+import { runPipeline } from '../../src/pipeline/pipeline.js'
+import { FAKE_IMAGE, fakeStages, withCluster } from '../../test/helpers/fake-stages.js'
 
 const KUBECONFIG = `apiVersion: v1
 kind: Config
@@ -24,8 +25,6 @@ const context: RunContext = {
   runUrl: 'https://github.com/acme/app/actions/runs/7',
   workspace: process.cwd()
 }
-const DIGEST = `sha256:${'a'.repeat(64)}`
-const files = [{ path: 'apps/web/deploy.yaml', content: 'image: registry.local:5000/team/web:v2' }]
 
 /** Time moves only when someone sleeps. */
 class VirtualClock implements Clock {
@@ -70,68 +69,32 @@ function leaseServer(clock: VirtualClock, releasedAtMs: number): KubeClient {
 async function deployWithSlowRollout(inputs: Record<string, string>) {
   const clock = new VirtualClock()
   const seen: { rolloutBudgetMs?: number; rollbackBudgetMs?: number; rollbackStamp?: unknown } = {}
-  const stages: Stages = {
-    build: async () => ({ repository: 'r', tag: 'v2', digest: DIGEST, reference: `r:v2@${DIGEST}` }),
-    openEnvRepo: async () => ({
-      plan: async () => ({
-        branch: 'main',
-        baseSha: 'base',
-        files,
-        changes: [{ path: files[0].path, line: 1, previous: 'r:v1', next: 'r:v2', location: 'containers[0]' }],
-        previousImage: 'r:v1',
-        diff: '-v1\n+v2',
-        baseFiles: files
+  // A rollout that never becomes ready and a slow rollback: each waits out what its deadline has left.
+  const stages = withCluster(fakeStages().stages, (_cluster, host) => ({
+    // The real Lease lock, waiting on the run's deadline.
+    lock: (_key, holder, deadline) =>
+      acquireLease(leaseServer(clock, 1200), 'default', 'lock', holder, deadline, {
+        pollEveryMs: 100,
+        log: line => host.info(line),
+        warn: line => host.warning(line)
       }),
-      commit: async () => ({ sha: 'c0ffee', url: 'u', parentSha: 'base', files, changes: [], previousImage: 'r:v1' }),
-      propose: async () => ({ url: 'u', number: 1, branch: 'b', sha: 's' }),
-      readFiles: async () => files,
-      current: async () => ({ sha: 'base', files }),
-      revert: async () => ({ sha: 'rev', url: 'u' })
-    }),
-    connectCluster: async (_config, host) => ({
-      validate: async () => ({ objects: 1, checked: [], deferred: [], changes: [] }),
-      drift: async () => undefined,
-      prune: async () => ({ ok: true, resources: [], deleted: [] }),
-      // The real Lease lock, waiting on the run's deadline.
-      lock: (_key, holder, deadline) =>
-        acquireLease(leaseServer(clock, 1200), 'default', 'lock', holder, deadline, {
-          pollEveryMs: 100,
-          log: line => host.info(line),
-          warn: line => host.warning(line)
-        }),
-      apply: async () => [
-        {
-          apiVersion: 'apps/v1',
-          kind: 'Deployment',
-          namespace: 'web',
-          name: 'web',
-          resourceVersion: '1',
-          uid: 'u',
-          created: false
-        }
-      ],
-      // A rollout that never becomes ready: it waits out whatever is left of the deadline.
-      waitForRollout: async (_applied, deadline: Deadline) => {
-        seen.rolloutBudgetMs = deadline.remainingMs()
-        await deadline.sleep(60_000)
-        return { ok: false, resources: [], failure: 'timed out', seconds: seen.rolloutBudgetMs / 1000 }
-      },
-      rollback: async (_files, _applied, deadline: Deadline, stamp) => {
-        seen.rollbackBudgetMs = deadline.remainingMs()
-        seen.rollbackStamp = stamp
-        await deadline.sleep(60_000)
-        return { ok: true, resources: [], seconds: deadline.budgetMs / 1000 }
-      },
-      close: () => {}
-    }),
-    startDeployment: async () => undefined,
-    renderer: () => async () => ({ manifests: [], problems: [] })
-  }
+    waitForRollout: async (_applied, deadline) => {
+      seen.rolloutBudgetMs = deadline.remainingMs()
+      await deadline.sleep(60_000)
+      return { ok: false, resources: [], failure: 'timed out', seconds: seen.rolloutBudgetMs / 1000 }
+    },
+    rollback: async (_files, _applied, deadline, stamp) => {
+      seen.rollbackBudgetMs = deadline.remainingMs()
+      seen.rollbackStamp = stamp
+      await deadline.sleep(60_000)
+      return { ok: true, resources: [], seconds: deadline.budgetMs / 1000 }
+    }
+  }))
   const logs: string[] = []
   const result = await runPipeline(
     new CliHost(text => logs.push(text)),
     {
-      image: 'registry.local:5000/team/web',
+      image: FAKE_IMAGE,
       tag: 'v2',
       build: 'false',
       'env-repo': 'acme/env',

@@ -4,6 +4,13 @@ import { describe, expect, it } from '@jest/globals'
 import { CliHost } from '../../src/host/cli-host.js'
 import { deploymentState, runPipeline, type Stages } from '../../src/pipeline/pipeline.js'
 import { type RunContext } from '../../src/config/index.js'
+import {
+  FAKE_DIGEST as DIGEST,
+  FAKE_IMAGE,
+  fakeStages,
+  withCluster,
+  type Scenario
+} from '../../test/helpers/fake-stages.js'
 
 const KUBECONFIG = `apiVersion: v1
 kind: Config
@@ -23,218 +30,13 @@ const context: RunContext = {
 }
 
 const baseInputs = {
-  image: 'registry.local:5000/team/web',
+  image: FAKE_IMAGE,
   tag: 'v2',
   build: 'false',
   'env-repo': 'acme/env',
   'env-path': 'apps/web',
   'env-token': 'env-token-secret',
   kubeconfig: KUBECONFIG
-}
-
-const DIGEST = `sha256:${'a'.repeat(64)}`
-const files = [{ path: 'apps/web/deploy.yaml', content: 'image: registry.local:5000/team/web:v2' }]
-const previousFiles = [{ path: 'apps/web/deploy.yaml', content: 'image: registry.local:5000/team/web:v1' }]
-
-interface Scenario {
-  envError?: string
-  changes?: number
-  validateError?: string
-  rolloutOk?: boolean
-  applyError?: string
-  rollbackOk?: boolean
-  /** Objects the drift check finds drifted (0 by default). */
-  drifted?: number
-  /** Inventory members Git no longer has (what a prune deletes). */
-  extra?: number
-  /** Live objects not yet in the inventory. */
-  unlabelled?: number
-  pruneOk?: boolean
-  revertError?: string
-  /** The workflow is cancelled while the rollout is tracked. */
-  cancelDuringRollout?: AbortController
-}
-
-function fakeStages(scenario: Scenario) {
-  const calls: string[] = []
-  const stages: Stages = {
-    async build() {
-      calls.push('build')
-      return { repository: baseInputs.image, tag: 'v2', digest: DIGEST, reference: `${baseInputs.image}:v2@${DIGEST}` }
-    },
-    async openEnvRepo() {
-      if (scenario.envError) throw new Error(scenario.envError)
-      return {
-        async plan() {
-          calls.push('plan')
-          const count = scenario.changes ?? 1
-          return {
-            branch: 'main',
-            baseSha: 'base',
-            files,
-            changes: Array.from({ length: count }, () => ({
-              path: files[0].path,
-              line: 1,
-              previous: 'registry.local:5000/team/web:v1',
-              next: 'registry.local:5000/team/web:v2'
-            })),
-            previousImage: 'registry.local:5000/team/web:v1',
-            diff: count ? '-v1\n+v2' : '',
-            baseFiles: previousFiles
-          }
-        },
-        async current() {
-          calls.push('current')
-          return { sha: 'head', files }
-        },
-        async commit() {
-          calls.push('commit')
-          return {
-            sha: 'c0ffee',
-            url: 'https://github.com/acme/env/commit/c0ffee',
-            parentSha: 'base',
-            files,
-            changes: [],
-            previousImage: 'registry.local:5000/team/web:v1'
-          }
-        },
-        async propose() {
-          calls.push('propose')
-          return { url: 'https://github.com/acme/env/pull/3', number: 3, branch: 'deploy/main/web', sha: 'pr' }
-        },
-        async readFiles(sha: string) {
-          calls.push(`readFiles ${sha}`)
-          return previousFiles
-        },
-        async revert() {
-          calls.push('revert')
-          if (scenario.revertError) throw new Error(scenario.revertError)
-          return { sha: 'rev', url: 'https://github.com/acme/env/commit/rev' }
-        }
-      } as never
-    },
-    async connectCluster() {
-      return {
-        close() {
-          calls.push('close')
-        },
-        async drift(driftFiles: unknown) {
-          calls.push(driftFiles === files || driftFiles === previousFiles ? 'drift' : 'drift ?')
-          return {
-            items: Array.from({ length: scenario.drifted ?? 0 }, (_, i) => ({
-              kind: 'Deployment',
-              namespace: 'web',
-              name: `web-${i}`,
-              state: 'changed',
-              fields: ['spec.replicas'],
-              managers: ['kubectl']
-            })).concat(
-              Array.from({ length: scenario.extra ?? 0 }, (_, i) => ({
-                kind: 'ConfigMap',
-                namespace: 'web',
-                name: `old-${i}`,
-                state: 'extra',
-                fields: [],
-                managers: []
-              }))
-            ),
-            unlabelled: scenario.unlabelled ?? 0
-          }
-        },
-        async prune() {
-          calls.push('prune')
-          const ok = scenario.pruneOk ?? true
-          return {
-            ok,
-            resources: [
-              { kind: 'ConfigMap', namespace: 'web', name: 'old', status: ok ? 'pruned' : 'failed', message: '' }
-            ],
-            failure: ok ? undefined : 'ConfigMap web/old: prune failed: still being deleted'
-          }
-        },
-        async validate() {
-          calls.push('validate')
-          if (scenario.validateError) throw new Error(scenario.validateError)
-          return {
-            objects: 2,
-            changes: [
-              { object: 'Deployment web/web', action: 'change' },
-              { object: 'Service web/web', action: 'unchanged' }
-            ],
-            checked: [],
-            deferred: []
-          } as never
-        },
-        async lock() {
-          calls.push('lock')
-          return {
-            async release() {
-              calls.push('release')
-            }
-          }
-        },
-        async apply(applyFiles: unknown, stamp: { envCommit: string }) {
-          calls.push(applyFiles === files ? `apply ${stamp.envCommit}` : 'apply ?')
-          if (scenario.applyError) throw new Error(scenario.applyError)
-          return [
-            {
-              apiVersion: 'apps/v1',
-              kind: 'Deployment',
-              namespace: 'web',
-              name: 'web',
-              resourceVersion: '1',
-              created: false
-            }
-          ]
-        },
-        async waitForRollout(_applied: unknown, _timeoutMs: number, _since: Date, signal?: AbortSignal) {
-          calls.push('wait')
-          if (scenario.cancelDuringRollout) {
-            scenario.cancelDuringRollout.abort(new Error('cancelled (SIGTERM)'))
-            expect(signal?.aborted).toBe(true)
-            return {
-              ok: false,
-              seconds: 1,
-              resources: [{ kind: 'Deployment', namespace: 'web', name: 'web', status: 'aborted', message: '' }],
-              failure: 'rollout tracking was cancelled'
-            }
-          }
-          const ok = scenario.rolloutOk ?? true
-          return {
-            ok,
-            seconds: 3.25,
-            resources: [
-              {
-                kind: 'Deployment',
-                namespace: 'web',
-                name: 'web',
-                status: ok ? 'ready' : 'failed',
-                message: ok ? '3/3' : 'ImagePullBackOff'
-              }
-            ],
-            failure: ok ? undefined : 'deployment/web: pod web-1 container web: ImagePullBackOff: not found'
-          }
-        },
-        async rollback(rollbackFiles: unknown) {
-          calls.push(rollbackFiles === previousFiles ? 'rollback' : 'rollback ?')
-          const ok = scenario.rollbackOk ?? true
-          return {
-            ok,
-            seconds: 2,
-            resources: [
-              { kind: 'Deployment', namespace: 'web', name: 'web', status: ok ? 'ready' : 'failed', message: '' }
-            ],
-            failure: ok ? undefined : 'still failing'
-          }
-        }
-      } as never
-    },
-    async startDeployment() {
-      return undefined
-    },
-    renderer: () => async () => ({ manifests: [], problems: [] })
-  }
-  return { stages, calls }
 }
 
 async function run(inputs: Record<string, string>, scenario: Scenario = {}) {
@@ -558,21 +360,16 @@ describe('pipeline policy', () => {
     const { stages, calls } = fakeStages({ cancelDuringRollout: new AbortController() })
     const controller = new AbortController()
     const cancelling: Stages = {
-      ...stages,
-      async connectCluster(config, host) {
-        const cluster = await stages.connectCluster(config, host)
-        return {
-          ...cluster,
-          waitForRollout: (applied, timeoutMs, since) => {
-            controller.abort(new Error('cancelled (SIGINT)'))
-            return cluster.waitForRollout(applied, timeoutMs, since, controller.signal)
-          }
+      ...withCluster(stages, cluster => ({
+        waitForRollout: (applied, deadline, since) => {
+          controller.abort(new Error('cancelled (SIGINT)'))
+          return cluster.waitForRollout(applied, deadline, since, controller.signal)
         }
-      },
+      })),
       async startDeployment() {
         return {
           id: 9,
-          async status(state: string, description: string) {
+          async status(state, description) {
             deploymentStates.push(`${state}: ${description}`)
           }
         }
@@ -609,16 +406,6 @@ describe('pipeline policy', () => {
     expect(result.status).toBe('cancelled')
     expect(calls).not.toContain('build')
     expect(calls).not.toContain('commit')
-  })
-
-  it('never prints a secret', async () => {
-    const { log, outputs } = await run(
-      { 'registry-username': 'u', 'registry-password': 'registry-pass-secret' },
-      { rolloutOk: false }
-    )
-    const everything = log + JSON.stringify(outputs)
-    for (const secret of ['kube-token-secret', 'env-token-secret', 'registry-pass-secret'])
-      expect(everything).not.toContain(secret)
   })
 })
 

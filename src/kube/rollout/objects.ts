@@ -141,6 +141,11 @@ export function conditionOf(object: { status?: { conditions?: Condition[] } }, t
   return object.status?.conditions?.find(c => c.type === type)
 }
 
+/** `label: reason: message`, leaving out the parts the condition lacks (controllers often omit both). */
+export function describeCondition(label: string, condition: Condition): string {
+  return [label, condition.reason, condition.message].filter(Boolean).join(': ')
+}
+
 export function isControlledBy(object: LiveObject, ownerUid: string): boolean {
   return (object.metadata.ownerReferences ?? []).some(o => o.controller === true && o.uid === ownerUid)
 }

@@ -1,6 +1,7 @@
 // Fail-fast signals: what in a workload's new pods or ReplicaSet means the rollout cannot succeed.
 import {
   conditionOf,
+  describeCondition,
   isControlledBy,
   type ContainerStatus,
   type LiveObject,
@@ -124,10 +125,7 @@ export function replicaSetFailure(
   if (condition?.status !== 'True' || options.sinceMs === undefined) return undefined
   if (options.nowMs - options.sinceMs < options.graceMs) return undefined
   const seconds = Math.round(options.graceMs / 1000)
-  return (
-    `replicaset ${replicaSet.metadata.name}: ${condition.reason ?? 'ReplicaFailure'}: ${condition.message ?? ''}` +
-    ` (for ${seconds}s or more)`
-  )
+  return `replicaset ${replicaSet.metadata.name}: ${describeCondition('ReplicaFailure', condition)} (for ${seconds}s or more)`
 }
 
 export function isUnschedulable(pod: LiveObject): boolean {

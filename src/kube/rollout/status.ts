@@ -1,6 +1,7 @@
 import { groupOf } from '../types.js'
 import {
   conditionOf,
+  describeCondition,
   type Condition,
   type DaemonSetSpec,
   type DaemonSetStatus,
@@ -143,10 +144,7 @@ function deploymentStatus(object: LiveObject, appliedGeneration?: number): Rollo
   // A quota or admission refusal often clears when an old pod goes: the tracker fails it only
   // once it outlasts the grace window (signals.ts), like an unschedulable pod.
   const replicaFailure = conditionOf(object, 'ReplicaFailure')
-  const refused =
-    replicaFailure?.status === 'True'
-      ? `; ReplicaFailure: ${replicaFailure.reason ?? ''}: ${replicaFailure.message ?? ''}`
-      : ''
+  const refused = replicaFailure?.status === 'True' ? `; ${describeCondition('ReplicaFailure', replicaFailure)}` : ''
   if (pending || available < updated) return progressing(summary + refused)
   return ready(summary + (spec.paused ? ', paused with nothing pending' : ''))
 }
@@ -193,7 +191,7 @@ function jobStatus(object: LiveObject): RolloutStatus {
   const status = (object.status ?? {}) as JobStatus
   // FailureTarget precedes Failed (set once the last pods are terminated) on 1.31+ servers.
   const failure = [conditionOf(object, 'Failed'), conditionOf(object, 'FailureTarget')].find(c => c?.status === 'True')
-  if (failure) return failed(`${failure.type}: ${failure.reason ?? ''}: ${failure.message ?? ''}`)
+  if (failure) return failed(describeCondition(failure.type, failure))
   const succeeded = status.succeeded ?? 0
   if (conditionOf(object, 'Complete')?.status === 'True') return ready(`complete, ${succeeded} succeeded`)
   const counts = `${status.active ?? 0} active, ${succeeded} succeeded, ${status.failed ?? 0} failed`
@@ -239,7 +237,7 @@ function replicaSetStatus(object: LiveObject, appliedGeneration?: number): Rollo
     (total > desired ? `, ${total - desired} pending termination` : '')
   const replicaFailure = conditionOf(object, 'ReplicaFailure')
   if (replicaFailure?.status === 'True') {
-    return progressing(`${summary}; ReplicaFailure: ${replicaFailure.reason ?? ''}: ${replicaFailure.message ?? ''}`)
+    return progressing(`${summary}; ${describeCondition('ReplicaFailure', replicaFailure)}`)
   }
   return labelled < desired || available < desired || readyCount < desired || total > desired
     ? progressing(summary)
@@ -267,7 +265,7 @@ function observedStatus(object: LiveObject, appliedGeneration?: number): Rollout
 function crdStatus(object: LiveObject): RolloutStatus {
   // Established stays True when a later name change conflicts: NamesAccepted=False wins (kstatus).
   const names = conditionOf(object, 'NamesAccepted')
-  if (names?.status === 'False') return failed(`NamesAccepted=False: ${names.reason ?? ''}: ${names.message ?? ''}`)
+  if (names?.status === 'False') return failed(describeCondition('NamesAccepted=False', names))
   if (conditionOf(object, 'Established')?.status === 'True') return ready('established')
   return progressing('waiting for condition Established')
 }
@@ -284,8 +282,7 @@ function customResourceStatus(object: LiveObject, appliedGeneration?: number): R
   }
   const generation = Math.max(appliedGeneration ?? 0, object.metadata.generation ?? 0)
   const stale = (c: Condition): boolean => c.observedGeneration !== undefined && c.observedGeneration < generation
-  const describe = (c: Condition): string =>
-    `${c.type}=${c.status}` + (c.reason ? `: ${c.reason}` : '') + (c.message ? `: ${c.message}` : '')
+  const describe = (c: Condition): string => describeCondition(`${c.type}=${c.status}`, c)
   const reconciling = conditionOf(object, 'Reconciling')
   if (reconciling?.status === 'True' && !stale(reconciling)) return progressing(describe(reconciling))
   const stalled = conditionOf(object, 'Stalled')

@@ -49,12 +49,19 @@ afterAll(() => proxy.close())
 
 type Service = 'GitHub' | 'registry' | 'apiserver' | 'apiserver watch'
 
+/** An error's message with its causes' (a failed fetch says why only in its cause). */
+function messages(error: unknown): string {
+  const own = error instanceof Error || (typeof error === 'object' && error !== null) ? (error as Error).message : ''
+  const cause = (error as { cause?: unknown } | undefined)?.cause
+  return cause === undefined ? String(own ?? error) : `${own}: ${messages(cause)}`
+}
+
 /** One call per service: 'answered', or the error. */
 async function callEach(kubeConfig: KubeConfig): Promise<Record<Service, string>> {
   const outcome = (call: Promise<unknown>): Promise<string> =>
     call.then(
       () => 'answered',
-      (error: Error) => error.message
+      (error: unknown) => messages(error)
     )
   const [owner, name] = repo.split('/')
   const octokit = githubOctokit(bed.githubToken, GITHUB, { retryBaseMs: 1 })

@@ -4,7 +4,7 @@ import prettier from 'eslint-config-prettier'
 import globals from 'globals'
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '.testbed/', 'test/testbed/controlplane/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'reports/', '.testbed/', 'test/testbed/controlplane/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,

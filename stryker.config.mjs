@@ -22,7 +22,10 @@ export default {
     'src/config/config.ts',
     'src/build/argv.ts',
     'src/host/redactor.ts',
-    'src/kube/policy.ts'
+    'src/kube/policy.ts',
+    'src/kube/drift.ts',
+    'src/kube/inventory.ts',
+    'src/pipeline/decide.ts'
   ],
   incremental: true,
   incrementalFile: 'reports/mutation/stryker-incremental.json',

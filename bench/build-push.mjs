@@ -2,10 +2,11 @@
 // COPY), through the build stage as the action runs it: login, build, push, registry digest check.
 // Each run changes a build arg, so the RUN step and the push are never cache hits.
 // Usage: node bench/build-push.mjs [docker podman buildah] [--runs N]
-//   (needs the test bed's env: REGISTRY, TESTBED_BASE_IMAGE, DOCKER_CONFIG, BUILDX_BUILDER, … from .testbed/env)
+//   (after npm run testbed:up: REGISTRY, TESTBED_BASE_IMAGE, DOCKER_CONFIG, BUILDX_BUILDER, … come from .testbed/env)
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { loadTestbedEnv } from '../test/helpers/testbed-env.mjs'
 import { importSource } from './lib/import-source.mjs'
 
 const args = process.argv.slice(2)
@@ -13,10 +14,8 @@ const runsAt = args.indexOf('--runs')
 const RUNS = runsAt >= 0 ? Number(args.splice(runsAt, 2)[1]) : 3
 const builders = args.length > 0 ? args : ['docker', 'podman', 'buildah']
 
-const { REGISTRY, TESTBED_BASE_IMAGE } = process.env
-if (!REGISTRY || !TESTBED_BASE_IMAGE) {
-  throw new Error('REGISTRY/TESTBED_BASE_IMAGE are not set: npm run testbed:up, then source .testbed/env')
-}
+// The builders read the test bed's variables (DOCKER_CONFIG, BUILDX_BUILDER, …) from process.env.
+const { REGISTRY, TESTBED_BASE_IMAGE } = loadTestbedEnv()
 const { buildAndResolve, parseConfig } = await importSource(
   "export { buildAndResolve } from './src/build/index.ts'\nexport { parseConfig } from './src/config/index.ts'\n"
 )

@@ -1,7 +1,8 @@
 // Digest resolution time against the test bed's registries: median and p90 of 20 runs.
-// Usage: node bench/build-resolve.mjs   (needs REGISTRY, and for the Basic case REGISTRY_AUTH,
-// TESTBED_REGISTRY_USER, TESTBED_REGISTRY_PASSWORD, as in .testbed/env)
+// Usage: node bench/build-resolve.mjs   (after npm run testbed:up: the registries and their
+// credentials come from .testbed/env)
 import { createHash } from 'node:crypto'
+import { readTestbedEnv } from '../test/helpers/testbed-env.mjs'
 import { importSource } from './lib/import-source.mjs'
 
 const RUNS = 20
@@ -55,24 +56,22 @@ async function measure(label, resolveOnce) {
 }
 
 const { RegistryClient, basicAuthorization } = await loadRegistryModule()
-const registry = process.env.REGISTRY?.replace(/^https?:\/\//, '')
-if (!registry) throw new Error('REGISTRY is not set: start the test bed (npm run testbed:up) and source .testbed/env')
+const testbed = readTestbedEnv()
+const registry = testbed.REGISTRY.replace(/^https?:\/\//, '')
 
 await pushTinyImage(registry, 'bench/resolve', 'v1')
 await measure('anonymous registry, new client per lookup', () =>
   new RegistryClient(registry, { insecure: true }).manifestDigest('bench/resolve', 'v1')
 )
 
-const { REGISTRY_AUTH, TESTBED_REGISTRY_USER: username, TESTBED_REGISTRY_PASSWORD: password } = process.env
-if (REGISTRY_AUTH && username && password) {
-  const authRegistry = REGISTRY_AUTH.replace(/^https?:\/\//, '')
-  const credentials = { username, password }
-  await pushTinyImage(authRegistry, 'bench/resolve', 'v1', basicAuthorization(credentials))
-  await measure('htpasswd registry, new client (401 + Basic retry)', () =>
-    new RegistryClient(authRegistry, { insecure: true, credentials }).manifestDigest('bench/resolve', 'v1')
-  )
-  const reused = new RegistryClient(authRegistry, { insecure: true, credentials })
-  await measure('htpasswd registry, one client (cached authorization)', () =>
-    reused.manifestDigest('bench/resolve', 'v1')
-  )
-}
+const { REGISTRY_AUTH, TESTBED_REGISTRY_USER: username, TESTBED_REGISTRY_PASSWORD: password } = testbed
+const authRegistry = REGISTRY_AUTH.replace(/^https?:\/\//, '')
+const credentials = { username, password }
+await pushTinyImage(authRegistry, 'bench/resolve', 'v1', basicAuthorization(credentials))
+await measure('htpasswd registry, new client (401 + Basic retry)', () =>
+  new RegistryClient(authRegistry, { insecure: true, credentials }).manifestDigest('bench/resolve', 'v1')
+)
+const reused = new RegistryClient(authRegistry, { insecure: true, credentials })
+await measure('htpasswd registry, one client (cached authorization)', () =>
+  reused.manifestDigest('bench/resolve', 'v1')
+)

@@ -1,18 +1,16 @@
 // Env-repo commits against the test bed's GitHub emulator: requests per commit (from the
 // emulator's request log) and time per commit, for 1, 10 and 100 changed files.
-// Usage: node bench/gitops-commit.mjs   (needs GITHUB_API_URL and TESTBED_GITHUB_TOKEN, as in .testbed/env)
+// Usage: node bench/gitops-commit.mjs   (after npm run testbed:up: the emulator's URL and token come from .testbed/env)
 import path from 'node:path'
+import { loadTestbedEnv } from '../test/helpers/testbed-env.mjs'
 import { importSource } from './lib/import-source.mjs'
 
 const SIZES = [1, 10, 100]
 const RUNS = 5
 const root = path.resolve(import.meta.dirname, '..')
-const api = process.env.GITHUB_API_URL?.replace(/\/+$/, '')
-const token = process.env.TESTBED_GITHUB_TOKEN
-if (!api || !token) {
-  console.error('GITHUB_API_URL and TESTBED_GITHUB_TOKEN are not set: run `npm run testbed:up` and source .testbed/env')
-  process.exit(2)
-}
+const testbed = loadTestbedEnv()
+const api = testbed.GITHUB_API_URL.replace(/\/+$/, '')
+const token = testbed.TESTBED_GITHUB_TOKEN
 
 function loadModules() {
   return importSource("export * from './src/gitops/index.ts'\nexport { parseConfig } from './src/config/index.ts'\n")

@@ -1,7 +1,7 @@
 // The plan's unified diff of one env file in which 4000 image references change: time and
 // peak RSS, each shape in a fresh process so the peak is the diff's own. Shapes: 4000
 // consecutive reference lines (every line changes) and 4000 Deployments in one file
-// (56,000 lines, every fourteenth changes). Prints the median of RUNS diffs per shape.
+// (60,000 lines, every fifteenth changes). Prints the median of RUNS diffs per shape.
 // Usage: node bench/gitops-diff.mjs
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'

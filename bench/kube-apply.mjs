@@ -2,7 +2,7 @@
 // in waves): first apply (creates), re-apply (no change). Median and max of 5 runs, each into a
 // fresh namespace.
 // Run with Node 24: /work/main/node_modules/.bin/node bench/kube-apply.mjs
-// KUBECONFIG comes from the environment, else from .testbed/env (npm run testbed:up).
+// KUBECONFIG comes from .testbed/env (npm run testbed:up), loaded by lib/kube-app.mjs.
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import {

@@ -2,17 +2,13 @@
 // exit) minus the cluster rollout time it reports, with build: false (the resolve stays in
 // the overhead). Each run deploys a new image, so it commits, validates, applies and waits.
 // Needs the test bed: npm run testbed:up. Run: node bench/pipeline-overhead.mjs [runs]
-import { execFileSync, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { readTestbedEnv } from '../test/helpers/testbed-env.mjs'
+import { importSource } from './lib/import-source.mjs'
 
 const runs = Number(process.argv[2] ?? 7)
-const env = Object.fromEntries(
-  readFileSync('.testbed/env', 'utf8')
-    .split('\n')
-    .map(line => /^export ([A-Z_]+)='?([^']*)'?$/.exec(line))
-    .filter(Boolean)
-    .map(match => [match[1], match[2]])
-)
+const env = readTestbedEnv()
 
 const namespace = `bench-${Date.now().toString(36)}`
 const repo = `bench/${namespace}`
@@ -48,9 +44,9 @@ const response = await fetch(`${env.GITHUB_API_URL}/_testbed/repos`, {
 })
 if (!response.ok) throw new Error(`creating the env repo failed: ${response.status} ${await response.text()}`)
 
+const { buildImage } = await importSource("export { buildImage } from './test/helpers/testbed.ts'\n")
 const tags = ['a', 'b']
-for (const tag of tags)
-  execFileSync('bash', ['test/testbed/image.sh', `${env.REGISTRY}/bench/web:${tag}`], { stdio: 'ignore' })
+for (const tag of tags) await buildImage(`${env.REGISTRY}/bench/web:${tag}`)
 
 const overheads = []
 const kubeconfig = readFileSync(env.KUBECONFIG, 'utf8')

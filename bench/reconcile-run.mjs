@@ -4,15 +4,10 @@
 // Needs the test bed: npm run testbed:up, then npm run package. Run: node bench/reconcile-run.mjs [runs]
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { readTestbedEnv } from '../test/helpers/testbed-env.mjs'
 
 const runs = Number(process.argv[2] ?? 7)
-const env = Object.fromEntries(
-  readFileSync('.testbed/env', 'utf8')
-    .split('\n')
-    .map(line => /^export ([A-Z_]+)='?([^']*)'?$/.exec(line))
-    .filter(Boolean)
-    .map(match => [match[1], match[2]])
-)
+const env = readTestbedEnv()
 
 const namespace = `bench-reconcile-${Date.now().toString(36)}`
 const repo = `bench/${namespace}`

@@ -1,16 +1,11 @@
 // Rollout tracking at scale on the test bed (bench/rollout-scale.ts):
 //   node bench/rollout-scale.mjs [counts…]      default: 50 100 200 300
-// Run it with Node 24 (see bench/rollout-run.mjs). KUBECONFIG comes from the environment, else .testbed/env.
-import { existsSync, readFileSync } from 'node:fs'
+// Run it with Node 24 (see bench/rollout-run.mjs). KUBECONFIG comes from .testbed/env.
+import { loadTestbedEnv } from '../test/helpers/testbed-env.mjs'
 import { fileURLToPath } from 'node:url'
 import { importSource } from './lib/import-source.mjs'
 
-const envFile = '.testbed/env'
-if (!process.env.KUBECONFIG && existsSync(envFile)) {
-  for (const match of readFileSync(envFile, 'utf8').matchAll(/^export (\w+)='([^']*)'$/gm)) {
-    process.env[match[1]] ??= match[2]
-  }
-}
+loadTestbedEnv()
 
 const scale = await importSource("export * from './bench/rollout-scale.ts'\n")
 const args = process.argv.slice(2)

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process'
 import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { readTestbedEnv } from '../test/helpers/testbed-env.mjs'
 
 function run(command, args, options = {}) {
   const result = spawnSync(command, args, { stdio: 'inherit', encoding: 'utf8', ...options })
@@ -15,22 +16,13 @@ function run(command, args, options = {}) {
   return result
 }
 
-function loadEnv(file) {
-  const env = {}
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const match = /^export ([A-Z_]+)=(.*)$/.exec(line)
-    if (match) env[match[1]] = match[2].replace(/^['"]|['"]$/g, '')
-  }
-  return env
-}
-
 function banner(text) {
   console.error(`\n${'='.repeat(78)}\n${text}\n${'='.repeat(78)}`)
 }
 
 banner('1/4 Starting the local test bed (first start builds the control plane)')
 run('bash', ['test/testbed/up.sh'])
-const testbed = loadEnv('.testbed/env')
+const testbed = readTestbedEnv()
 
 banner('2/4 Creating the environment repository demo/environments')
 const envDir = mkdtempSync(path.join(tmpdir(), 'demo-env-'))

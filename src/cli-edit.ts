@@ -13,6 +13,7 @@ import { type Pin } from './config/config.js'
 import { descriptorFiles } from './gitops/files.js'
 import { localTree, readLocalFiles, writeLocalFiles } from './gitops/local.js'
 import { provenEdit } from './gitops/verify.js'
+import { ProblemsError } from './lib/problems.js'
 import { helmRenderer } from './kube/helm.js'
 import { kustomizeRenderer, renderFiles, renderOnce } from './render/manifests.js'
 
@@ -49,7 +50,8 @@ interface EditArgs {
   json: boolean
 }
 
-class UsageError extends Error {}
+/** Bad flags: each problem names its flag. */
+class UsageError extends ProblemsError {}
 
 function parseEditArgs(argv: string[]): EditArgs | 'help' {
   let values
@@ -70,7 +72,7 @@ function parseEditArgs(argv: string[]): EditArgs | 'help' {
       strict: true
     }))
   } catch (error) {
-    throw new UsageError((error as Error).message)
+    throw new UsageError([(error as Error).message])
   }
   if (values.help) return 'help'
   const problems: string[] = []
@@ -101,7 +103,7 @@ function parseEditArgs(argv: string[]): EditArgs | 'help' {
       problems.push(`--env-path "${p}" must be a path relative to --dir, without ..`)
     }
   }
-  if (problems.length > 0) throw new UsageError(problems.join('\n'))
+  if (problems.length > 0) throw new UsageError(problems)
   return { repository, image, tag, digest, pin, envPaths, dir: values.dir, check: values.check, json: values.json }
 }
 
@@ -120,7 +122,7 @@ export async function runEdit(
     args = parseEditArgs(argv)
   } catch (error) {
     if (!(error instanceof UsageError)) throw error
-    for (const line of error.message.split('\n')) output.stderr(`error: ${line}\n`)
+    for (const problem of error.problems) output.stderr(`error: ${problem}\n`)
     return 1
   }
   if (args === 'help') {

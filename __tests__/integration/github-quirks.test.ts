@@ -18,7 +18,15 @@ import {
   type RequestLogEntry
 } from '../../test/helpers/testbed.js'
 import { parseConfig, type RawInputs, type RunContext } from '../../src/config/index.js'
-import { EnvRepository, type ImageEdit } from '../../src/gitops/index.js'
+import {
+  BranchRuleError,
+  EditConflictError,
+  EnvRepoEmptyError,
+  EnvRepository,
+  EnvTokenError,
+  MAX_ATTEMPTS,
+  type ImageEdit
+} from '../../src/gitops/index.js'
 import { DeploymentRecorder } from '../../src/report/deployments.js'
 
 const bed = testbedEnv()
@@ -136,6 +144,32 @@ describe('2. ref update failures', () => {
   )
 
   it(
+    'a branch that moved at every attempt: EditConflictError after MAX_ATTEMPTS, nothing committed',
+    async () => {
+      const repo = await createRepo({ 'deploy.yaml': deployment(`${IMAGE}:1.0`) })
+      await injectFaults({
+        kind: '5xx',
+        status: 422,
+        body: {
+          message: 'Update is not a fast forward',
+          documentation_url: 'https://docs.github.com/rest/git/refs#update-a-reference'
+        },
+        count: MAX_ATTEMPTS,
+        match: { method: 'PATCH', pathRegex: repo }
+      })
+      const env = await EnvRepository.open(configFor(repo), new RecordingHost(), { ...FAST, random: () => 0 })
+      const failure = env.commit(editFor('2.0'), 'deploy')
+      await expect(failure).rejects.toBeInstanceOf(EditConflictError)
+      await expect(failure).rejects.toMatchObject({
+        attempts: MAX_ATTEMPTS,
+        message: `${OWNER}/${repo}@main kept moving: gave up after ${MAX_ATTEMPTS} attempts to commit`
+      })
+      expect(git(repo, 'rev-list', '--count', 'main')).toBe('1')
+    },
+    SLOW
+  )
+
+  it(
     'a ref update that landed but answered 502: the branch is read, our commit found, no retry',
     async () => {
       const repo = await createRepo({ 'deploy.yaml': deployment(`${IMAGE}:1.0`) })
@@ -201,7 +235,9 @@ describe("3. GitHub's reason and the permission per endpoint", () => {
     'SAML single sign-on not authorized: said at open',
     async () => {
       const repo = await createRepo({ 'deploy.yaml': deployment(`${IMAGE}:1.0`) }, { samlUnauthorized: true })
-      await expect(open(repo)).rejects.toThrow(`env-token is not authorized for the SAML single sign-on of ${OWNER}`)
+      const saml = open(repo)
+      await expect(saml).rejects.toBeInstanceOf(EnvTokenError)
+      await expect(saml).rejects.toThrow(`env-token is not authorized for the SAML single sign-on of ${OWNER}`)
     },
     SLOW
   )
@@ -233,6 +269,14 @@ describe('4. branch rules before the build', () => {
       const rules = await githubRequest<unknown[]>('GET', `/repos/${OWNER}/${repo}/rules/branches/main`)
       expect(rules.body).toHaveLength(3) // the quirk is on
       const failure = open(repo)
+      await expect(failure).rejects.toBeInstanceOf(BranchRuleError)
+      await expect(failure).rejects.toMatchObject({
+        rules: [
+          'requires pull requests (ruleset)',
+          'requires status checks "ci" (ruleset)',
+          'requires signed commits (ruleset)'
+        ]
+      })
       await expect(failure).rejects.toThrow(
         `env-branch "main" of ${OWNER}/${repo} requires pull requests (ruleset), requires status checks "ci" (ruleset), requires signed commits (ruleset)`
       )
@@ -306,7 +350,9 @@ describe('6. eventual consistency and empty repositories', () => {
     async () => {
       const repo = `empty-${Date.now().toString(36)}`
       await registerRepo(`${OWNER}/${repo}`)
-      await expect(open(repo)).rejects.toThrow(`env-repo ${OWNER}/${repo} is empty`)
+      const empty = open(repo)
+      await expect(empty).rejects.toBeInstanceOf(EnvRepoEmptyError)
+      await expect(empty).rejects.toThrow(`env-repo ${OWNER}/${repo} is empty`)
     },
     SLOW
   )

@@ -28,8 +28,8 @@ function images(objects: unknown[]): string[] {
 }
 
 describe('golden kustomize cases rendered with kubectl kustomize', () => {
-  it('has kubectl or kustomize (the test bed installs kubectl)', () => {
-    expect(findOnPath(['kustomize', 'kubectl'])).toBeDefined()
+  it('has kubectl or kustomize (the test bed installs kubectl)', async () => {
+    expect(await findOnPath(['kustomize', 'kubectl'])).toBeDefined()
     expect(withKustomize.length).toBeGreaterThanOrEqual(6)
   })
 

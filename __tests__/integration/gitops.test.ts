@@ -14,7 +14,15 @@ import {
   testbedEnv
 } from '../../test/helpers/testbed.js'
 import { parseConfig, type RawInputs, type RunContext } from '../../src/config/index.js'
-import { EnvRepository, type ImageEdit } from '../../src/gitops/index.js'
+import {
+  EnvBranchNotFoundError,
+  EnvPathNotFoundError,
+  EnvRepoNotFoundError,
+  EnvRepository,
+  EnvTokenError,
+  NoReferenceError,
+  type ImageEdit
+} from '../../src/gitops/index.js'
 
 const bed = testbedEnv()
 const OWNER = 'gitops-it'
@@ -190,6 +198,7 @@ describe('commit', () => {
       })
       const env = await open(repo, { 'env-path': 'apps/web' })
       const failure = env.commit(editFor('registry.local:5000/team/api', '1.10'), 'deploy')
+      await expect(failure).rejects.toBeInstanceOf(NoReferenceError)
       await expect(failure).rejects.toThrow(/no reference to registry.local:5000\/team\/api found/)
       await expect(failure).rejects.toThrow('apps/web/deploy.yaml: docker.io/library/nginx, quay.io/acme/web')
       await expect(failure).rejects.toThrow('apps/web/chart/templates/d.yaml: not YAML')
@@ -210,7 +219,9 @@ describe('commit', () => {
       const onDefault = await open(repo)
       const commit = await onDefault.commit(editFor('registry.local:5000/team/api', '1.10'), 'deploy')
       expect(git(repo, 'rev-parse', 'trunk').trim()).toBe(commit?.sha)
-      await expect(open(repo, { 'env-branch': 'production' })).rejects.toThrow('env-branch "production" not found')
+      const missing = open(repo, { 'env-branch': 'production' })
+      await expect(missing).rejects.toBeInstanceOf(EnvBranchNotFoundError)
+      await expect(missing).rejects.toThrow('env-branch "production" not found')
     },
     SLOW
   )
@@ -290,6 +301,7 @@ describe('faults and errors', () => {
       const repo = await createRepo({ 'deploy.yaml': deployment(['registry.local:5000/team/api:1.9']) })
       const env = await open(repo, { 'env-token': bed.githubReadonlyToken })
       const failure = env.commit(editFor('registry.local:5000/team/api', '1.10'), 'deploy')
+      await expect(failure).rejects.toMatchObject({ name: 'EnvTokenError', status: 403 })
       await expect(failure).rejects.toThrow(
         `env-token may not write commits in ${OWNER}/${repo}: it needs contents: write`
       )
@@ -302,12 +314,16 @@ describe('faults and errors', () => {
     'names what is wrong: token, repository, path',
     async () => {
       const repo = await createRepo({ 'apps/a.yaml': deployment(['registry.local:5000/team/api:1.9']) })
-      await expect(open(repo, { 'env-token': 'ghs_not_a_token' })).rejects.toThrow('env-token is not valid (401)')
-      await expect(open(`${repo}-missing`)).rejects.toThrow(`env-repo ${OWNER}/${repo}-missing not found`)
+      const badToken = open(repo, { 'env-token': 'ghs_not_a_token' })
+      await expect(badToken).rejects.toBeInstanceOf(EnvTokenError)
+      await expect(badToken).rejects.toMatchObject({ status: 401, message: 'env-token is not valid (401)' })
+      const missingRepo = open(`${repo}-missing`)
+      await expect(missingRepo).rejects.toBeInstanceOf(EnvRepoNotFoundError)
+      await expect(missingRepo).rejects.toThrow(`env-repo ${OWNER}/${repo}-missing not found`)
       const env = await open(repo, { 'env-path': 'apps\nclusters/prod' })
-      await expect(env.plan(editFor('registry.local:5000/team/api', '1.10'))).rejects.toThrow(
-        `env-path "clusters/prod" not found in ${OWNER}/${repo}@main`
-      )
+      const missingPath = env.plan(editFor('registry.local:5000/team/api', '1.10'))
+      await expect(missingPath).rejects.toBeInstanceOf(EnvPathNotFoundError)
+      await expect(missingPath).rejects.toThrow(`env-path "clusters/prod" not found in ${OWNER}/${repo}@main`)
     },
     SLOW
   )

@@ -1,8 +1,9 @@
-import { execFileSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { Deadline } from '../../src/lib/deadline.js'
 import { Cluster, type EnvFile } from '../../src/kube/index.js'
 import { type KubeClient } from '../../src/kube/client.js'
+import { type DeployStamp } from '../../src/pipeline/ports.js'
+import { realStages } from '../../src/stages.js'
 import {
   configFor,
   createNamespace,
@@ -13,11 +14,7 @@ import {
   testClient,
   uniqueName
 } from '../../test/helpers/kube.js'
-
-/** Pushes a tiny image the simulated kubelet runs happily. */
-function pushGoodImage(reference: string): void {
-  execFileSync('bash', ['test/testbed/image.sh', reference], { stdio: ['ignore', 'ignore', 'inherit'] })
-}
+import { buildImage, testbedEnv } from '../../test/helpers/testbed.js'
 
 function envFiles(image: string, extra: boolean): EnvFile[] {
   const files: EnvFile[] = [
@@ -56,15 +53,14 @@ interface LiveDeployment {
 describe('Cluster.rollback on the test bed', () => {
   const host = new RecordingHost()
   const namespace = uniqueName('kube-rollback')
-  const registry = process.env.REGISTRY ?? ''
+  const registry = testbedEnv().registry
   const goodImage = `${registry}/kube-rollback/web:good`
   const missingImage = `${registry}/kube-rollback/web:missing-${namespace}`
   let client: KubeClient
   let cluster: Cluster
 
   beforeAll(async () => {
-    expect(registry).not.toBe('')
-    pushGoodImage(goodImage)
+    await buildImage(goodImage)
     client = testClient()
     await createNamespace(client, namespace)
     cluster = await Cluster.connect(configFor(namespace), host)
@@ -118,5 +114,88 @@ describe('Cluster.rollback on the test bed', () => {
 
   it('never logs a credential of the kubeconfig', () => {
     expectNoKubeconfigSecrets(host)
+  })
+})
+
+describe('a rollback through the composition root keeps the deploy annotations', () => {
+  const host = new RecordingHost()
+  const namespace = uniqueName('kube-rollback-stamp')
+  const registry = testbedEnv().registry
+  const goodImage = `${registry}/kube-rollback/web:good`
+  const missingImage = `${registry}/kube-rollback/web:missing-${namespace}`
+  let client: KubeClient
+
+  beforeAll(async () => {
+    await buildImage(goodImage)
+    client = testClient()
+    await createNamespace(client, namespace)
+  })
+
+  afterAll(async () => {
+    await deleteQuietly(client, `/api/v1/namespaces/${namespace}`)
+  })
+
+  const settings = (value: string): EnvFile => ({
+    path: 'apps/web/settings.yaml',
+    content: `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {level: "${value}"}\n`
+  })
+
+  /** The gitops-push-deploy/* annotations of a live object. */
+  async function stampOf(path: string): Promise<Record<string, string>> {
+    const live = await getObject<{ metadata: { annotations?: Record<string, string> } }>(client, path)
+    return Object.fromEntries(
+      Object.entries(live?.metadata.annotations ?? {}).filter(([key]) => key.startsWith('gitops-push-deploy/'))
+    )
+  }
+
+  it('re-applied objects carry the env commit they were restored to, the source commit and the run', async () => {
+    const cluster = await realStages.connectCluster(configFor(namespace), host)
+    try {
+      const previous = [...envFiles(goodImage, false), settings('1')]
+      const first: DeployStamp = {
+        envCommit: 'c0ffee1',
+        repository: 'acme/web',
+        sha: 'aaaaaaa',
+        runUrl: 'https://github.test/acme/web/actions/runs/1'
+      }
+      let since = new Date()
+      const applied = await cluster.apply(previous, first, new Deadline(60_000))
+      expect((await cluster.waitForRollout(applied, new Deadline(90_000), since)).ok).toBe(true)
+
+      const failing: DeployStamp = { ...first, envCommit: 'bad0001', sha: 'bbbbbbb', runUrl: `${first.runUrl}0` }
+      since = new Date()
+      const bad = await cluster.apply([...envFiles(missingImage, false), settings('2')], failing, new Deadline(60_000))
+      expect((await cluster.waitForRollout(bad, new Deadline(90_000), since)).ok).toBe(false)
+      expect(await stampOf(`/apis/apps/v1/namespaces/${namespace}/deployments/web`)).toEqual({
+        'gitops-push-deploy/env-commit': 'bad0001',
+        'gitops-push-deploy/source': 'acme/web@bbbbbbb',
+        'gitops-push-deploy/run-url': 'https://github.test/acme/web/actions/runs/10'
+      })
+
+      // as the pipeline stamps a rollback: the parent env commit, by the run that failed
+      const rolledBack = await cluster.rollback(previous, bad, new Deadline(90_000), {
+        ...failing,
+        envCommit: first.envCommit
+      })
+      expect(rolledBack.failure).toBeUndefined()
+      expect(rolledBack.ok).toBe(true)
+
+      const restored = {
+        'gitops-push-deploy/env-commit': 'c0ffee1',
+        'gitops-push-deploy/source': 'acme/web@bbbbbbb',
+        'gitops-push-deploy/run-url': 'https://github.test/acme/web/actions/runs/10'
+      }
+      expect(await stampOf(`/apis/apps/v1/namespaces/${namespace}/deployments/web`)).toEqual(restored)
+      expect(await stampOf(`/api/v1/namespaces/${namespace}/configmaps/settings`)).toEqual(restored)
+      const live = await getObject<LiveDeployment>(client, `/apis/apps/v1/namespaces/${namespace}/deployments/web`)
+      expect(live?.spec.template.spec.containers[0].image).toBe(goodImage)
+      const configMap = await getObject<{ data: Record<string, string> }>(
+        client,
+        `/api/v1/namespaces/${namespace}/configmaps/settings`
+      )
+      expect(configMap?.data).toEqual({ level: '1' })
+    } finally {
+      cluster.close()
+    }
   })
 })

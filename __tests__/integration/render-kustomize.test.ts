@@ -7,8 +7,8 @@ import { findOnPath, readManifests } from '../../src/render/manifests.js'
 const configMap = (name: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\n`
 
 describe('kustomize rendering', () => {
-  it('finds kustomize or kubectl on PATH (the test bed installs kubectl)', () => {
-    expect(findOnPath(['kustomize', 'kubectl'])).toMatch(/\/(kustomize|kubectl)$/)
+  it('finds kustomize or kubectl on PATH (the test bed installs kubectl)', async () => {
+    expect(await findOnPath(['kustomize', 'kubectl'])).toMatch(/\/(kustomize|kubectl)$/)
   })
 
   it('renders a real overlay: name prefix and namespace applied, source named', async () => {

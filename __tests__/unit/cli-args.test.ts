@@ -11,6 +11,9 @@ describe('parseCliArgs', () => {
     [['--dry-run'], { 'dry-run': 'true' }],
     [['--dry-run', '--apply', 'false'], { 'dry-run': 'true', apply: 'false' }],
     [['--dry-run', 'false'], { 'dry-run': 'false' }],
+    [['--dry-run=false', '--apply'], { 'dry-run': 'false', apply: 'true' }],
+    [['--image', '--dry-run'], { image: '--dry-run' }],
+    [['--image='], { image: '' }],
     [['--env-path', 'a', '--env-path', 'b'], { 'env-path': 'a\nb' }],
     [['--commit-message=deploy {image}=x'], { 'commit-message': 'deploy {image}=x' }]
   ])('%j', (argv, expected) => {
@@ -28,7 +31,11 @@ describe('parseCliArgs', () => {
   it.each([
     [['--nope', 'x'], /unknown flag "--nope"/],
     [['positional'], /unexpected argument "positional"/],
-    [['--image'], /flag "--image" needs a value/]
+    [['--image'], /flag "--image" needs a value/],
+    [['-x'], /unknown flag "-x"/],
+    [['--constructor', 'x'], /unknown flag "--constructor"/],
+    [['--json=false'], /flag "--json" takes no value/],
+    [['--', '--image'], /unexpected argument "--image"/]
   ])('%j is a usage error', (argv, message) => {
     expect(() => parseCliArgs(argv, {})).toThrow(CliUsageError)
     expect(() => parseCliArgs(argv, {})).toThrow(message)
@@ -66,6 +73,7 @@ describe('parseCliArgs', () => {
 
   it('--json and --help', () => {
     expect(parseCliArgs(['--json', '--help'], {})).toMatchObject({ json: true, help: true })
+    expect(parseCliArgs(['-h'], {})).toMatchObject({ json: false, help: true })
   })
 })
 

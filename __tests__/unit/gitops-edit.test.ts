@@ -6,6 +6,7 @@ import { type Pin } from '../../src/config/config.js'
 import { editFile, holds } from '../../src/gitops/edit.js'
 import { editFiles, forwardEdit, noMatchMessage, revertEdit, revertFiles, targetOf } from '../../src/gitops/plan.js'
 import { type EnvFile } from '../../src/gitops/types.js'
+import { MissingDigestError } from '../../src/gitops/errors.js'
 
 const FIXTURES = path.join(import.meta.dirname, '../fixtures/gitops')
 const NEW = 'sha256:11507a0e2f5e69d5dfa40a62a1bd7b6ee57e6bcd85c67c9b8431b36fff21c437'
@@ -307,7 +308,10 @@ describe('targetOf', () => {
   })
 
   it('refuses a digest pin without a digest', () => {
-    expect(() => targetOf({ ...base, digest: '', pin: 'digest' })).toThrow('pin "digest" needs the image digest')
+    expect(() => targetOf({ ...base, digest: '', pin: 'digest' })).toThrow(MissingDigestError)
+    expect(() => targetOf({ ...base, digest: '', pin: 'tag+digest' })).toThrow(
+      'pin "tag+digest" needs the image digest, which is unknown'
+    )
   })
 })
 

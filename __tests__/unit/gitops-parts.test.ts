@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
+import { applyPatch } from 'diff'
 import { parseImageRepository } from '../../src/image/reference.js'
 import { HIDDEN_LINE, unifiedDiff } from '../../src/gitops/diff.js'
 import { chartFolders, descriptorFiles, isEditable, type TreeFile } from '../../src/gitops/files.js'
@@ -7,7 +8,8 @@ import { forbiddenMessage } from '../../src/lib/github-client.js'
 import { CONFLICT_RETRY, proposalBranch } from '../../src/gitops/index.js'
 import { backoffMs } from '../../src/lib/retry.js'
 import { renderCommitMessage } from '../../src/pipeline/commit-message.js'
-import { isPlainSafe, replaceScalar } from '../../src/gitops/scalar.js'
+import { applySplices, isPlainSafe, replaceScalar } from '../../src/gitops/scalar.js'
+import { EnvPathNotFoundError, UneditableError } from '../../src/gitops/errors.js'
 
 describe('isPlainSafe', () => {
   it.each<[string, boolean, boolean]>([
@@ -47,6 +49,33 @@ describe('replaceScalar', () => {
     ['tag: "v1"', 'QUOTE_DOUBLE', '1.10', '"1.10"']
   ])('%s ← %s keeps or fixes the style', (source, style, value, text) => {
     expect(replaceScalar(source, spot(source, style), value).text).toBe(text)
+  })
+
+  it('refuses to put a line break into a block scalar', () => {
+    const source = 'tag: |\n  v1\n'
+    const block = { start: 5, end: source.length, value: 'v1\n', style: 'BLOCK_LITERAL' as const, flow: false }
+    expect(replaceScalar(source, block, 'v2').text).toBe('v2')
+    const tooLong = (): unknown => replaceScalar(source, block, 'v2\nv3')
+    expect(tooLong).toThrow(UneditableError)
+    expect(tooLong).toThrow('cannot rewrite the block scalar "v1\\n" in place')
+  })
+})
+
+describe('applySplices', () => {
+  it('applies splices in offset order and refuses overlapping ones', () => {
+    expect(
+      applySplices('abcdef', [
+        { start: 4, end: 5, text: 'E' },
+        { start: 0, end: 1, text: 'A' }
+      ])
+    ).toBe('AbcdEf')
+    const overlapping = (): unknown =>
+      applySplices('abcdef', [
+        { start: 0, end: 3, text: 'x' },
+        { start: 2, end: 4, text: 'y' }
+      ])
+    expect(overlapping).toThrow(UneditableError)
+    expect(overlapping).toThrow('overlapping edits at offset 2')
   })
 })
 
@@ -114,9 +143,9 @@ describe('descriptorFiles', () => {
   })
 
   it('names every missing env path', () => {
-    expect(() => descriptorFiles(tree, ['apps/api', 'apps/web', 'x.yaml'], 'o/r@main')).toThrow(
-      'env-path "apps/web", "x.yaml" not found in o/r@main'
-    )
+    const missing = (): unknown => descriptorFiles(tree, ['apps/api', 'apps/web', 'x.yaml'], 'o/r@main')
+    expect(missing).toThrow(EnvPathNotFoundError)
+    expect(missing).toThrow('env-path "apps/web", "x.yaml" not found in o/r@main')
   })
 })
 
@@ -153,6 +182,16 @@ describe('renderCommitMessage', () => {
   })
 })
 
+/** Lines removed and added by a shortest edit: each side's length less their longest common subsequence. */
+function minimalChanges(a: string[], b: string[]): [number, number] {
+  const lcs = a.map(() => new Array<number>(b.length + 1).fill(0))
+  lcs.push(new Array<number>(b.length + 1).fill(0))
+  for (let i = a.length - 1; i >= 0; i--)
+    for (let j = b.length - 1; j >= 0; j--)
+      lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1])
+  return [a.length - lcs[0][0], b.length - lcs[0][0]]
+}
+
 describe('unifiedDiff', () => {
   it('shows a changed line with context, CR stripped', () => {
     expect(unifiedDiff('a.yaml', 'a\r\nb\r\nc\r\n', 'a\r\nB\r\nc\r\n')).toBe(
@@ -181,6 +220,23 @@ describe('unifiedDiff', () => {
     expect(diff).not.toMatch(/s3cret/)
     expect(diff).toContain(`-<line of a Secret document hidden>\n+<line of a Secret document hidden>`)
     if (file.endsWith('.yaml')) expect(diff).toContain('-image: a:1\n+image: a:2')
+  })
+
+  it('is a patch that turns the old text into the new one, with the fewest changed lines', () => {
+    let seed = 7
+    const random = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n
+    for (let run = 0; run < 300; run++) {
+      const alphabet = 1 + random(8)
+      const before = Array.from({ length: random(25) }, () => `l${random(alphabet)}`)
+      // kept, dropped, one inserted before, or replaced by a line only the new side has
+      const after = before.flatMap(line => [[line], [], [`l${random(alphabet)}`, line], [`new${random(3)}`]][random(4)])
+      const [a, b] = [before, after].map(lines => lines.map(line => `${line}\n`).join(''))
+      const diff = unifiedDiff('f', a, b)
+      if (a === b) continue
+      expect(applyPatch(a, diff)).toBe(b)
+      const changed = (sign: string): number => diff.split('\n').filter(l => l[0] === sign && l[1] !== sign).length
+      expect([changed('-'), changed('+')]).toEqual(minimalChanges(before, after))
+    }
   })
 
   it('is empty for equal texts', () => {

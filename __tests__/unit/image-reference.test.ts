@@ -25,6 +25,8 @@ describe('parseImageReference', () => {
     ['index.docker.io/nginx', { domain: 'docker.io', path: 'library/nginx' }],
     ['registry-1.docker.io/acme/web', { domain: 'docker.io', path: 'acme/web' }],
     ['acme/team/web', { domain: 'docker.io', path: 'acme/team/web' }],
+    // a dot makes the first component a registry only when a path follows
+    ['my.app', { domain: 'docker.io', path: 'library/my.app' }],
     // other registries
     ['ghcr.io/acme/web', { domain: 'ghcr.io', path: 'acme/web' }],
     ['ghcr.io/acme/web:sha-1234567', { domain: 'ghcr.io', path: 'acme/web', tag: 'sha-1234567' }],
@@ -38,6 +40,7 @@ describe('parseImageReference', () => {
     ['[::1]:5000/a/b:t', { domain: '[::1]:5000', path: 'a/b', tag: 't' }],
     ['[fe80::1]/a', { domain: '[fe80::1]', path: 'a' }],
     ['localhost/a', { domain: 'localhost', path: 'a' }],
+    ['r.example.com/a', { domain: 'r.example.com', path: 'a' }],
     // without a domain, `localhost:5000` is the name localhost with tag 5000, as in distribution
     ['localhost:5000', { domain: 'docker.io', path: 'library/localhost', tag: '5000' }],
     ['localhost', { domain: 'docker.io', path: 'library/localhost' }],
@@ -55,7 +58,9 @@ describe('parseImageReference', () => {
     // tags: word characters, dots and dashes; leading underscore allowed
     ['a:_x', { domain: 'docker.io', path: 'library/a', tag: '_x' }],
     [`a:${'t'.repeat(128)}`, { domain: 'docker.io', path: 'library/a', tag: 't'.repeat(128) }],
-    ['  ghcr.io/a/b:t  ', { domain: 'ghcr.io', path: 'a/b', tag: 't' }]
+    ['  ghcr.io/a/b:t  ', { domain: 'ghcr.io', path: 'a/b', tag: 't' }],
+    // the longest name allowed: 255 characters before tag and digest
+    [`ghcr.io/${'a'.repeat(247)}:t`, { domain: 'ghcr.io', path: 'a'.repeat(247), tag: 't' }]
   ])('%s', (input, expected) => {
     expect(parseImageReference(input)).toEqual({ tag: undefined, digest: undefined, ...expected })
   })
@@ -89,6 +94,9 @@ describe('parseImageReference', () => {
     ['host:port/a', /invalid registry "host:port"/],
     ['host:/a', /invalid registry "host:"/],
     ['bad_host.com/a', /invalid registry "bad_host.com"/],
+    ['a[::1]:5000/b', /invalid registry "a\[::1\]:5000"/],
+    ['[::1]:5000x/b', /invalid registry "\[::1\]:5000x"/],
+    ['[abc]/a', /invalid path component "\[abc\]"/],
     [`ghcr.io/${'a'.repeat(250)}`, /longer than 255/]
   ])('rejects %j', (input, message) => {
     expect(() => parseImageReference(input)).toThrow(message)
@@ -135,6 +143,8 @@ describe('tags and digests', () => {
     [`sha256:${'a'.repeat(63)}`, false],
     [`sha512:${'a'.repeat(64)}`, false],
     [`SHA256:${'a'.repeat(64)}`, false],
+    [`x${SHA512}`, false],
+    [`${SHA512}b`, false],
     ['a'.repeat(64), false]
   ])('isValidDigest(%j) = %s', (digest, valid) => {
     expect(isValidDigest(digest)).toBe(valid)
@@ -148,6 +158,7 @@ describe('names', () => {
     // only official images lose `library/`
     [{ domain: 'docker.io', path: 'library/a/b' }, 'docker.io/library/a/b', 'library/a/b'],
     [{ domain: 'ghcr.io', path: 'library/x' }, 'ghcr.io/library/x', 'ghcr.io/library/x'],
+    [{ domain: 'docker.io', path: 'acme/library/web' }, 'docker.io/acme/library/web', 'acme/library/web'],
     [{ domain: 'localhost:5000', path: 'a/b' }, 'localhost:5000/a/b', 'localhost:5000/a/b']
   ])('%j → %s, familiar %s', (repo, full, familiar) => {
     expect(repositoryName(repo)).toBe(full)

@@ -82,6 +82,18 @@ describe('apply policy: objects', () => {
     ['another Namespace object', {}, namespaceOther, /namespace "other" is not the namespace input/],
     ['another Namespace object, allowed', { allowedNamespaces: ['other'] }, namespaceOther, undefined],
     [
+      'a cluster-scoped Namespace kind of another group is no namespace',
+      { allowClusterScoped: true },
+      obj('example.com/v1', 'Namespace', 'kube-system'),
+      undefined
+    ],
+    [
+      'a Namespace kind of another group is not a foundation kind',
+      {},
+      obj('example.com/v1', 'Namespace', 'kube-system'),
+      /^Namespace kube-system \(apps\/web\/x.yaml\): cluster-scoped kind example.com\/Namespace is not allowed; allow with allow-cluster-scoped: true, or allowed-kinds: example.com\/Namespace$/
+    ],
+    [
       'a denied kind',
       { deniedKinds: ['core/Secret'] },
       secret,
@@ -115,7 +127,17 @@ describe('apply policy: objects', () => {
       'Namespace other'
     ])
     const error = new PolicyError(refusals)
-    expect(error.message).toMatch(/^the apply policy refused 4 item\(s\); nothing was committed or applied:\n/)
+    expect(error.name).toBe('PolicyError')
+    expect(error.message.split('\n')).toEqual([
+      'the apply policy refused 4 item(s); nothing was committed or applied:',
+      ...refusals.map(refusalLine)
+    ])
+  })
+
+  it('a refusal without a source names none', () => {
+    expect(refusalLine({ subject: 'apps/web/kustomization.yaml', reasons: ['a', 'b'], allowWith: [] })).toBe(
+      'apps/web/kustomization.yaml: a; b'
+    )
   })
 
   it.each([
@@ -182,7 +204,45 @@ describe('apply policy: kustomize references', () => {
     ['a remote base, allowed', 'resources: [https://github.com/evil/k8s//base?ref=v1]', true, undefined],
     ['a host-like remote', 'resources: [github.com/evil/k8s/base]', false, /is remote/],
     ['a git@ remote', 'resources: ["git@github.com:evil/k8s.git"]', false, /is remote/],
-    ['a file: URL, even with kustomize-remote', 'resources: ["file:///etc"]', true, /reads the runner's disk/],
+    ['a file: URL, even with kustomize-remote', 'resources: ["file:///etc"]', true, /reads the runner's disk$/],
+    [
+      'a file: URL is not remote: kustomize-remote would not allow it',
+      'resources: ["FILE:///etc"]',
+      false,
+      /^apps\/web\/kustomization.yaml: resources "FILE:\/\/\/etc" reads the runner's disk$/
+    ],
+    ['a local path containing "file:"', 'resources: ["cfg/file:x.yaml"]', false, undefined],
+    ['a local path containing a colon', 'resources: ["cfg/a:b.yaml"]', false, undefined],
+    ['a host with several dots', 'resources: [gitlab.example.com/evil/k8s]', false, /is remote/],
+    ['a host given by address and port', 'resources: [10.0.0.1:8080/evil/k8s]', false, /is remote/],
+    ['a directory with a dot and an underscore', 'resources: [cfg.d_x/extra]', false, undefined],
+    ['a directory starting with an underscore', 'resources: [my_cfg.d/extra]', false, undefined],
+    [
+      'exactly the parent of the repo',
+      'resources: [../../..]',
+      false,
+      /resources "..\/..\/.." leaves the env repository$/
+    ],
+    ['an empty entry (the directory itself)', 'resources: [""]', false, undefined],
+    ['a string patch entry leaving the repo', 'patches: [../../../p.yaml]', false, /patches .* leaves/],
+    ['an empty patch entry', 'patches: [~, {path: ../../../p.yaml}]', false, /patches .* leaves/],
+    [
+      'a JSON 6902 patch leaving the repo',
+      'patchesJson6902: [{target: {kind: Deployment, name: web}, path: ../../../p.yaml}]',
+      false,
+      /patchesJson6902 .* leaves/
+    ],
+    ['a replacement file leaving the repo', 'replacements: [{path: ../../../r.yaml}]', false, /replacements .* leaves/],
+    [
+      'a generator env file (older field) leaving the repo',
+      'configMapGenerator: [{name: c, env: ../../../.env}]',
+      false,
+      /configMapGenerator "..\/..\/..\/.env" leaves/
+    ],
+    ['an empty openapi field', 'openapi: ~\nresources: [../../../x]', false, /^[^;]*resources [^;]*leaves[^;]*$/],
+    ['an empty kustomization', '', false, undefined],
+    ['a null kustomization', '~', false, undefined],
+    ['a broken kustomization (kustomize reports it)', 'resources: *undefined', false, undefined],
     ['a remote component', 'components: [ssh://git@example.com/c.git]', false, /components .* is remote/],
     ['a transformer leaving the repo', 'transformers: [../../../t.yaml]', false, /transformers .* leaves/],
     ['an openapi file leaving the repo', 'openapi: {path: ../../../schema.json}', false, /openapi .* leaves/]
@@ -196,9 +256,21 @@ describe('apply policy: kustomize references', () => {
     }
   })
 
-  it('a dotted local directory present in the repo is not remote', () => {
+  it.each(['cfg.d/extra', 'cfg.d/extra/', 'cfg.d/'])(
+    'a dotted local directory present in the repo is not remote: %s',
+    entry => {
+      const refusals = kustomizeRefusals(
+        files(`resources: ["${entry}"]`, [['apps/web/cfg.d/extra/cm.yaml', 'kind: ConfigMap']]),
+        false,
+        isKustomizationFile
+      )
+      expect(refusals).toEqual([])
+    }
+  )
+
+  it('reads only kustomization files', () => {
     const refusals = kustomizeRefusals(
-      files('resources: [cfg.d/extra]', [['apps/web/cfg.d/extra/cm.yaml', 'kind: ConfigMap']]),
+      files('resources: [deploy.yaml]', [['apps/web/data.yaml', 'resources: [../../../etc]']]),
       false,
       isKustomizationFile
     )

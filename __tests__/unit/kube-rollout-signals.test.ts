@@ -54,7 +54,8 @@ describe('podFailure', () => {
         }
       ]
     ],
-    ['no statuses yet', []]
+    ['no statuses yet', []],
+    ['a container status without any state yet', [{ name: 'app' }]]
   ])('%s does not fail', (_name, containerStatuses) => {
     expect(podFailure(pod('web-1', { containerStatuses }), options)).toBeUndefined()
   })
@@ -62,6 +63,17 @@ describe('podFailure', () => {
   it('a pod without any status (not yet scheduled) does not fail, whatever the clock says', () => {
     expect(podFailure(pod('web-1'), { ...options, unschedulableSinceMs: 0 })).toBeUndefined()
     expect(isUnschedulable(pod('web-1'))).toBe(false)
+  })
+
+  it.each([
+    ['CrashLoopBackOff', { reason: 'CrashLoopBackOff' }],
+    ['ImagePullBackOff', { reason: 'ImagePullBackOff' }]
+  ])('%s without a kubelet message fails with an empty message', (_name, state) => {
+    const failure = podFailure(
+      pod('web-1', { containerStatuses: [{ name: 'app', state: { waiting: state } }] }),
+      options
+    )
+    expect(failure).toEqual({ pod: 'web-1', container: 'app', reason: state.reason, message: '' })
   })
 
   it('init containers are checked, first', () => {
@@ -102,6 +114,35 @@ describe('podFailure', () => {
     })
   })
 
+  it.each([
+    [
+      'with the message of its last exit',
+      { reason: 'Error', exitCode: 2, message: 'no such table' },
+      'init container exited with code 2: no such table'
+    ],
+    ['without an exit code', { reason: 'Error' }, 'init container exited with code ?']
+  ])('an init container that failed and was restarted fails, %s', (_name, terminated, message) => {
+    const status = { initContainerStatuses: [{ name: 'migrate', restartCount: 1, lastState: { terminated } }] }
+    expect(podFailure(pod('web-1', status), options)).toEqual({
+      pod: 'web-1',
+      container: 'migrate',
+      reason: 'Error',
+      message
+    })
+  })
+
+  it.each([
+    [
+      're-run after it completed (the pod sandbox was recreated)',
+      { restartCount: 1, lastState: { terminated: { reason: 'Completed', exitCode: 0 } } }
+    ],
+    ['restarted, no last state known', { restartCount: 1 }],
+    ['last exit Error but no restart counted yet', { lastState: { terminated: { reason: 'Error', exitCode: 1 } } }]
+  ])('an init container %s does not fail', (_name, container) => {
+    const status = { initContainerStatuses: [{ name: 'migrate', state: { running: {} }, ...container }] }
+    expect(podFailure(pod('web-1', status), options)).toBeUndefined()
+  })
+
   it('an init container that failed once, not yet restarted, does not fail', () => {
     const status = {
       initContainerStatuses: [{ name: 'migrate', state: { terminated: { reason: 'Error', exitCode: 3 } } }]
@@ -127,6 +168,15 @@ describe('podFailure', () => {
     const failure = podFailure(pod('web-1', unschedulable), { ...options, unschedulableSinceMs: since })
     expect(failure?.reason).toBe(reason)
     if (reason) expect(failure?.message).toBe('0/2 nodes are available: 2 Insufficient cpu.')
+  })
+
+  it('unschedulable without a scheduler message fails with an empty message', () => {
+    const status = { conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable' }] }
+    expect(podFailure(pod('web-1', status), { ...options, unschedulableSinceMs: 0 })).toEqual({
+      pod: 'web-1',
+      reason: 'Unschedulable',
+      message: ''
+    })
   })
 
   const crashed = (restartCount: number): ContainerStatus => ({
@@ -206,7 +256,8 @@ describe('newReplicaSet', () => {
   })
 
   it('nothing before the controller wrote a revision', () => {
-    expect(newReplicaSet({ metadata: { name: 'web', uid: 'dep' } }, [rs('web-a', '1')])).toBeUndefined()
+    const bare: LiveObject = { metadata: { name: 'web-a', uid: 'uid-web-a', ownerReferences: controller('dep') } }
+    expect(newReplicaSet({ metadata: { name: 'web', uid: 'dep' } }, [rs('web-a', '1'), bare])).toBeUndefined()
   })
 })
 
@@ -240,18 +291,19 @@ describe('newRevisionPods', () => {
     }
     const pods = [
       pod('agent-a', {}, { ownerReferences: controller('ds'), labels: { 'pod-template-generation': '2' } }),
-      pod('agent-b', {}, { ownerReferences: controller('ds'), labels: { 'pod-template-generation': '1' } })
+      pod('agent-b', {}, { ownerReferences: controller('ds'), labels: { 'pod-template-generation': '1' } }),
+      pod('agent-c', {}, { ownerReferences: controller('ds') })
     ]
     expect(names(newRevisionPods('DaemonSet', ds, pods))).toEqual(['agent-a'])
   })
 
-  it('Job: all its pods', () => {
-    const job: LiveObject = { metadata: { name: 'migrate', uid: 'job' } }
+  it.each(['Job', 'ReplicaSet'] as const)('%s: all its pods', rule => {
+    const owner: LiveObject = { metadata: { name: 'migrate', uid: 'job' } }
     const pods = [
       pod('migrate-a', {}, { ownerReferences: controller('job') }),
       pod('x', {}, { ownerReferences: controller('y') })
     ]
-    expect(names(newRevisionPods('Job', job, pods))).toEqual(['migrate-a'])
+    expect(names(newRevisionPods(rule, owner, pods))).toEqual(['migrate-a'])
   })
 
   it('StatefulSet without status: none yet (its update revision is unknown)', () => {
@@ -344,6 +396,12 @@ describe('failuresAllowed', () => {
     [undefined, { allowed: 1 }],
     ['0', { allowed: 0 }],
     [' 3 ', { allowed: 3 }],
+    ['9999', { allowed: 9999 }],
+    [
+      '10000',
+      { error: 'annotation gitops-push-deploy/failures-allowed: "10000" is not a whole number from 0 to 9999' }
+    ],
+    ['12a', { error: 'annotation gitops-push-deploy/failures-allowed: "12a" is not a whole number from 0 to 9999' }],
     ['-1', { error: 'annotation gitops-push-deploy/failures-allowed: "-1" is not a whole number from 0 to 9999' }],
     ['two', { error: 'annotation gitops-push-deploy/failures-allowed: "two" is not a whole number from 0 to 9999' }]
   ])('annotation %j', (value, expected) => {

@@ -42,7 +42,20 @@ describe('trackingRule', () => {
     ['networking.k8s.io/v1', 'Ingress', 'applied'],
     ['apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'CustomResourceDefinition'],
     ['cert-manager.io/v1', 'Certificate', 'custom-resource'],
-    ['example.com/v1alpha1', 'Deployment', 'custom-resource']
+    // a built-in kind's name in another group is that group's kind
+    ['example.com/v1alpha1', 'Deployment', 'custom-resource'],
+    ['example.com/v1', 'Job', 'custom-resource'],
+    ['example.com/v1', 'ReplicaSet', 'custom-resource'],
+    ['example.com/v1', 'ReplicationController', 'custom-resource'],
+    ['example.com/v1', 'Pod', 'custom-resource'],
+    ['example.com/v1', 'PodDisruptionBudget', 'custom-resource'],
+    ['example.com/v1', 'CustomResourceDefinition', 'custom-resource'],
+    // other kinds of the tracked groups are only applied
+    ['apps/v1', 'ControllerRevision', 'applied'],
+    ['policy/v1beta1', 'PodSecurityPolicy', 'applied'],
+    ['apiextensions.k8s.io/v1', 'Example', 'applied'],
+    // k8s.io and its subdomains are reserved for Kubernetes itself
+    ['k8s.io/v1', 'Example', 'applied']
   ])('%s %s → %s', (apiVersion, kind, rule) => {
     expect(trackingRule(apiVersion, kind)).toBe(rule)
   })
@@ -55,7 +68,8 @@ describe('unobservedGeneration', () => {
     ['not yet observed what we applied', 2, 2, 3, false],
     ['live generation is newer than observed', 4, 3, 3, false],
     ['no status yet', 1, undefined, 1, false],
-    ['no applied generation given', 2, 2, undefined, true]
+    ['no applied generation given', 2, 2, undefined, true],
+    ['neither a generation nor an observation', 0, undefined, undefined, false]
   ])('%s', (_name, generation, observed, applied, isObserved) => {
     const live = object(generation, {}, observed === undefined ? {} : { observedGeneration: observed })
     expect(unobservedGeneration(live, applied) === undefined).toBe(isObserved)
@@ -523,7 +537,22 @@ describe('Pod (kstatus; fail-fast signals in signals.ts)', () => {
       'phase Running, not Ready (ContainersNotReady)'
     ],
     ['Succeeded', object(1, {}, { phase: 'Succeeded' }), 1, 'ready', 'phase Succeeded'],
-    ['Failed', object(1, {}, { phase: 'Failed', message: 'exit 1' }), 1, 'failed', 'phase Failed: exit 1']
+    ['Failed', object(1, {}, { phase: 'Failed', message: 'exit 1' }), 1, 'failed', 'phase Failed: exit 1'],
+    ['Failed without a message', object(1, {}, { phase: 'Failed' }), 1, 'failed', 'phase Failed'],
+    [
+      'running, no Ready condition yet',
+      object(1, {}, { phase: 'Running' }),
+      1,
+      'progressing',
+      'phase Running, not Ready'
+    ],
+    [
+      'Ready=True counts only while Running',
+      object(1, {}, { phase: 'Pending', conditions: [{ type: 'Ready', status: 'True' }] }),
+      1,
+      'progressing',
+      'phase Pending, not Ready'
+    ]
   ])
 })
 
@@ -541,6 +570,15 @@ describe('ReplicaSet and ReplicationController (kstatus)', () => {
       'waiting for the controller to observe generation 2 (observed: 1)'
     ],
     ['fewer available', rs(1, 2, { ...all, availableReplicas: 1 }), 1, 'progressing', '2/2 ready, 1/2 available'],
+    ['fewer ready', rs(1, 2, { ...all, readyReplicas: 1 }), 1, 'progressing', '1/2 ready, 2/2 available'],
+    // kstatus waits for the controller to label all pods (fullyLabeledReplicas)
+    [
+      'fewer fully labelled',
+      rs(1, 2, { ...all, fullyLabeledReplicas: 1 }),
+      1,
+      'progressing',
+      '2/2 ready, 2/2 available'
+    ],
     [
       'extra pods pending termination',
       rs(1, 2, { ...all, replicas: 3 }),
@@ -579,6 +617,14 @@ describe('PersistentVolumeClaim', () => {
       message
     })
   })
+
+  it('WaitForFirstConsumer without a class name in the claim names no class', () => {
+    const claim = object(1, {}, { phase: 'Pending' })
+    expect(rolloutStatus('PersistentVolumeClaim', claim, 1, { volumeBindingMode: 'WaitForFirstConsumer' })).toEqual({
+      state: 'ready',
+      message: 'Pending: its storage class binds when the first pod uses it (WaitForFirstConsumer)'
+    })
+  })
 })
 
 describe('PodDisruptionBudget (observedGeneration)', () => {
@@ -607,6 +653,20 @@ describe('custom resources (kstatus)', () => {
     [
       'Ready=True stamped with an older generation (cert-manager, Gateway API)',
       object(3, {}, { conditions: [{ type: 'Ready', status: 'True', observedGeneration: 2 }] }),
+      3,
+      'progressing',
+      'condition Ready describes generation 2, waiting for generation 3'
+    ],
+    [
+      'the live generation is newer than the one we applied: a condition must describe the live one',
+      object(4, {}, { conditions: [{ type: 'Ready', status: 'True', observedGeneration: 3 }] }),
+      3,
+      'progressing',
+      'condition Ready describes generation 3, waiting for generation 4'
+    ],
+    [
+      'our apply returned a generation the cache has not seen yet: a condition must describe it',
+      object(2, {}, { conditions: [{ type: 'Ready', status: 'True', observedGeneration: 2 }] }),
       3,
       'progressing',
       'condition Ready describes generation 2, waiting for generation 3'
@@ -750,7 +810,17 @@ describe('conditions without reason or message: no dangling separators', () => {
       'failed',
       'NamesAccepted=False'
     ],
-    ['custom-resource', {}, { conditions: [{ type: 'Stalled', status: 'True' }] }, 'failed', 'Stalled=True']
+    ['custom-resource', {}, { conditions: [{ type: 'Stalled', status: 'True' }] }, 'failed', 'Stalled=True'],
+    [
+      'Deployment',
+      { replicas: 1 },
+      {
+        observedGeneration: 1,
+        conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }]
+      },
+      'failed',
+      'ProgressDeadlineExceeded: no progress within progressDeadlineSeconds'
+    ]
   ])('%s', (rule, spec, status, state, message) => {
     expect(rolloutStatus(rule, object(1, spec, status), 1)).toEqual({ state, message })
   })

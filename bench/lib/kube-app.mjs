@@ -1,15 +1,10 @@
 // The 20-object app and the test-bed wiring shared by the cluster benchmarks
 // (bench/kube-apply.mjs, bench/drift-check.mjs).
-import { existsSync, readFileSync } from 'node:fs'
+import { loadTestbedEnv } from '../../test/helpers/testbed-env.mjs'
 import { importSource } from './import-source.mjs'
 
-const envFile = '.testbed/env'
-if (!process.env.KUBECONFIG && existsSync(envFile)) {
-  for (const match of readFileSync(envFile, 'utf8').matchAll(/^export (\w+)='([^']*)'$/gm)) {
-    process.env[match[1]] ??= match[2]
-  }
-}
-if (!process.env.KUBECONFIG) throw new Error('KUBECONFIG is not set: run npm run testbed:up')
+loadTestbedEnv()
+if (!process.env.KUBECONFIG) throw new Error('the test bed has no cluster (TESTBED_SKIP_CLUSTER=1?)')
 
 /** 20 objects: ServiceAccount, Secret, 8 ConfigMaps, 5 Services, 5 Deployments. */
 export function envFiles() {

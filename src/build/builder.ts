@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs'
 import { mkdir, readFile, symlink } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import which from 'which'
 import { type Config } from '../config/config.js'
 import { type Host } from '../host/host.js'
 import { isValidDigest, repositoryName } from '../image/reference.js'
@@ -79,19 +80,15 @@ export async function execCommand(
     if (log) host.info(line)
   }
   if (log) host.info(`[command] ${command.tool} ${displayArgs(command.args).join(' ')}`)
-  let exitCode: number
-  try {
-    exitCode = await exec(command.tool, command.args, {
-      silent: true,
-      ignoreReturnCode: true,
-      env: { ...stringEnv(baseEnv), ...command.env },
-      input: command.stdin === undefined ? undefined : Buffer.from(command.stdin),
-      listeners: { stdline: onLine, errline: onLine }
-    })
-  } catch (error) {
-    if (/Unable to locate executable file/.test((error as Error).message)) throw new BuilderMissingError(command.tool)
-    throw error
-  }
+  const executable = await which(command.tool, { nothrow: true, path: baseEnv.PATH })
+  if (!executable) throw new BuilderMissingError(command.tool)
+  const exitCode = await exec(executable, command.args, {
+    silent: true,
+    ignoreReturnCode: true,
+    env: { ...stringEnv(baseEnv), ...command.env },
+    input: command.stdin === undefined ? undefined : Buffer.from(command.stdin),
+    listeners: { stdline: onLine, errline: onLine }
+  })
   return { exitCode, tail: tail.lines() }
 }
 

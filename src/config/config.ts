@@ -5,6 +5,7 @@ import { parseDuration } from './duration.js'
 import { type RunContext } from './context.js'
 import { decodeKubeconfig, kubeconfigSecrets } from './kubeconfig.js'
 import { type ApplyPolicy, KIND_PATTERN, NAMESPACE_PATTERN } from './apply-policy.js'
+import { ProblemsError } from '../lib/problems.js'
 import { ImageReferenceError, isValidTag, parseImageRepository, type ImageRepository } from '../image/reference.js'
 
 export type Builder = 'auto' | 'docker' | 'buildah' | 'podman'
@@ -100,12 +101,7 @@ export function clusterGiven(kube: KubeConfigInput): boolean {
 }
 
 /** Every problem found in the inputs, each naming its input. */
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(problems.join('\n'))
-    this.name = 'ConfigError'
-  }
-}
+export class ConfigError extends ProblemsError {}
 
 export type RawInputs = Partial<Record<InputName, string>>
 

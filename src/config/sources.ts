@@ -1,5 +1,6 @@
 // The command line's flags, from the one schema of inputs.
 import { readFileSync, statSync } from 'node:fs'
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util'
 import { INPUTS, inputEnvName, type InputName } from './inputs.js'
 import { type RawInputs } from './config.js'
 
@@ -28,48 +29,70 @@ function readSecretFile(flag: string, file: string): string {
 
 export class CliUsageError extends Error {}
 
+/** `--json` and `--help`: the CLI's own flags beside the inputs. */
+const OWN_FLAGS = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const
+
+/** Every input as a flag (a boolean input also takes a value: `--dry-run false`), and `--<secret>-file`. */
+function flagOptions(): ParseArgsOptionsConfig {
+  const options: ParseArgsOptionsConfig = { ...OWN_FLAGS }
+  for (const spec of INPUTS) {
+    options[spec.name] = { type: spec.boolean ? 'boolean' : 'string' }
+    if (spec.secret) options[`${spec.name}-file`] = { type: 'string' }
+  }
+  return options
+}
+
 /**
- * `--env-repo owner/name`, `--env-repo=owner/name`, a bare boolean flag (`--dry-run`),
- * a repeated flag for multiline inputs (`--env-path a --env-path b`), `--<secret>-file PATH`
- * for every secret input. INPUT_* variables fill what the flags leave out, as in an Actions step.
+ * `--env-repo owner/name`, `--env-repo=owner/name`, a bare boolean flag (`--dry-run`) or one with
+ * a value (`--dry-run false`, `--dry-run=false`), a repeated flag for multiline inputs
+ * (`--env-path a --env-path b`), `--<secret>-file PATH` for every secret input. INPUT_* variables
+ * fill what the flags leave out, as in an Actions step.
  */
 export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CliInvocation {
+  const options = flagOptions()
   const byName = new Map(INPUTS.map(spec => [spec.name, spec]))
+  const secretFileOf = new Map(INPUTS.filter(spec => spec.secret).map(spec => [`${spec.name}-file`, spec.name]))
   const inputs: RawInputs = {}
   const warnings: string[] = []
   const fromFile = new Set<string>()
   let json = false
   let help = false
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]
-    if (arg === '--help' || arg === '-h') {
-      help = true
+  // Not strict: the tokens are checked here, so every error names the flag in this CLI's words.
+  const { tokens } = parseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true })
+  for (let t = 0; t < tokens.length; t++) {
+    const token = tokens[t]
+    if (token.kind === 'positional')
+      throw new CliUsageError(`unexpected argument "${token.value}" (flags are --name value)`)
+    if (token.kind === 'option-terminator') continue
+    const flag = token.rawName
+    const option = Object.hasOwn(options, token.name) ? options[token.name] : undefined
+    if (!option) throw new CliUsageError(`unknown flag "${flag}" (see --help)`)
+    if (Object.hasOwn(OWN_FLAGS, token.name)) {
+      if (token.value !== undefined) throw new CliUsageError(`flag "${flag}" takes no value`)
+      if (token.name === 'json') json = true
+      else help = true
       continue
     }
-    if (arg === '--json') {
-      json = true
-      continue
+    let value = token.value
+    const next = tokens[t + 1]
+    // `--dry-run false`: the argument right after a bare boolean flag is its value
+    if (option.type === 'boolean' && value === undefined) {
+      value = 'true'
+      if (next?.kind === 'positional' && next.index === token.index + 1) {
+        value = next.value
+        t++
+      }
     }
-    if (!arg.startsWith('--')) throw new CliUsageError(`unexpected argument "${arg}" (flags are --name value)`)
-    const eq = arg.indexOf('=')
-    const flag = eq > 0 ? arg.slice(2, eq) : arg.slice(2)
-    const fileOf = flag.endsWith('-file') ? byName.get(flag.slice(0, -'-file'.length) as InputName) : undefined
-    const name = (fileOf?.secret ? fileOf.name : flag) as InputName
-    const spec = byName.get(name)
-    if (!spec) throw new CliUsageError(`unknown flag "--${flag}" (see --help)`)
-    let value: string
-    if (eq > 0) value = arg.slice(eq + 1)
-    else if (spec.boolean && (i + 1 >= argv.length || argv[i + 1].startsWith('--'))) value = 'true'
-    else if (i + 1 < argv.length) value = argv[++i]
-    else throw new CliUsageError(`flag "--${flag}" needs a value`)
-    if (flag !== name) {
-      if (inputs[name] !== undefined) throw new CliUsageError(`--${name} is given twice (--${flag} and another)`)
-      inputs[name] = readSecretFile(flag, value)
+    if (value === undefined) throw new CliUsageError(`flag "${flag}" needs a value`)
+    const name = (secretFileOf.get(token.name) ?? token.name) as InputName
+    if (token.name !== name) {
+      if (inputs[name] !== undefined) throw new CliUsageError(`--${name} is given twice (${flag} and another)`)
+      inputs[name] = readSecretFile(token.name, value)
       fromFile.add(name)
       continue
     }
     if (fromFile.has(name)) throw new CliUsageError(`--${name} is given twice (--${name}-file and --${name})`)
-    if (spec.secret) {
+    if (byName.get(name)?.secret) {
       warnings.push(
         `--${name} on the command line is visible to other users of this machine (ps, shell history); use --${name}-file or the ${inputEnvName(name)} variable`
       )

@@ -1,6 +1,7 @@
 // The pure edit: (file text, path, edit) → new text and the references it changed. Only the
 // scalars that change are spliced; every other byte of the file stays as it was.
 import { formatReference, type ImageRepository } from '../image/reference.js'
+import { UneditableError } from './errors.js'
 import {
   field,
   lineAt,
@@ -127,7 +128,7 @@ export function editFile(source: string, path: string, edit: FileEdit, survey = 
   try {
     text = applySplices(source, splices)
   } catch (error) {
-    throw new Error(`${path}: ${(error as Error).message}`)
+    throw new UneditableError(`${path}: ${(error as Error).message}`, { cause: error })
   }
   return {
     text,
@@ -341,7 +342,7 @@ function setKey(
     if (value === undefined) return [removePair(source, entry, index)]
     return pair.value.value === value && !pair.value.typed ? [] : [replaceScalar(source, pair.value, value)]
   }
-  if (pair) throw new Error(`"${key}" at offset ${pair.keyStart} is not a scalar`)
+  if (pair) throw new UneditableError(`"${key}" at offset ${pair.keyStart} is not a scalar`)
   if (value === undefined) return []
   const anchor = [...entry.pairs].reverse().find(p => after.includes(p.key)) ?? entry.pairs[entry.pairs.length - 1]
   const rendered = `${key}: ${renderScalar(value, entry.flow)}`

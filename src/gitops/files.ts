@@ -1,5 +1,6 @@
 // Which files of the env repo the stage reads: descriptor files under the env paths.
 import { isDescriptorFile } from '../lib/descriptors.js'
+import { EnvPathNotFoundError } from './errors.js'
 
 export interface TreeFile {
   path: string
@@ -43,7 +44,7 @@ export function descriptorFiles(tree: TreeFile[], envPaths: string[], where: str
     }
   }
   if (missing.length > 0) {
-    throw new Error(`env-path ${missing.map(p => `"${p}"`).join(', ')} not found in ${where}`)
+    throw new EnvPathNotFoundError(missing, where)
   }
   return [...chosen.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
 }

@@ -10,6 +10,7 @@ import {
   type Scope
 } from '../lib/github-client.js'
 import { retry, type RetryPolicy } from '../lib/retry.js'
+import { EnvRepoEmptyError, EnvRepoNotFoundError, EnvTokenError } from './errors.js'
 import { type TreeFile } from './files.js'
 
 export { githubOctokit, rateLimitWait, type GitHubOptions } from '../lib/github-client.js'
@@ -76,14 +77,13 @@ export class EnvGitHub {
       return await fn()
     } catch (error) {
       const status = statusOf(error)
-      if (status === 401) throw new Error('env-token is not valid (401)', { cause: error })
+      if (status === 401) throw new EnvTokenError(401, 'env-token is not valid (401)', { cause: error })
       if (status === 403 && rateLimitWait(error as HttpFailure, Date.now()) === undefined) {
-        throw new Error(forbiddenMessage('env-token', this.name, action, scope, githubMessage(error)), { cause: error })
+        const message = forbiddenMessage('env-token', this.name, action, scope, githubMessage(error))
+        throw new EnvTokenError(403, message, { cause: error })
       }
       if (status === 409 && /Git Repository is empty/i.test(githubMessage(error))) {
-        throw new Error(`env-repo ${this.name} is empty: push a first commit holding the descriptors under env-path`, {
-          cause: error
-        })
+        throw new EnvRepoEmptyError(this.name, { cause: error })
       }
       throw error
     }
@@ -100,9 +100,7 @@ export class EnvGitHub {
         const { data } = await this.octokit.rest.repos.get({ owner: this.owner, repo: this.repo })
         return { defaultBranch: data.default_branch, htmlUrl: data.html_url }
       } catch (error) {
-        if (statusOf(error) === 404) {
-          throw new Error(`env-repo ${this.name} not found, or env-token cannot see it (404)`, { cause: error })
-        }
+        if (statusOf(error) === 404) throw new EnvRepoNotFoundError(this.name, { cause: error })
         throw error
       }
     })

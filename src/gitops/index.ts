@@ -10,6 +10,13 @@ import { retry, type RetryPolicy } from '../lib/retry.js'
 import { type Config } from '../config/config.js'
 import { type Host } from '../host/host.js'
 import { DOCKER_HUB, type ImageRepository } from '../image/reference.js'
+import {
+  BranchRuleError,
+  EditConflictError,
+  EnvBranchNotFoundError,
+  NothingToProposeError,
+  PullRequestError
+} from './errors.js'
 import { descriptorFiles, type TreeFile } from './files.js'
 import { EnvGitHub, githubOctokit, type GitHubOptions } from './github.js'
 import { revertFiles, type FilesEdit } from './plan.js'
@@ -18,6 +25,7 @@ import { provenEdit } from './verify.js'
 import { type EnvCommit, type EnvFile, type EnvPlan, type ImageEdit, type PullRequestResult } from './types.js'
 
 export { RenderCheckError } from './verify.js'
+export * from './errors.js'
 export type { EnvCommit, EnvFile, EnvPlan, ImageEdit, PullRequestResult, ReferenceChange } from './types.js'
 
 export const MAX_ATTEMPTS = 10
@@ -90,14 +98,12 @@ export class EnvRepository {
     const { defaultBranch } = await github.repository()
     const branch = config.env.branch ?? defaultBranch
     if ((await github.branchHead(branch)) === undefined) {
-      throw new Error(`env-branch "${branch}" not found in ${owner}/${repo}`)
+      throw new EnvBranchNotFoundError(`${owner}/${repo}`, branch)
     }
     if (config.env.commitMode === 'push') {
       const { blocking } = await github.branchRules(branch)
       if (blocking.length > 0) {
-        throw new Error(
-          `env-branch "${branch}" of ${owner}/${repo} ${blocking.join(', ')}: a push-mode run cannot commit to it; use commit-mode: pull-request`
-        )
+        throw new BranchRuleError(`${owner}/${repo}`, branch, blocking)
       }
     }
     return new EnvRepository(
@@ -168,7 +174,9 @@ export class EnvRepository {
     const snapshot = await this.snapshot(await this.head())
     const edited = await this.forward(snapshot, edit)
     if (edited.changed.length === 0) {
-      throw new Error(`${this.where(snapshot.head)} already holds ${edit.image}:${edit.tag}: no pull request needed`)
+      throw new NothingToProposeError(
+        `${this.where(snapshot.head)} already holds ${edit.image}:${edit.tag}: no pull request needed`
+      )
     }
     const commit = await this.github.createCommit(
       snapshot.head,
@@ -197,7 +205,9 @@ export class EnvRepository {
       (await this.github.createPullRequest(branch, this.branch, subject, body)) ??
       (await this.github.openPullRequest(branch, this.branch))
     if (!existing)
-      throw new Error(`could not open a pull request from ${branch} into ${this.branch} in ${this.github.name}`)
+      throw new PullRequestError(
+        `could not open a pull request from ${branch} into ${this.branch} in ${this.github.name}`
+      )
     await this.github.updatePullRequest(existing.number, subject, body)
     this.host.info(`pull request ${existing.url} proposes ${edited.changes.length} change(s)`)
     return { url: existing.url, number: existing.number, branch, sha: commit.sha }
@@ -246,7 +256,7 @@ export class EnvRepository {
           previousImage: edited.changes[0]?.previous ?? ''
         }
       }
-      if (moved === 'missing') throw new Error(`env-branch "${this.branch}" was deleted from ${this.github.name}`)
+      if (moved === 'missing') throw new EnvBranchNotFoundError(this.github.name, this.branch, true)
       throw new BranchMovedError()
     }
     try {
@@ -264,9 +274,7 @@ export class EnvRepository {
       )
     } catch (error) {
       if (!(error instanceof BranchMovedError)) throw error
-      throw new Error(
-        `${this.github.name}@${this.branch} kept moving: gave up after ${MAX_ATTEMPTS} attempts to commit`
-      )
+      throw new EditConflictError(this.github.name, this.branch, MAX_ATTEMPTS)
     }
   }
 
@@ -281,7 +289,7 @@ export class EnvRepository {
 
   private async head(): Promise<string> {
     const head = await this.github.branchHead(this.branch)
-    if (head === undefined) throw new Error(`env-branch "${this.branch}" not found in ${this.github.name}`)
+    if (head === undefined) throw new EnvBranchNotFoundError(this.github.name, this.branch)
     return head
   }
 

@@ -1,6 +1,7 @@
 // Edits over all descriptor files of one commit: forward (deploy an image) and semantic revert.
 import { familiarName, type ImageRepository } from '../image/reference.js'
 import { unifiedDiff } from './diff.js'
+import { MissingDigestError } from './errors.js'
 import { chartFolders, isEditable } from './files.js'
 import { mentionLines } from './locate.js'
 import { editFile, repositorySpelling, sameValue, valueOf, type FileEdit, type WriteTarget } from './edit.js'
@@ -25,7 +26,7 @@ export interface FilesEdit {
 export function targetOf(edit: ImageEdit): WriteTarget {
   const withTag = edit.pin !== 'digest'
   const withDigest = edit.pin !== 'tag'
-  if (withDigest && !edit.digest) throw new Error(`pin "${edit.pin}" needs the image digest, which is unknown`)
+  if (withDigest && !edit.digest) throw new MissingDigestError(edit.pin)
   return { tag: withTag ? edit.tag : undefined, digest: withDigest ? edit.digest : undefined, version: edit.tag }
 }
 

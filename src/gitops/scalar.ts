@@ -1,6 +1,7 @@
 // Source text for a YAML scalar written in place of another one: same quoting style where it
 // can hold the value, double quotes where a plain scalar would change type (`1.10`, `true`).
 import { isScalar, isSeq, parseDocument, type Scalar } from 'yaml'
+import { UneditableError } from './errors.js'
 
 /** Where a scalar sits in the source text and how it is written there. */
 export interface ScalarSpot {
@@ -62,7 +63,7 @@ export function replaceScalar(source: string, spot: ScalarSpot, value: string): 
       const body = source.indexOf('\n', spot.start) + 1
       const at = body > 0 && body <= spot.end ? source.slice(body, spot.end).indexOf(old) : -1
       if (old === '' || at < 0 || /[\n\r]/.test(value)) {
-        throw new Error(`cannot rewrite the block scalar ${JSON.stringify(spot.value)} in place`)
+        throw new UneditableError(`cannot rewrite the block scalar ${JSON.stringify(spot.value)} in place`)
       }
       return { start: body + at, end: body + at + old.length, text: value }
     }
@@ -92,7 +93,7 @@ export function applySplices(source: string, splices: Splice[]): string {
   let result = ''
   let at = 0
   for (const splice of ordered) {
-    if (splice.start < at) throw new Error(`overlapping edits at offset ${splice.start}`)
+    if (splice.start < at) throw new UneditableError(`overlapping edits at offset ${splice.start}`)
     result += source.slice(at, splice.start) + splice.text
     at = splice.end
   }

@@ -4,17 +4,21 @@
 import { parseAllDocuments } from 'yaml'
 import { renderFiles, type Manifest, type RenderFiles, type Rendering } from '../render/manifests.js'
 import { isKustomizationFile } from '../lib/descriptors.js'
+import { ProblemsError } from '../lib/problems.js'
 import { tryParseReference, splitAlias } from './locate.js'
 import { holds, valueOf, type WriteTarget } from './edit.js'
 import { sameRepository, type ImageReference, type ImageRepository } from '../image/reference.js'
+import { NoReferenceError } from './errors.js'
 import { type EnvFile, type ImageEdit } from './types.js'
 import { editFiles, forwardEdit, noMatchMessage, targetOf, type FilesEdit } from './plan.js'
 
 /** The edited files would not deploy what the edit says: every problem names its file or object. */
-export class RenderCheckError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`the edit does not render as intended, nothing committed:\n${problems.map(p => `  ${p}`).join('\n')}`)
-    this.name = 'RenderCheckError'
+export class RenderCheckError extends ProblemsError {
+  constructor(problems: string[]) {
+    super(
+      problems,
+      `the edit does not render as intended, nothing committed:\n${problems.map(p => `  ${p}`).join('\n')}`
+    )
   }
 }
 
@@ -48,7 +52,7 @@ export async function provenEdit(
   for (const warning of edited.warnings) warn(warning)
   if (edited.matched === 0) {
     const survey = editFiles(files, () => forwardEdit(edit), undefined, true)
-    throw new Error(noMatchMessage(edit.image, where, survey.inventory))
+    throw new NoReferenceError(noMatchMessage(edit.image, where, survey.inventory))
   }
   if (edited.changed.length > 0) {
     const check = await checkEdit(files, edited.files, edit.repository, targetOf(edit), render)

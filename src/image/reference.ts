@@ -62,9 +62,8 @@ export function parseImageReference(input: string): ImageReference {
 
 /** Parses a repository without tag or digest (the `image` input). */
 export function parseImageRepository(input: string): ImageRepository {
-  const text = input.trim()
-  if (/[@]/.test(text)) throw new ImageReferenceError('must not contain a digest (give the repository only)')
-  const ref = parseImageReference(text)
+  if (input.includes('@')) throw new ImageReferenceError('must not contain a digest (give the repository only)')
+  const ref = parseImageReference(input)
   if (ref.tag !== undefined) throw new ImageReferenceError('must not contain a tag (use the "tag" input)')
   return { domain: ref.domain, path: ref.path }
 }
@@ -76,7 +75,8 @@ function parseRepository(name: string): ImageRepository {
   let path = name
   if (slash >= 0) {
     const first = name.slice(0, slash)
-    if (first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('[')) {
+    // as distribution: an IPv6 literal (`[::1]`) always holds a colon
+    if (first.includes('.') || first.includes(':') || first === 'localhost') {
       domain = first
       path = name.slice(slash + 1)
     }

@@ -5,6 +5,7 @@ import { type HookInfo } from './helm.js'
 import { isKustomizationFile } from '../lib/descriptors.js'
 import { ManifestError, readManifests, type RenderFiles } from '../render/manifests.js'
 import { mapLimit } from '../lib/concurrency.js'
+import { ProblemsError } from '../lib/problems.js'
 import { type ApplyPolicy, kustomizeRefusals, objectRefusals, PolicyError } from './policy.js'
 import {
   desiredObject,
@@ -34,21 +35,19 @@ export interface PreparedObject {
 }
 
 /** Objects the apiserver (or the parser) refused; nothing was applied. */
-export class ValidationError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`${problems.length} problem(s) in the manifests, nothing applied:\n${problems.join('\n')}`)
-    this.name = 'ValidationError'
+export class ValidationError extends ProblemsError {
+  constructor(problems: string[]) {
+    super(problems, `${problems.length} problem(s) in the manifests, nothing applied:\n${problems.join('\n')}`)
   }
 }
 
 /** Apply stopped part way: `applied` lists what reached the cluster, for a rollback. */
-export class ApplyError extends Error {
+export class ApplyError extends ProblemsError {
   constructor(
-    readonly problems: string[],
+    problems: string[],
     readonly applied: AppliedObject[]
   ) {
-    super(`apply failed after ${applied.length} object(s) were applied:\n${problems.join('\n')}`)
-    this.name = 'ApplyError'
+    super(problems, `apply failed after ${applied.length} object(s) were applied:\n${problems.join('\n')}`)
   }
 }
 

@@ -130,14 +130,15 @@ export function ownsPath(fieldsV1: Json, segments: string[]): boolean {
       continue
     }
     if (!segment.startsWith('k:')) return false
-    const wanted: Json = JSON.parse(segment.slice(2))
+    // Our segments name an item by an object of its key fields: every one must match.
+    const wanted = Object.entries(JSON.parse(segment.slice(2)) as Record<string, Json>)
     const match = Object.keys(node).find(key => {
       if (!key.startsWith('k:')) return false
       try {
-        const value: Json = JSON.parse(key.slice(2))
-        return isObject(value) && isObject(wanted) && Object.entries(wanted).every(([k, v]) => value[k] === v)
+        const value = JSON.parse(key.slice(2)) as Record<string, Json>
+        return wanted.every(([k, v]) => value[k] === v)
       } catch {
-        return false
+        return false // not JSON, or null: no item
       }
     })
     if (match === undefined) return false

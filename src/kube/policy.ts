@@ -5,6 +5,7 @@
 import path from 'node:path'
 import { parseAllDocuments } from 'yaml'
 import { type ApplyPolicy } from '../config/apply-policy.js'
+import { ProblemsError } from '../lib/problems.js'
 import { type EnvFile } from './types.js'
 
 export { type ApplyPolicy, KIND_PATTERN, NAMESPACE_PATTERN } from '../config/apply-policy.js'
@@ -31,14 +32,13 @@ export interface Refusal {
 }
 
 /** The policy refused objects or kustomize references; nothing was committed or applied. */
-export class PolicyError extends Error {
+export class PolicyError extends ProblemsError {
   constructor(readonly refusals: Refusal[]) {
+    const problems = refusals.map(refusalLine)
     super(
-      `the apply policy refused ${refusals.length} item(s); nothing was committed or applied:\n${refusals
-        .map(refusalLine)
-        .join('\n')}`
+      problems,
+      `the apply policy refused ${refusals.length} item(s); nothing was committed or applied:\n${problems.join('\n')}`
     )
-    this.name = 'PolicyError'
   }
 }
 
@@ -142,8 +142,8 @@ const generatorFiles: Reader = value =>
     'envs',
     'env'
   )(value).map(entry =>
-    // `key=path` names the file after the `=`
-    typeof entry === 'string' && entry.includes('=') ? entry.slice(entry.indexOf('=') + 1) : entry
+    // `key=path` names the file after the `=` (without one, indexOf is -1 and the whole entry is the file)
+    typeof entry === 'string' ? entry.slice(entry.indexOf('=') + 1) : entry
   )
 const KUSTOMIZE_REFERENCES: Record<string, Reader> = {
   resources: list,
@@ -160,7 +160,7 @@ const KUSTOMIZE_REFERENCES: Record<string, Reader> = {
   replacements: paths('path'),
   configMapGenerator: generatorFiles,
   secretGenerator: generatorFiles,
-  openapi: value => (value && typeof value === 'object' ? [(value as { path?: unknown }).path] : [])
+  openapi: value => [(value as { path?: unknown } | null | undefined)?.path]
 }
 
 const SCHEME = /^[a-z][a-z0-9+.-]*:/i
@@ -198,26 +198,27 @@ export function kustomizeRefusals(
   isKustomization: (p: string) => boolean
 ): Refusal[] {
   const known = new Set(files.map(f => f.path))
+  // Called with joined, hence normalized, paths: at most one trailing slash to drop.
   const exists = (repoPath: string): boolean => {
-    const normalized = path.posix.normalize(repoPath).replace(/\/+$/, '')
+    const normalized = repoPath.replace(/\/$/, '')
     return known.has(normalized) || files.some(f => f.path.startsWith(`${normalized}/`))
   }
   const refusals: Refusal[] = []
   for (const file of files.filter(f => isKustomization(f.path))) {
-    let value: Record<string, unknown> | undefined
+    let value: unknown
     try {
-      const documents = parseAllDocuments(file.content)
-      value = (Array.isArray(documents) ? documents[0]?.toJS() : undefined) as Record<string, unknown> | undefined
+      value = parseAllDocuments(file.content)[0].toJS()
     } catch {
-      continue // kustomize reports a broken kustomization itself
+      // empty (no document) or broken: kustomize reports a broken kustomization itself
     }
     if (!value || typeof value !== 'object') continue
     const dir = path.posix.dirname(file.path)
     const reasons: string[] = []
     let remote = false
     for (const [field, read] of Object.entries(KUSTOMIZE_REFERENCES)) {
-      for (const entry of read(value[field])) {
-        if (typeof entry !== 'string' || entry === '') continue
+      for (const entry of read((value as Record<string, unknown>)[field])) {
+        // An empty entry names the kustomization's own directory: never remote, never outside.
+        if (typeof entry !== 'string') continue
         const problem = referenceProblem(dir, entry, remoteAllowed, exists)
         if (!problem) continue
         reasons.push(`${field} ${problem.reason}`)

@@ -1,7 +1,7 @@
 import { type Deadline } from '../lib/deadline.js'
 import { type Applier, ValidationError } from './apply.js'
 import { waveOf } from './plan.js'
-import { PolicyError, refusalLine } from './policy.js'
+import { PolicyError } from './policy.js'
 import { type RolloutOutcome, type TrackTarget } from './rollout/types.js'
 import { type AppliedObject, describeObject, type EnvFile, objectKey, type ResourceResult } from './types.js'
 
@@ -59,8 +59,7 @@ export async function rollBack(
     prepared = (await applier.prepare(previousFiles, annotations, labels)).filter(p => !p.hook)
   } catch (error) {
     if (!(error instanceof ValidationError) && !(error instanceof PolicyError)) throw error
-    const problems = error instanceof PolicyError ? error.refusals.map(refusalLine) : error.problems
-    const failure = `the previous env state cannot be applied, nothing rolled back:\n${problems.join('\n')}`
+    const failure = `the previous env state cannot be applied, nothing rolled back:\n${error.problems.join('\n')}`
     return { ok: false, resources: [], failure, seconds: elapsed() }
   }
   const { applied: restored, failed } = await applier.applyWaves(prepared, 'continue', deadline)

@@ -1,7 +1,6 @@
 import os from 'node:os'
 import {
   clusterGiven,
-  ConfigError,
   parseConfig,
   runContext,
   secretValues,
@@ -84,7 +83,7 @@ export async function runPipeline(
     report.status = await deploy(config, host, stages, report, clock, cancel)
   } catch (error) {
     report.status = error instanceof CancelledError || cancel?.aborted ? 'cancelled' : 'failed'
-    report.failure = error instanceof ConfigError ? error.message : errorMessage(error)
+    report.failure = errorMessage(error)
     for (const line of report.failure.split('\n')) host.error(line)
   }
   await finish(host, report, deployment)

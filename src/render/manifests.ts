@@ -1,13 +1,15 @@
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { parseAllDocuments, type Tags } from 'yaml'
+import which from 'which'
 import { type EnvFile, type HookInfo, type KubeObject } from './types.js'
 import { mapLimit } from '../lib/concurrency.js'
 import { makeTempDir, removeTempDir } from '../lib/temp-files.js'
 import { isKustomizationFile, isManifestFile } from '../lib/descriptors.js'
+import { ProblemsError } from '../lib/problems.js'
 
 /** An object from the env repo and where it was read. */
 export interface Manifest {
@@ -21,12 +23,7 @@ export interface Manifest {
 }
 
 /** Every file or document that could not be read, each naming its source. */
-export class ManifestError extends Error {
-  constructor(readonly problems: string[]) {
-    super(problems.join('\n'))
-    this.name = 'ManifestError'
-  }
-}
+export class ManifestError extends ProblemsError {}
 
 // kubectl reads YAML 1.1 (octal 0644 file modes, yes/no booleans) but keeps timestamps and
 // sexagesimal-looking values (12:30) as strings.
@@ -260,18 +257,11 @@ function writeFiles(workdir: string, files: EnvFile[]): string[] {
   return problems
 }
 
-/** The first of `names` that is an executable on PATH. */
-export function findOnPath(names: string[], pathVariable = process.env.PATH ?? ''): string | undefined {
+/** The first of `names` that is an executable on PATH (looked up as a shell does, by `which`). */
+export async function findOnPath(names: string[]): Promise<string | undefined> {
   for (const name of names) {
-    for (const dir of pathVariable.split(path.delimiter).filter(Boolean)) {
-      const candidate = path.join(dir, name)
-      try {
-        accessSync(candidate, constants.X_OK)
-        return candidate
-      } catch {
-        // not here
-      }
-    }
+    const found = await which(name, { nothrow: true })
+    if (found) return found
   }
   return undefined
 }
@@ -279,7 +269,7 @@ export function findOnPath(names: string[], pathVariable = process.env.PATH ?? '
 const execFileAsync = promisify(execFile)
 
 async function kustomizeBuild(workdir: string, root: string): Promise<string> {
-  const binary = findOnPath(['kustomize', 'kubectl'])
+  const binary = await findOnPath(['kustomize', 'kubectl'])
   if (!binary) {
     throw new Error('neither kustomize nor kubectl is on PATH; install one of them to deploy a kustomization')
   }

@@ -1,4 +1,5 @@
 import { RecordingHost } from './recording-host.js'
+import { testbedKubeconfigFile } from './testbed.js'
 import { readFileSync } from 'node:fs'
 import { expect } from '@jest/globals'
 import { type Config, kubeconfigSecrets, parseConfig } from '../../src/config/index.js'
@@ -7,10 +8,9 @@ import { loadKubeConfig } from '../../src/kube/kubeconfig.js'
 
 /** Shared by the kube apply, lock and rollback integration tests on the test bed. */
 
+/** The text of the cluster's admin kubeconfig. */
 export function testbedKubeconfig(): string {
-  const file = process.env.KUBECONFIG
-  if (!file) throw new Error('KUBECONFIG is not set: run `npm run testbed:up` (it writes .testbed/env)')
-  return readFileSync(file, 'utf8')
+  return readFileSync(testbedKubeconfigFile(), 'utf8')
 }
 
 export function configFor(namespace: string, inputs: Record<string, string> = {}): Config {

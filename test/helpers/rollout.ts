@@ -1,13 +1,12 @@
 // Test-bed fixtures shared by the rollout integration tests and benchmarks: objects applied
 // with server-side apply, test images, and a TCP proxy that can cut the apiserver's connections.
-import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import net from 'node:net'
-import { promisify } from 'node:util'
 import { KubeConfig } from '@kubernetes/client-node'
 import { KubeClient } from '../../src/kube/client.js'
 import { type LiveObject } from '../../src/kube/rollout/objects.js'
 import { streamWatch, type WatchEvent } from '../../src/kube/rollout/watch.js'
+import { buildImage, testbedEnv, testbedKubeconfigFile, type Behavior } from './testbed.js'
 
 export type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } } & Record<
   string,
@@ -15,10 +14,8 @@ export type Manifest = { apiVersion: string; kind: string; metadata: { name: str
 >
 
 export function testbedKubeConfig(): KubeConfig {
-  const file = process.env.KUBECONFIG
-  if (!file) throw new Error('KUBECONFIG is not set: run `npm run testbed:up` and load .testbed/env')
   const kc = new KubeConfig()
-  kc.loadFromFile(file)
+  kc.loadFromFile(testbedKubeconfigFile())
   return kc
 }
 
@@ -63,16 +60,10 @@ export async function deleteNamespace(client: KubeClient, name: string): Promise
   await client.request('DELETE', `/api/v1/namespaces/${name}`).catch(() => undefined)
 }
 
-export type Behavior = 'crashloop' | 'crashonce' | 'unready' | 'fail'
-
-/** Builds and pushes a test image (`npm run testbed:image`) unless it is in the registry already. */
+/** The rollout tests' image `<registry>/rollout-<name>:<behavior>`, built and pushed by buildImage. */
 export async function testImage(name: string, behavior?: Behavior): Promise<string> {
-  const registry = process.env.REGISTRY
-  if (!registry) throw new Error('REGISTRY is not set: load .testbed/env')
-  const ref = `${registry}/rollout-${name}:${behavior ?? 'good'}`
-  await promisify(execFile)('bash', ['test/testbed/image.sh', ref, ...(behavior ? [behavior] : [])], {
-    timeout: 300_000
-  })
+  const ref = `${testbedEnv().registry}/rollout-${name}:${behavior ?? 'good'}`
+  await buildImage(ref, behavior)
   return ref
 }
 

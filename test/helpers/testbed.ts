@@ -1,19 +1,16 @@
 // Typed helpers for integration tests on the local test bed (see test/testbed/up.sh).
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import type { Quirks } from '../testbed/github-emulator/quirks.ts'
 import type { FaultSpec, RequestLogEntry } from '../testbed/github-emulator/server.ts'
+import { readTestbedEnv, REPO_ROOT } from './testbed-env.mjs'
 
 export type { FaultSpec, Quirks, RequestLogEntry }
+export { REPO_ROOT }
 
 const execFileAsync = promisify(execFile)
-
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
-const ENV_FILE = path.join(REPO_ROOT, '.testbed', 'env')
 
 export interface TestbedEnv {
   /** absolute path of the cluster's admin kubeconfig (undefined with TESTBED_SKIP_CLUSTER=1) */
@@ -34,23 +31,10 @@ export interface TestbedEnv {
   clusterSkipped: boolean
 }
 
-function parseEnvFile(text: string): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const raw of text.split('\n')) {
-    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(raw)
-    if (!m) continue
-    out[m[1]] = m[2].replace(/^'(.*)'$/, '$1').replace(/^"(.*)"$/, '$1')
-  }
-  return out
-}
-
-/** The test bed's endpoints and secrets (process.env, filled by test/jest/load-testbed-env.mjs, or .testbed/env). */
+/** The test bed's endpoints and secrets: process.env (filled by test/jest/load-testbed-env.mjs), else .testbed/env. */
 export function testbedEnv(): TestbedEnv {
-  let e: Record<string, string | undefined> = process.env
-  if (!e.GITHUB_API_URL || !e.REGISTRY) {
-    if (!existsSync(ENV_FILE)) throw new Error(`${ENV_FILE} not found: run npm run testbed:up`)
-    e = { ...parseEnvFile(readFileSync(ENV_FILE, 'utf8')) }
-  }
+  const e: Record<string, string | undefined> =
+    process.env.GITHUB_API_URL && process.env.REGISTRY ? process.env : readTestbedEnv()
   const need = (k: string): string => {
     const v = e[k]
     if (!v) throw new Error(`${k} is not set: is the test bed up (npm run testbed:up)?`)
@@ -68,6 +52,13 @@ export function testbedEnv(): TestbedEnv {
     gitRoot: need('TESTBED_GIT_ROOT'),
     clusterSkipped: e.TESTBED_SKIP_CLUSTER === '1' || !e.KUBECONFIG
   }
+}
+
+/** The path of the cluster's admin kubeconfig; throws when the test bed runs without a cluster. */
+export function testbedKubeconfigFile(): string {
+  const file = testbedEnv().kubeconfig
+  if (!file) throw new Error('the test bed has no cluster (TESTBED_SKIP_CLUSTER=1?)')
+  return file
 }
 
 /** A DNS-1123 label unique to this run: `${prefix}-<time>-<random>`. */
@@ -136,8 +127,18 @@ export async function deleteRepo(ownerName: string): Promise<void> {
   await admin('DELETE', `/repos/${owner}/${name}`)
 }
 
-/** Build a FROM-scratch image with buildah, push it, and return its digest (sha256:...). */
-export async function buildImage(ref: string, behavior?: string, opts: { nonce?: string } = {}): Promise<string> {
+/**
+ * What the simulated kubelet does with a test image's containers (its label testbed.behavior);
+ * none (or `ready`) runs and becomes ready.
+ */
+export type Behavior = 'ready' | 'crashloop' | 'crashonce' | 'unready' | 'fail'
+
+/**
+ * The one way tests and benchmarks make a test image: a FROM-scratch image built with buildah
+ * (test/testbed/image.sh) and pushed to `ref`; returns its digest (sha256:…). The same reference,
+ * behavior and nonce give the same digest, so building again is cheap.
+ */
+export async function buildImage(ref: string, behavior?: Behavior, opts: { nonce?: string } = {}): Promise<string> {
   const args = [path.join(REPO_ROOT, 'test', 'testbed', 'image.sh'), ref]
   if (behavior) args.push(behavior)
   const { stdout } = await execFileAsync('bash', args, {
@@ -334,8 +335,7 @@ export async function kubectl(
   args: string[],
   opts: { timeoutMs?: number; env?: Record<string, string> } = {}
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const kubeconfig = testbedEnv().kubeconfig
-  if (!kubeconfig) throw new Error('the test bed has no cluster (TESTBED_SKIP_CLUSTER=1?)')
+  const kubeconfig = testbedKubeconfigFile()
   try {
     const { stdout, stderr } = await execFileAsync('/usr/bin/kubectl', ['--kubeconfig', kubeconfig, ...args], {
       env: { ...process.env, ...opts.env },

@@ -2,13 +2,12 @@
 // if .testbed/env is missing or any part does not answer, run test/testbed/up.sh (idempotent)
 // with inherited stdio. TESTBED_SKIP_CLUSTER=1 leaves the control plane out.
 import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseEnvFile } from './load-testbed-env.mjs'
+import { readTestbedEnv, TESTBED_ENV_FILE } from '../helpers/testbed-env.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
-const envFile = path.join(root, '.testbed', 'env')
 
 async function status(url) {
   try {
@@ -22,8 +21,8 @@ async function status(url) {
 
 /** Returns null when healthy, otherwise what is wrong. */
 async function problem() {
-  if (!existsSync(envFile)) return `${envFile} is missing`
-  const env = parseEnvFile(readFileSync(envFile, 'utf8'))
+  if (!existsSync(TESTBED_ENV_FILE)) return `${TESTBED_ENV_FILE} is missing`
+  const env = readTestbedEnv()
   const wantCluster = process.env.TESTBED_SKIP_CLUSTER !== '1'
   if ((await status(`${env.GITHUB_API_URL}/_testbed/health`)) !== 200) return 'the GitHub API emulator does not answer'
   if ((await status(`${env.GITHUB_API_URL}/_testbed/openapi?since=999999999`)) !== 200)

@@ -3,6 +3,7 @@ import {
   conditionOf,
   describeCondition,
   isControlledBy,
+  type Condition,
   type ContainerStatus,
   type LiveObject,
   type PodStatus,
@@ -14,11 +15,10 @@ import { type TrackingRule } from './status.js'
  * Waiting reasons that do not clear up by themselves. ErrImagePull is not among them: it is the
  * state right after one failed pull, which a registry blip also causes; the kubelet shows
  * ImagePullBackOff at its next sync, seconds later, and that is when we give up.
- * CrashLoopBackOff counts only past the restarts allowed (`failures-allowed`).
+ * CrashLoopBackOff is judged apart: it counts only past the restarts allowed (`failures-allowed`).
  */
 export const FAILING_WAITING_REASONS: ReadonlySet<string> = new Set([
   'ImagePullBackOff',
-  'CrashLoopBackOff',
   'CreateContainerConfigError',
   'CreateContainerError',
   'InvalidImageName',
@@ -41,10 +41,11 @@ export const FAILURES_ALLOWED_ANNOTATION = 'gitops-push-deploy/failures-allowed'
 export function failuresAllowed(object: LiveObject, fallback: number): { allowed: number } | { error: string } {
   const value = object.metadata.annotations?.[FAILURES_ALLOWED_ANNOTATION]
   if (value === undefined) return { allowed: fallback }
-  if (!/^\d{1,4}$/.test(value.trim())) {
+  const digits = value.trim()
+  if (!/^\d{1,4}$/.test(digits)) {
     return { error: `annotation ${FAILURES_ALLOWED_ANNOTATION}: "${value}" is not a whole number from 0 to 9999` }
   }
-  return { allowed: Number(value.trim()) }
+  return { allowed: Number(digits) }
 }
 const DAEMONSET_GENERATION_ANNOTATION = 'deprecated.daemonset.template.generation'
 
@@ -128,9 +129,14 @@ export function replicaSetFailure(
   return `replicaset ${replicaSet.metadata.name}: ${describeCondition('ReplicaFailure', condition)} (for ${seconds}s or more)`
 }
 
-export function isUnschedulable(pod: LiveObject): boolean {
+/** The pod's PodScheduled condition when it says Unschedulable. */
+function unschedulableCondition(pod: LiveObject): Condition | undefined {
   const scheduled = conditionOf(pod as { status?: PodStatus }, 'PodScheduled')
-  return scheduled?.status === 'False' && scheduled.reason === 'Unschedulable'
+  return scheduled?.status === 'False' && scheduled.reason === 'Unschedulable' ? scheduled : undefined
+}
+
+export function isUnschedulable(pod: LiveObject): boolean {
+  return unschedulableCondition(pod) !== undefined
 }
 
 export interface PodFailureOptions {
@@ -156,13 +162,13 @@ export function podFailure(pod: LiveObject, options: PodFailureOptions): PodFail
       if (failure) return { pod: name, container: container.name, ...failure }
     }
   }
+  const unschedulable = unschedulableCondition(pod)
   if (
-    isUnschedulable(pod) &&
+    unschedulable &&
     options.unschedulableSinceMs !== undefined &&
     options.nowMs - options.unschedulableSinceMs >= options.unschedulableGraceMs
   ) {
-    const scheduled = conditionOf(pod as { status?: PodStatus }, 'PodScheduled')
-    return { pod: name, reason: 'Unschedulable', message: scheduled?.message ?? '' }
+    return { pod: name, reason: 'Unschedulable', message: unschedulable.message ?? '' }
   }
   return undefined
 }

@@ -250,8 +250,9 @@ function volumeClaimStatus(object: LiveObject, bindingMode: string | undefined):
   if (phase === 'Bound') return ready('Bound')
   if (phase === 'Lost') return failed('phase Lost: its PersistentVolume is gone')
   if (bindingMode === 'WaitForFirstConsumer') {
-    const storageClass = ((object.spec ?? {}) as PersistentVolumeClaimSpec).storageClassName ?? ''
-    return ready(`${phase}: storage class ${storageClass} binds when the first pod uses it (WaitForFirstConsumer)`)
+    const storageClass = ((object.spec ?? {}) as PersistentVolumeClaimSpec).storageClassName
+    const binder = storageClass ? `storage class ${storageClass}` : 'its storage class'
+    return ready(`${phase}: ${binder} binds when the first pod uses it (WaitForFirstConsumer)`)
   }
   return progressing(`phase ${phase}, waiting for Bound`)
 }
@@ -281,7 +282,7 @@ function customResourceStatus(object: LiveObject, appliedGeneration?: number): R
     if (unobserved) return progressing(unobserved)
   }
   const generation = Math.max(appliedGeneration ?? 0, object.metadata.generation ?? 0)
-  const stale = (c: Condition): boolean => c.observedGeneration !== undefined && c.observedGeneration < generation
+  const stale = (c: Condition): boolean => (c.observedGeneration ?? generation) < generation
   const describe = (c: Condition): string => describeCondition(`${c.type}=${c.status}`, c)
   const reconciling = conditionOf(object, 'Reconciling')
   if (reconciling?.status === 'True' && !stale(reconciling)) return progressing(describe(reconciling))

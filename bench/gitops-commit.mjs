@@ -1,57 +1,26 @@
 // Env-repo commits against the test bed's GitHub emulator: requests per commit (from the
-// emulator's request log) and time per commit, for 1, 10 and 100 changed files.
+// emulator's request log) and time per commit, for 1, 10 and 100 changed files, through GraphQL and
+// through REST (GitHub without GraphQL: /graphql answers 404).
 // Usage: node bench/gitops-commit.mjs   (after npm run testbed:up: the emulator's URL and token come from .testbed/env)
 import path from 'node:path'
-import { loadTestbedEnv } from '../test/helpers/testbed-env.mjs'
-import { importSource } from './lib/import-source.mjs'
+import {
+  admin,
+  api,
+  lastRequestId,
+  loadModules,
+  median,
+  PATHS,
+  quietHost,
+  requestsSince,
+  isWrite,
+  token,
+  useGitHubPath
+} from './lib/github-bench.mjs'
 
 const SIZES = [1, 10, 100]
 const RUNS = 5
 const root = path.resolve(import.meta.dirname, '..')
-const testbed = loadTestbedEnv()
-const api = testbed.GITHUB_API_URL.replace(/\/+$/, '')
-const token = testbed.TESTBED_GITHUB_TOKEN
 
-function loadModules() {
-  return importSource("export * from './src/gitops/index.ts'\nexport { parseConfig } from './src/config/index.ts'\n")
-}
-
-async function admin(method, route, body) {
-  const response = await fetch(`${api}/_testbed${route}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
-  if (!response.ok) throw new Error(`${method} /_testbed${route}: ${response.status} ${await response.text()}`)
-  return response.status === 204 ? undefined : response.json()
-}
-
-async function requestsSince(id, repo) {
-  const log = await admin('GET', `/requests?since=${id}`)
-  return log.filter(entry => entry.path.includes(`/${repo}/`) || entry.path.endsWith(`/${repo}`))
-}
-
-async function lastRequestId() {
-  const log = await admin('GET', '/requests')
-  return log.length > 0 ? log[log.length - 1].id : 0
-}
-
-const quietHost = {
-  setSecret() {},
-  debug() {},
-  info() {},
-  warning(message) {
-    console.error(message)
-  },
-  error(message) {
-    console.error(message)
-  },
-  group: (_name, fn) => fn(),
-  setOutput() {},
-  async writeSummary() {}
-}
-
-const median = values => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 const image = 'registry.local:5000/team/api'
 const digest = 'sha256:11507a0e2f5e69d5dfa40a62a1bd7b6ee57e6bcd85c67c9b8431b36fff21c437'
 const manifest = (i, tag) =>
@@ -59,54 +28,60 @@ const manifest = (i, tag) =>
 
 const { EnvRepository, parseConfig } = await loadModules()
 const rows = []
-for (const size of SIZES) {
-  const repo = `bench-${size}-${Date.now().toString(36)}`
-  const files = Object.fromEntries(Array.from({ length: size }, (_, i) => [`apps/api/app-${i}.yaml`, manifest(i, '0')]))
-  files['README.md'] = '# env\n'
-  await admin('POST', '/repos', { owner: 'bench', name: repo, files })
-  const stage = { requests: [], ms: [] }
-  const commitOnly = { requests: [], ms: [], writes: [] }
-  for (let run = 1; run <= RUNS; run++) {
-    const tag = String(run)
-    const config = parseConfig(
-      {
-        image,
-        tag,
-        build: 'false',
-        apply: 'false',
-        'env-repo': `bench/${repo}`,
-        'env-path': 'apps/api',
-        'env-token': token,
-        'github-api-url': api
-      },
-      { serverUrl: 'https://github.com', apiUrl: api, workspace: root }
+for (const githubPath of PATHS)
+  for (const size of SIZES) {
+    await useGitHubPath(githubPath)
+    const repo = `bench-${githubPath}-${size}-${Date.now().toString(36)}`
+    const files = Object.fromEntries(
+      Array.from({ length: size }, (_, i) => [`apps/api/app-${i}.yaml`, manifest(i, '0')])
     )
-    const edit = { repository: config.repository, image, tag, digest, pin: 'tag+digest' }
-    const first = await lastRequestId()
-    const started = performance.now()
-    const env = await EnvRepository.open(config, quietHost)
-    await env.plan(edit)
-    const beforeCommit = await lastRequestId()
-    const commitStarted = performance.now()
-    const commit = await env.commit(edit, `deploy ${tag}`)
-    const finished = performance.now()
-    if (!commit || commit.changes.length !== size) throw new Error(`run ${run}: expected ${size} changes`)
-    const all = await requestsSince(first, repo)
-    const commitRequests = all.filter(entry => entry.id > beforeCommit)
-    stage.requests.push(all.length)
-    stage.ms.push(finished - started)
-    commitOnly.requests.push(commitRequests.length)
-    commitOnly.writes.push(commitRequests.filter(entry => entry.method !== 'GET').length)
-    commitOnly.ms.push(finished - commitStarted)
+    files['README.md'] = '# env\n'
+    await admin('POST', '/repos', { owner: 'bench', name: repo, files })
+    const stage = { requests: [], ms: [] }
+    const commitOnly = { requests: [], ms: [], writes: [] }
+    for (let run = 1; run <= RUNS; run++) {
+      const tag = String(run)
+      const config = parseConfig(
+        {
+          image,
+          tag,
+          build: 'false',
+          apply: 'false',
+          'env-repo': `bench/${repo}`,
+          'env-path': 'apps/api',
+          'env-token': token,
+          'github-api-url': api
+        },
+        { serverUrl: 'https://github.com', apiUrl: api, workspace: root }
+      )
+      const edit = { repository: config.repository, image, tag, digest, pin: 'tag+digest' }
+      const first = await lastRequestId()
+      const started = performance.now()
+      const env = await EnvRepository.open(config, quietHost)
+      await env.plan(edit)
+      const beforeCommit = await lastRequestId()
+      const commitStarted = performance.now()
+      const commit = await env.commit(edit, `deploy ${tag}`)
+      const finished = performance.now()
+      if (!commit || commit.changes.length !== size) throw new Error(`run ${run}: expected ${size} changes`)
+      const all = await requestsSince(first, repo)
+      const commitRequests = all.filter(entry => entry.id > beforeCommit)
+      stage.requests.push(all.length)
+      stage.ms.push(finished - started)
+      commitOnly.requests.push(commitRequests.length)
+      commitOnly.writes.push(commitRequests.filter(isWrite).length)
+      commitOnly.ms.push(finished - commitStarted)
+    }
+    rows.push({
+      api: githubPath,
+      'changed files': size,
+      'open+plan+commit: requests': median(stage.requests),
+      'open+plan+commit: ms (median)': Math.round(median(stage.ms)),
+      'commit() after plan(): requests': median(commitOnly.requests),
+      'of which writes': median(commitOnly.writes),
+      'commit() ms (median)': Math.round(median(commitOnly.ms))
+    })
   }
-  rows.push({
-    'changed files': size,
-    'open+plan+commit: requests': median(stage.requests),
-    'open+plan+commit: ms (median)': Math.round(median(stage.ms)),
-    'commit() after plan(): requests': median(commitOnly.requests),
-    'of which writes': median(commitOnly.writes),
-    'commit() ms (median)': Math.round(median(commitOnly.ms))
-  })
-}
-console.log(`gitops commit bench: ${RUNS} commits per size, emulator ${api}`)
+await useGitHubPath('graphql')
+console.log(`gitops commit bench: ${RUNS} commits per size and API, emulator ${api}`)
 console.table(rows)

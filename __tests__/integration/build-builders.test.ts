@@ -13,8 +13,6 @@ import { RecordingHost } from '../../test/helpers/recording-host.js'
 import { registryBlob, registryDigest, registryManifest, testbedEnv, uniqueName } from '../../test/helpers/testbed.js'
 
 const env = testbedEnv()
-const baseImage = process.env.TESTBED_BASE_IMAGE
-if (!baseImage) throw new Error('TESTBED_BASE_IMAGE is not set: start the test bed (npm run testbed:up)')
 
 const workspace = mkdtempSync(path.join(tmpdir(), 'build-builders-it-'))
 // `app` is the target: the `broken` stage after it must not be built.
@@ -106,7 +104,7 @@ describe.each(['docker', 'podman'] as const)('builder %s, for real', builder => 
         tag,
         builder,
         target: 'app',
-        'build-args': `BASE=${baseImage}\nNOTE=from ${builder}`,
+        'build-args': `BASE=${env.baseImage}\nNOTE=from ${builder}`,
         labels: 'org.example.team=deploy'
       }),
       host
@@ -135,7 +133,7 @@ describe.each(['docker', 'podman'] as const)('builder %s, for real', builder => 
         builder,
         dockerfile: 'Multi.Dockerfile',
         platforms: 'linux/amd64,linux/386',
-        'build-args': `BASE=${baseImage}`
+        'build-args': `BASE=${env.baseImage}`
       }),
       host
     )
@@ -160,7 +158,7 @@ describe.each(['docker', 'podman'] as const)('builder %s, for real', builder => 
         tag,
         builder,
         target: 'app',
-        'build-args': `BASE=${baseImage}`,
+        'build-args': `BASE=${env.baseImage}`,
         'registry-username': env.registryUser,
         'registry-password': env.registryPassword
       }),

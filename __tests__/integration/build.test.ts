@@ -1,6 +1,7 @@
 // Stage 1 against real buildah and the test bed's registries (anonymous $REGISTRY, htpasswd
 // $REGISTRY_AUTH), plus a local token-service registry for the Bearer flow.
 import { RecordingHost } from '../../test/helpers/recording-host.js'
+import { testbedEnv } from '../../test/helpers/testbed.js'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { createHash } from 'node:crypto'
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
@@ -11,12 +12,6 @@ import path from 'node:path'
 import { buildAndResolve } from '../../src/build/index.js'
 import { MANIFEST_MEDIA_TYPES, RegistryClient } from '../../src/build/registry.js'
 import { parseConfig, type RawInputs, type RunContext } from '../../src/config/index.js'
-
-function testbedEnv(name: string): string {
-  const value = process.env[name]
-  if (!value) throw new Error(`${name} is not set: start the test bed (npm run testbed:up) so .testbed/env exists`)
-  return value.replace(/^https?:\/\//, '').replace(/\/+$/, '')
-}
 
 const workspace = mkdtempSync(path.join(tmpdir(), 'build-it-'))
 writeFileSync(path.join(workspace, 'Containerfile'), 'FROM scratch\nARG NOTE\nCOPY hello.txt /\n')
@@ -72,16 +67,7 @@ async function imageLabels(registry: string, repoPath: string, digest: string): 
 }
 
 describe('build and resolve with buildah', () => {
-  let registry: string
-  let registryAuth: string
-  let user: string
-  let password: string
-  beforeAll(() => {
-    registry = testbedEnv('REGISTRY')
-    registryAuth = testbedEnv('REGISTRY_AUTH')
-    user = testbedEnv('TESTBED_REGISTRY_USER')
-    password = testbedEnv('TESTBED_REGISTRY_PASSWORD')
-  })
+  const { registry, registryAuth, registryUser: user, registryPassword: password } = testbedEnv()
 
   it('builds, pushes and pins the digest the registry reports, with OCI labels', async () => {
     const host = new RecordingHost()

@@ -68,7 +68,7 @@ describe('gitops-push-deploy CLI', () => {
   const buildContext = mkdtempSync(path.join(tmpdir(), 'cli-build-'))
   writeFileSync(
     path.join(buildContext, 'Dockerfile'),
-    `FROM ${process.env.TESTBED_BASE_IMAGE}\nRUN echo "built $(date)" > /built.txt && cat /built.txt\n`
+    `FROM ${env.baseImage}\nRUN echo "built $(date)" > /built.txt && cat /built.txt\n`
   )
 
   it.each(['docker', 'podman', 'buildah'])(

@@ -1,6 +1,8 @@
 // GitHub as it really answers: each test turns on one of the emulator's quirks (test/testbed/github-emulator/
 // quirks.ts), first proves the quirk is on with a raw request (so the test fails against the kinder
-// default), then shows the env-repo stage copes.
+// default), then shows the env-repo stage copes. Quirks of REST's Git data calls are met on a GitHub
+// without GraphQL (withoutGraphQL), where the stage uses them; the GraphQL path has its own tests
+// (github-graphql.test.ts).
 import { afterEach, describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { RecordingHost } from '../../test/helpers/recording-host.js'
@@ -14,6 +16,7 @@ import {
   registerRepo,
   setQuirks,
   testbedEnv,
+  withoutGraphQL,
   type Quirks,
   type RequestLogEntry
 } from '../../test/helpers/testbed.js'
@@ -94,6 +97,7 @@ describe('1. base_tree is a tree SHA', () => {
   it(
     'a tree read by commit SHA echoes that SHA and base_tree must be a tree: the commit still lands',
     async () => {
+      await withoutGraphQL()
       const repo = await createRepo(
         { 'deploy.yaml': deployment(`${IMAGE}:1.0`) },
         {
@@ -118,6 +122,7 @@ describe('2. ref update failures', () => {
   it(
     'lost races answered "Reference cannot be updated" are re-read and re-applied: 3 runs, 3 commits',
     async () => {
+      await withoutGraphQL()
       const images = Array.from({ length: 3 }, (_, i) => `${IMAGE}-${i}`)
       const repo = await createRepo(
         Object.fromEntries(images.map((image, i) => [`d${i}.yaml`, deployment(`${image}:1.0`)])),
@@ -146,6 +151,7 @@ describe('2. ref update failures', () => {
   it(
     'a branch that moved at every attempt: EditConflictError after MAX_ATTEMPTS, nothing committed',
     async () => {
+      await withoutGraphQL()
       const repo = await createRepo({ 'deploy.yaml': deployment(`${IMAGE}:1.0`) })
       await injectFaults({
         kind: '5xx',
@@ -172,6 +178,7 @@ describe('2. ref update failures', () => {
   it(
     'a ref update that landed but answered 502: the branch is read, our commit found, no retry',
     async () => {
+      await withoutGraphQL()
       const repo = await createRepo({ 'deploy.yaml': deployment(`${IMAGE}:1.0`) })
       await injectFaults({ kind: 'handle-then-fail', count: 4, match: { method: 'PATCH', pathRegex: repo } })
       const commit = await (await open(repo)).commit(editFor('2.0'), 'deploy')
@@ -187,6 +194,7 @@ describe('2. ref update failures', () => {
   it(
     '"Object does not exist" (replication lag) is retried, not read as a deleted branch',
     async () => {
+      await withoutGraphQL()
       const repo = await createRepo({ 'deploy.yaml': deployment(`${IMAGE}:1.0`) }, { replicationLagMs: 400 })
       const commit = await (await open(repo)).commit(editFor('2.0'), 'deploy')
       expect(git(repo, 'rev-parse', 'main')).toBe(commit?.sha)
@@ -260,6 +268,8 @@ describe('4. branch rules before the build', () => {
   it(
     'a branch requiring pull requests, checks and signatures fails a push-mode open, naming each rule',
     async () => {
+      // REST: commits it makes are not signed (through GraphQL, GitHub signs a GitHub App token's commits)
+      await withoutGraphQL()
       const repo = await createRepo(
         { 'deploy.yaml': deployment(`${IMAGE}:1.0`) },
         {
@@ -294,6 +304,7 @@ describe('5. read only what env-path needs', () => {
   it(
     'walks down to env-path and reads that subtree; a truncated read is completed level by level',
     async () => {
+      await withoutGraphQL()
       const files: Record<string, string> = { 'apps/web/deploy.yaml': deployment(`${IMAGE}:1.0`) }
       for (let i = 0; i < 12; i++) files[`other/f${i}.yaml`] = deployment(`${IMAGE}:1.0`)
       files['apps/web/nested/more/x.yaml'] = deployment(`${IMAGE}:1.0`)
@@ -362,6 +373,7 @@ describe('7. answers that are not GitHub', () => {
   it(
     'an HTML page where JSON was expected: an error naming GitHub, not an undefined field',
     async () => {
+      await withoutGraphQL()
       const repo = await createRepo({ 'deploy.yaml': deployment(`${IMAGE}:1.0`) })
       await injectFaults({
         kind: '5xx',
@@ -380,6 +392,7 @@ describe('7. answers that are not GitHub', () => {
   it(
     'a request that hangs: a timeout naming GitHub',
     async () => {
+      await withoutGraphQL()
       const repo = await createRepo({ 'deploy.yaml': deployment(`${IMAGE}:1.0`) })
       await injectFaults({
         kind: 'latency',

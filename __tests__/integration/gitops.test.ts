@@ -1,17 +1,19 @@
 // Stage 2 against the test bed's GitHub emulator (real bare git repositories behind GitHub's REST
 // shapes): byte-exact commits, races, faults, errors, revert and pull requests.
 import { RecordingHost } from '../../test/helpers/recording-host.js'
-import { describe, expect, it } from '@jest/globals'
+import { afterEach, describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import {
+  clearFaults,
   createRepo as createTestbedRepo,
   emulatorRequests,
   gitDir,
   injectFaults,
   pendingFaults,
-  testbedEnv
+  testbedEnv,
+  withoutGraphQL
 } from '../../test/helpers/testbed.js'
 import { parseConfig, type RawInputs, type RunContext } from '../../src/config/index.js'
 import {
@@ -69,6 +71,8 @@ function configFor(name: string, raw: RawInputs) {
 }
 
 const FAST = { retryBaseMs: 20 }
+// Faults are global to the emulator: none may outlive its test.
+afterEach(clearFaults)
 const SLOW = 120_000
 const open = (name: string, raw: RawInputs = {}) => EnvRepository.open(configFor(name, raw), new RecordingHost(), FAST)
 
@@ -128,8 +132,9 @@ describe('golden corpus through the API', () => {
 
 describe('commit', () => {
   it(
-    'reads the commit and the trees down to env-path, writes tree, commit and ref; a second run is unchanged',
+    'without GraphQL: reads the commit and the trees down to env-path, writes tree, commit and ref; a second run is unchanged',
     async () => {
+      await withoutGraphQL()
       const repo = await createRepo({
         'apps/api/deploy.yaml': deployment(['registry.local:5000/team/api:1.9']),
         'apps/api/kustomization.yaml': 'resources:\n- deploy.yaml\n',
@@ -280,11 +285,13 @@ describe('faults and errors', () => {
     async () => {
       const repo = await createRepo({ 'deploy.yaml': deployment(['registry.local:5000/team/api:1.9']) })
       const env = await open(repo)
+      // GraphQL's queries and its mutation are all POST /graphql, told apart by their bodies
+      const graphql = { method: 'POST', pathRegex: '^/graphql$' }
       await injectFaults([
-        { kind: '5xx', status: 502, count: 2, match: { pathRegex: repo } },
-        { kind: '429', retryAfter: 1, count: 1, match: { pathRegex: repo } },
-        { kind: 'secondary-rate-limit', retryAfter: 1, count: 1, match: { method: 'POST', pathRegex: repo } },
-        { kind: '5xx', status: 503, count: 1, match: { method: 'PATCH', pathRegex: repo } }
+        { kind: '5xx', status: 502, count: 2, match: { ...graphql, bodyRegex: repo } },
+        { kind: '429', retryAfter: 1, count: 1, match: { ...graphql, bodyRegex: repo } },
+        { kind: 'secondary-rate-limit', retryAfter: 1, count: 1, match: { ...graphql, bodyRegex: repo } },
+        { kind: '5xx', status: 503, count: 1, match: { ...graphql, bodyRegex: `createCommitOnBranch.*${repo}` } }
       ])
       const commit = await env.commit(editFor('registry.local:5000/team/api', '1.10'), 'deploy')
       expect(commit).toBeDefined()

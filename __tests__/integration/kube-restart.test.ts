@@ -80,6 +80,7 @@ describe('an apiserver restart mid-rollout', () => {
     await restarted
 
     expect(restarted).toBeDefined()
+    if (!outcome.ok) console.log(`the tracker said:\n${lines.join('\n')}`)
     expect(outcome).toMatchObject({
       ok: true,
       resources: [{ status: 'ready', message: '2/2 updated, 2/2 available' }]

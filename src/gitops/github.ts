@@ -10,8 +10,24 @@ import {
   type Scope
 } from '../lib/github-client.js'
 import { retry, type RetryPolicy } from '../lib/retry.js'
-import { EnvRepoEmptyError, EnvRepoNotFoundError, EnvTokenError } from './errors.js'
+import { EnvRepoEmptyError, EnvRepoNotFoundError, EnvTokenError, GitOpsError } from './errors.js'
 import { type TreeFile } from './files.js'
+import {
+  COMMIT_MUTATION,
+  OPEN_QUERY,
+  addEntry,
+  collectEntries,
+  filesQuery,
+  graphErrors,
+  isMissingFromSchema,
+  isStaleHead,
+  messageParts,
+  pathVariables,
+  treesQuery,
+  type GraphCommit,
+  type GraphEntry,
+  type GraphRead
+} from './graphql.js'
 
 export { githubOctokit, rateLimitWait, type GitHubOptions } from '../lib/github-client.js'
 
@@ -45,21 +61,41 @@ function isLagging(error: unknown): boolean {
 }
 
 /** A write whose outcome is unknown: the answer was lost (network) or GitHub failed after maybe handling it. */
-function isUnsure(error: unknown): boolean {
+export function isUnsure(error: unknown): boolean {
   const status = statusOf(error)
   return status === undefined || status >= 500
+}
+
+/**
+ * Whether a token is a GitHub App installation token (`ghs_`, GITHUB_TOKEN included): GitHub signs the
+ * commits such a token makes through `createCommitOnBranch` (signature verification for bots).
+ */
+export function isAppInstallationToken(token: string): boolean {
+  return token.startsWith('ghs_')
 }
 
 /** The branch rules of the env branch that forbid a direct push, in words. */
 export interface BranchRules {
   /** e.g. `requires pull requests (ruleset)` */
   blocking: string[]
+  /** `requires signed commits (…)`: met by commits GitHub signs (`createCommitOnBranch` as a GitHub App). */
+  signatures: string[]
+}
+
+/** A commit read through GraphQL with the entries under the env paths (paths from the root). */
+export interface GraphSnapshot extends GraphRead {
+  head: string
+  url: string
+  treeSha: string
+  message: string
+  parent: string | undefined
 }
 
 /** The env repository's Git data, as the stage uses it. */
 export class EnvGitHub {
   readonly name: string
-  private readonly unsureWrites: RetryPolicy
+  /** Retries of a write whose answer was lost or met replication lag. */
+  readonly unsureWrites: RetryPolicy
 
   constructor(
     private readonly octokit: Octokit,
@@ -78,6 +114,11 @@ export class EnvGitHub {
     } catch (error) {
       const status = statusOf(error)
       if (status === 401) throw new EnvTokenError(401, 'env-token is not valid (401)', { cause: error })
+      const forbidden = graphErrors(error)?.find(e => e.type === 'FORBIDDEN')
+      if (forbidden) {
+        const message = forbiddenMessage('env-token', this.name, action, scope, forbidden.message)
+        throw new EnvTokenError(403, message, { cause: error })
+      }
       if (status === 403 && rateLimitWait(error as HttpFailure, Date.now()) === undefined) {
         const message = forbiddenMessage('env-token', this.name, action, scope, githubMessage(error))
         throw new EnvTokenError(403, message, { cause: error })
@@ -130,6 +171,7 @@ export class EnvGitHub {
   async branchRules(branch: string): Promise<BranchRules> {
     return this.call(undefined, 'read', async () => {
       const blocking: string[] = []
+      const signatures: string[] = []
       // 404: a GitHub without rulesets (older Enterprise Server).
       const rules = await this.octokit
         .request('GET /repos/{owner}/{repo}/rules/branches/{branch}', { owner: this.owner, repo: this.repo, branch })
@@ -148,7 +190,7 @@ export class EnvGitHub {
             `requires status checks${checks.length ? ` ${checks.map(c => `"${c.context}"`).join(', ')}` : ''} (ruleset)`
           )
         }
-        if (rule.type === 'required_signatures') blocking.push('requires signed commits (ruleset)')
+        if (rule.type === 'required_signatures') signatures.push('requires signed commits (ruleset)')
       }
       try {
         const { data: protection } = await this.octokit.rest.repos.getBranchProtection({
@@ -163,12 +205,146 @@ export class EnvGitHub {
             `requires status checks${contexts.length ? ` ${contexts.map(c => `"${c}"`).join(', ')}` : ''} (branch protection)`
           )
         }
-        if (protection.required_signatures?.enabled) blocking.push('requires signed commits (branch protection)')
+        if (protection.required_signatures?.enabled) signatures.push('requires signed commits (branch protection)')
       } catch (error) {
         // 404: not protected (or, for a token without admin, unknowable): the rules above still apply.
         if (statusOf(error) !== 404 && statusOf(error) !== 403) throw error
       }
-      return { blocking }
+      return { blocking, signatures }
+    })
+  }
+
+  /**
+   * Opening through GraphQL: the default branch and the head of `branch` (or of the default branch) in
+   * one query. Undefined when this GitHub has no GraphQL endpoint (404): the REST path is used.
+   */
+  async openGraph(
+    branch: string | undefined
+  ): Promise<{ defaultBranch: string; head: string | undefined } | undefined> {
+    return this.call(undefined, 'read', async () => {
+      let data: {
+        repository: {
+          defaultBranchRef: { name: string; target: { oid: string } } | null
+          ref?: { target: { oid: string } } | null
+        } | null
+      }
+      try {
+        data = await this.octokit.graphql(OPEN_QUERY, {
+          owner: this.owner,
+          name: this.repo,
+          ref: `refs/heads/${branch ?? ''}`,
+          named: branch !== undefined
+        })
+      } catch (error) {
+        if (statusOf(error) === 404) return undefined
+        if (graphErrors(error)?.some(e => e.type === 'NOT_FOUND'))
+          throw new EnvRepoNotFoundError(this.name, { cause: error })
+        throw error
+      }
+      const repository = data.repository
+      if (!repository) throw new EnvRepoNotFoundError(this.name)
+      if (!repository.defaultBranchRef) throw new EnvRepoEmptyError(this.name)
+      const head = branch === undefined ? repository.defaultBranchRef.target.oid : repository.ref?.target.oid
+      return { defaultBranch: repository.defaultBranchRef.name, head }
+    })
+  }
+
+  /**
+   * A commit (a branch head, or a sha) and every entry under `paths`, in one query, plus one query per
+   * batch of trees deeper than it reads. Undefined when the branch does not exist.
+   */
+  async filesGraph(at: { branch: string } | { sha: string }, paths: string[]): Promise<GraphSnapshot | undefined> {
+    return this.call(undefined, 'read', async () => {
+      const byRef = 'branch' in at
+      const data: {
+        repository: { ref?: { target: GraphCommit } | null; object?: GraphCommit | null } | null
+      } = await this.octokit.graphql(filesQuery(byRef ? 'ref' : 'oid', paths), {
+        owner: this.owner,
+        name: this.repo,
+        at: byRef ? `refs/heads/${at.branch}` : at.sha,
+        ...pathVariables(paths)
+      })
+      const commit = byRef ? data.repository?.ref?.target : data.repository?.object
+      if (!commit) {
+        if ('sha' in at) throw new GitOpsError(`commit ${at.sha} not found in ${this.name}`)
+        return undefined
+      }
+      const read: GraphRead = { entries: [], texts: new Map(), deeper: new Map() }
+      paths.forEach((path, i) => {
+        const found = commit[`p${i}`]
+        if (!found) return // not there: descriptorFiles names it
+        if ('name' in found) addEntry(found, path, read)
+        else collectEntries(found.entries, '', read)
+      })
+      while (read.deeper.size > 0) {
+        const deeper = [...read.deeper]
+        read.deeper.clear()
+        const trees: { repository: Record<string, { entries?: GraphEntry[] | null } | null> } =
+          await this.octokit.graphql(treesQuery(deeper.length), {
+            owner: this.owner,
+            name: this.repo,
+            ...Object.fromEntries(deeper.map(([, oid], i) => [`t${i}`, oid]))
+          })
+        deeper.forEach(([path], i) => collectEntries(trees.repository[`t${i}`]?.entries, path, read))
+      }
+      return {
+        ...read,
+        head: commit.oid,
+        url: commit.url,
+        treeSha: commit.tree.oid,
+        message: commit.message,
+        parent: commit.parents.nodes[0]?.oid
+      }
+    })
+  }
+
+  /**
+   * One `createCommitOnBranch` with `expectedHeadOid`: the files (their exact bytes, base64) on top of
+   * `expectedHead`. 'stale' when the branch moved ("Expected branch to point to …"), 'unavailable' when
+   * this GitHub lacks the endpoint or the mutation, `unsure` (with the failure) when the answer was a 5xx
+   * or lost: the commit may have landed, which the caller checks (never retried inside).
+   */
+  async commitGraph(
+    branch: string,
+    expectedHead: string,
+    files: Array<{ path: string; content: string }>,
+    message: string
+  ): Promise<{ sha: string; url: string } | { unsure: unknown } | 'stale' | 'missing' | 'unavailable'> {
+    return this.call(this.writeScope(files.map(f => f.path)), 'write commits', async () => {
+      try {
+        const data: { createCommitOnBranch: { commit: { oid: string; url: string } | null } | null } =
+          await this.octokit.graphql(COMMIT_MUTATION, {
+            input: {
+              branch: { repositoryNameWithOwner: this.name, branchName: branch },
+              expectedHeadOid: expectedHead,
+              message: messageParts(message),
+              fileChanges: {
+                additions: files.map(file => ({
+                  path: file.path,
+                  contents: Buffer.from(file.content, 'utf8').toString('base64')
+                }))
+              }
+            },
+            request: { retries: 0 }
+          })
+        const commit = data.createCommitOnBranch?.commit
+        if (!commit)
+          throw new GitOpsError(`GitHub answered createCommitOnBranch on ${this.name}@${branch} without a commit`)
+        return { sha: commit.oid, url: commit.url }
+      } catch (error) {
+        if (statusOf(error) === 404) return 'unavailable'
+        const errors = graphErrors(error)
+        if (!errors && isUnsure(error)) return { unsure: error }
+        if (!errors) throw error
+        if (isStaleHead(errors)) return 'stale'
+        if (isMissingFromSchema(errors)) return 'unavailable'
+        if (errors.some(e => e.type === 'NOT_FOUND')) return 'missing'
+        if (errors.some(e => e.type === 'FORBIDDEN')) throw error
+        throw new GitOpsError(
+          `GitHub refused the commit to ${this.name}@${branch}: ${errors.map(e => e.message.trim()).join('; ')}`,
+          { cause: error }
+        )
+      }
     })
   }
 

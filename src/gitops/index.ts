@@ -1,10 +1,15 @@
 // Stage 2: write the image reference into the environment repository through the GitHub API.
 // Every write is one commit on the head it was computed from; when the branch moved meanwhile,
 // the files are read again at the new head and the edit is applied again (never a replayed patch).
-// Requests: open = GET repo + GET ref + GET rules (+ GET protection); each attempt = GET ref + GET
-// commit + one GET tree per folder level down to each env-path folder + GET tree (recursive) of it +
-// the blobs not read before (cached by sha) + POST trees + POST commits + PATCH ref, whatever the
-// number of files changed.
+// GraphQL first: open = one query (default branch, head) + GET rules (+ GET protection); each attempt =
+// one query (head, its tree and every file under env-path, TREE_DEPTH folder levels deep) + one
+// createCommitOnBranch with expectedHeadOid, whatever the number of files changed.
+// REST where GraphQL is not there (its endpoint answers 404, or the mutation is missing from the
+// schema) and for files whose mode is not 100644 (createCommitOnBranch takes contents only): open =
+// GET repo + GET ref + GET rules (+ GET protection); each attempt = GET ref + GET commit + one GET tree
+// per folder level down to each env-path folder + GET tree (recursive) of it + the blobs not read
+// before (cached by sha) + POST trees + POST commits + PATCH ref. Pull-request mode writes through REST
+// (it force-moves its own branch, which createCommitOnBranch cannot).
 import { mapLimit } from '../lib/concurrency.js'
 import { retry, type RetryPolicy } from '../lib/retry.js'
 import { type Config } from '../config/config.js'
@@ -18,7 +23,8 @@ import {
   PullRequestError
 } from './errors.js'
 import { descriptorFiles, type TreeFile } from './files.js'
-import { EnvGitHub, githubOctokit, type GitHubOptions } from './github.js'
+import { EnvGitHub, githubOctokit, isAppInstallationToken, type GitHubOptions, type NewFile } from './github.js'
+import { sameMessage } from './graphql.js'
 import { revertFiles, type FilesEdit } from './plan.js'
 import { renderFiles, type RenderFiles } from '../render/manifests.js'
 import { provenEdit } from './verify.js'
@@ -42,8 +48,15 @@ export const CONFLICT_RETRY: RetryPolicy = {
   jitter: true
 }
 
-/** The branch moved between reading its head and moving it to our commit. */
+/** The branch moved between reading its head and committing on it. */
 class BranchMovedError extends Error {}
+
+/** A commit whose answer was lost (5xx, network) and that is not on the unmoved branch: tried again. */
+class UnsureCommitError extends Error {
+  constructor(readonly failure: unknown) {
+    super('commit outcome unknown')
+  }
+}
 
 /** Branch of pull-request mode: `deploy/<env-branch>/<repository path, / as ->` (`deploy/main/team-api`). */
 export function proposalBranch(branch: string, repository: ImageRepository): string {
@@ -57,7 +70,12 @@ interface Snapshot {
   /** Descriptor files under env-path with their tree entries (mode for the write). */
   entries: TreeFile[]
   files: EnvFile[]
+  /** Read through GraphQL: the head commit's message, first parent and url (to find a commit whose answer was lost). */
+  commit?: { message: string; parent: string | undefined; url: string }
 }
+
+/** A commit on the branch, or why not: the branch moved since the snapshot, or is gone. */
+type Written = { sha: string; url: string } | 'stale' | 'missing'
 
 export interface OpenOptions extends GitHubOptions {
   /** Replaces the random part of the conflict backoff (tests). */
@@ -75,6 +93,8 @@ export class EnvRepository {
 
   private constructor(
     private readonly github: EnvGitHub,
+    /** GraphQL answers here (false after it did not: REST from then on). */
+    private graph: boolean,
     private readonly host: Host,
     private readonly branch: string,
     private readonly paths: string[],
@@ -95,19 +115,28 @@ export class EnvRepository {
       repo,
       options.unsureWaitMs
     )
-    const { defaultBranch } = await github.repository()
-    const branch = config.env.branch ?? defaultBranch
-    if ((await github.branchHead(branch)) === undefined) {
-      throw new EnvBranchNotFoundError(`${owner}/${repo}`, branch)
+    const opened = await github.openGraph(config.env.branch)
+    let branch: string
+    let head: string | undefined
+    if (opened) {
+      branch = config.env.branch ?? opened.defaultBranch
+      head = opened.head
+    } else {
+      branch = config.env.branch ?? (await github.repository()).defaultBranch
+      head = await github.branchHead(branch)
     }
+    if (head === undefined) throw new EnvBranchNotFoundError(`${owner}/${repo}`, branch)
     if (config.env.commitMode === 'push') {
-      const { blocking } = await github.branchRules(branch)
+      const rules = await github.branchRules(branch)
+      const signs = opened !== undefined && isAppInstallationToken(config.env.token)
+      const blocking = [...rules.blocking, ...(signs ? [] : rules.signatures)]
       if (blocking.length > 0) {
         throw new BranchRuleError(`${owner}/${repo}`, branch, blocking)
       }
     }
     return new EnvRepository(
       github,
+      opened !== undefined,
       host,
       branch,
       config.env.paths,
@@ -119,7 +148,7 @@ export class EnvRepository {
 
   /** The edit at the current head, in memory only. */
   async plan(edit: ImageEdit): Promise<EnvPlan> {
-    const snapshot = await this.snapshot(await this.head())
+    const snapshot = await this.latest()
     const edited = await this.forward(snapshot, edit)
     return {
       branch: this.branch,
@@ -144,7 +173,7 @@ export class EnvRepository {
 
   /** The head of env-branch and its descriptor files under env-path (reconcile mode). */
   async current(): Promise<{ sha: string; files: EnvFile[] }> {
-    const snapshot = await this.snapshot(await this.head())
+    const snapshot = await this.latest()
     return { sha: snapshot.head, files: snapshot.files }
   }
 
@@ -171,7 +200,7 @@ export class EnvRepository {
    * `deploy/<env-branch>/<image>` (created or force-moved), and one open pull request for it.
    */
   async propose(edit: ImageEdit, message: string): Promise<PullRequestResult> {
-    const snapshot = await this.snapshot(await this.head())
+    const snapshot = await this.latest()
     const edited = await this.forward(snapshot, edit)
     if (edited.changed.length === 0) {
       throw new NothingToProposeError(
@@ -230,20 +259,14 @@ export class EnvRepository {
     message: string
   ): Promise<EnvCommit | undefined> {
     const commitOnce = async (): Promise<EnvCommit | undefined> => {
-      const snapshot = await this.snapshot(await this.head())
+      const snapshot = await this.latest()
       const edited = await build(snapshot)
       if (edited.changed.length === 0) {
         this.host.info(`${this.where(snapshot.head)}: nothing to change`)
         return undefined
       }
-      const commit = await this.github.createCommit(
-        snapshot.head,
-        snapshot.treeSha,
-        this.writes(snapshot, edited),
-        message
-      )
-      const moved = await this.github.moveBranch(this.branch, commit.sha, false)
-      if (moved === 'moved') {
+      const commit = await this.write(snapshot, edited, message)
+      if (typeof commit === 'object') {
         this.host.info(
           `${this.github.name}@${this.branch}: committed ${commit.sha} (${edited.changes.length} change(s))`
         )
@@ -256,7 +279,7 @@ export class EnvRepository {
           previousImage: edited.changes[0]?.previous ?? ''
         }
       }
-      if (moved === 'missing') throw new EnvBranchNotFoundError(this.github.name, this.branch, true)
+      if (commit === 'missing') throw new EnvBranchNotFoundError(this.github.name, this.branch, true)
       throw new BranchMovedError()
     }
     try {
@@ -275,6 +298,60 @@ export class EnvRepository {
     } catch (error) {
       if (!(error instanceof BranchMovedError)) throw error
       throw new EditConflictError(this.github.name, this.branch, MAX_ATTEMPTS)
+    }
+  }
+
+  /**
+   * One commit of the edit on the snapshot's head: one `createCommitOnBranch` where GraphQL is there and
+   * every changed file is a plain file (100644; the mutation takes contents, not modes), else REST's
+   * tree, commit and fast-forward.
+   */
+  private async write(snapshot: Snapshot, edited: FilesEdit, message: string): Promise<Written> {
+    const files = this.writes(snapshot, edited)
+    if (this.graph && files.every(file => file.mode === '100644')) {
+      const written = await this.writeGraph(snapshot, edited, files, message)
+      if (written !== 'unavailable') return written
+      this.graph = false
+      this.host.info(`${this.github.name}: GraphQL createCommitOnBranch is not available here; committing through REST`)
+    }
+    const commit = await this.github.createCommit(snapshot.head, snapshot.treeSha, files, message)
+    const moved = await this.github.moveBranch(this.branch, commit.sha, false)
+    return moved === 'moved' ? commit : moved
+  }
+
+  /**
+   * `createCommitOnBranch` expecting the snapshot's head. A 5xx or lost answer may hide a commit that
+   * landed: the head is read again, and a head whose parent is the snapshot's, with our message and our
+   * files, is our commit; an unmoved head is tried again, a moved one is a lost race.
+   */
+  private async writeGraph(
+    snapshot: Snapshot,
+    edited: FilesEdit,
+    files: NewFile[],
+    message: string
+  ): Promise<Written | 'unavailable'> {
+    const commitOnce = async (): Promise<Written | 'unavailable'> => {
+      const written = await this.github.commitGraph(this.branch, snapshot.head, files, message)
+      if (typeof written !== 'object' || !('unsure' in written)) return written
+      const now = await this.latest()
+      if (
+        now.commit?.parent === snapshot.head &&
+        sameMessage(now.commit.message, message) &&
+        edited.changed.every(file => now.files.find(f => f.path === file.path)?.content === file.content)
+      ) {
+        return { sha: now.head, url: now.commit.url }
+      }
+      if (now.head !== snapshot.head) return 'stale'
+      throw new UnsureCommitError(written.unsure)
+    }
+    try {
+      return await retry(
+        this.github.unsureWrites,
+        { retryable: error => error instanceof UnsureCommitError },
+        commitOnce
+      )
+    } catch (error) {
+      throw error instanceof UnsureCommitError ? error.failure : error
     }
   }
 
@@ -297,11 +374,42 @@ export class EnvRepository {
     return `${this.github.name}@${this.branch} (${sha.slice(0, 7)})`
   }
 
-  /** Descriptor files at a commit: the trees env-path needs, then the blobs not read before (cached by sha). */
+  /** The head of env-branch and its descriptor files. */
+  private async latest(): Promise<Snapshot> {
+    if (!this.graph) return this.snapshot(await this.head())
+    const snapshot = await this.graphSnapshot({ branch: this.branch })
+    if (!snapshot) throw new EnvBranchNotFoundError(this.github.name, this.branch)
+    return snapshot
+  }
+
+  /** Descriptor files at a commit. */
   private async snapshot(sha: string): Promise<Snapshot> {
+    if (this.graph) return (await this.graphSnapshot({ sha }))!
     // The commit names its root tree: that tree SHA (not the commit's) is the base of a new tree.
     const treeSha = await this.github.commitTree(sha)
-    const entries = descriptorFiles(await this.envPathEntries(treeSha), this.paths, this.where(sha))
+    return this.filesAt(sha, treeSha, await this.envPathEntries(treeSha))
+  }
+
+  /** A commit read through GraphQL: one query for the commit and the files (more only for deep trees). */
+  private async graphSnapshot(at: { branch: string } | { sha: string }): Promise<Snapshot | undefined> {
+    const read = await this.github.filesGraph(at, this.paths)
+    if (!read) return undefined
+    const snapshot = await this.filesAt(read.head, read.treeSha, read.entries, read.texts)
+    return { ...snapshot, commit: { message: read.message, parent: read.parent, url: read.url } }
+  }
+
+  /** The descriptor files among a commit's entries, their texts as given (`known`, by sha) or read once per sha. */
+  private async filesAt(
+    head: string,
+    treeSha: string,
+    tree: TreeFile[],
+    known: Map<string, string> = new Map()
+  ): Promise<Snapshot> {
+    const entries = descriptorFiles(tree, this.paths, this.where(head))
+    for (const entry of entries) {
+      const text = known.get(entry.sha)
+      if (text !== undefined && !this.blobs.has(entry.sha)) this.blobs.set(entry.sha, Promise.resolve(text))
+    }
     const texts = await mapLimit(entries, 8, entry => this.text(entry))
     const files: EnvFile[] = []
     const kept: TreeFile[] = []
@@ -311,7 +419,7 @@ export class EnvRepository {
       files.push({ path: entry.path, content })
       kept.push(entry)
     })
-    return { head: sha, treeSha, entries: kept, files }
+    return { head, treeSha, entries: kept, files }
   }
 
   /**

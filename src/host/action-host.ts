@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import { INPUTS, type RawInputs } from '../config/index.js'
 import { idTokenEndpoint } from './id-token.js'
+import { Redactor } from './redactor.js'
 import { type Host, type RenderedSummary } from './host.js'
 
 /** Inputs as the Actions runner passes them (INPUT_* variables, read by core.getInput). */
@@ -12,8 +13,12 @@ export function readActionInputs(): RawInputs {
 
 /** The GitHub Actions runner: workflow commands, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY. */
 export class ActionHost implements Host {
+  // The runner masks registered secrets in the log; the summary and output files are ours to mask.
+  private readonly redactor = new Redactor()
+
   setSecret(value: string): void {
     core.setSecret(value)
+    this.redactor.add(value)
   }
   debug(message: string): void {
     core.debug(message)
@@ -31,7 +36,7 @@ export class ActionHost implements Host {
     return core.group(name, fn)
   }
   setOutput(name: string, value: string): void {
-    core.setOutput(name, value)
+    core.setOutput(name, this.redactor.redact(value))
   }
   idToken(audience: string): Promise<string> {
     idTokenEndpoint(process.env) // the helpful error when the job lacks id-token: write
@@ -40,9 +45,9 @@ export class ActionHost implements Host {
   async writeSummary(summary: RenderedSummary): Promise<void> {
     // core.summary throws without GITHUB_STEP_SUMMARY (local runs): print it instead.
     if (!process.env.GITHUB_STEP_SUMMARY) {
-      core.info(summary.text)
+      core.info(this.redactor.redact(summary.text))
       return
     }
-    await core.summary.addRaw(summary.markdown, true).write()
+    await core.summary.addRaw(this.redactor.redact(summary.markdown), true).write()
   }
 }

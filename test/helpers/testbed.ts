@@ -28,6 +28,8 @@ export interface TestbedEnv {
   registryPassword: string
   /** folder of the emulator's bare repositories ($GIT_ROOT/<owner>/<name>.git) */
   gitRoot: string
+  /** a static busybox in the anonymous registry, for Dockerfiles with RUN steps (no Docker Hub) */
+  baseImage: string
   clusterSkipped: boolean
 }
 
@@ -50,6 +52,7 @@ export function testbedEnv(): TestbedEnv {
     registryUser: need('TESTBED_REGISTRY_USER'),
     registryPassword: need('TESTBED_REGISTRY_PASSWORD'),
     gitRoot: need('TESTBED_GIT_ROOT'),
+    baseImage: need('TESTBED_BASE_IMAGE'),
     clusterSkipped: e.TESTBED_SKIP_CLUSTER === '1' || !e.KUBECONFIG
   }
 }
@@ -171,6 +174,32 @@ export async function pendingFaults(): Promise<Array<FaultSpec & { id: number; r
 
 export async function clearFaults(): Promise<void> {
   await admin('DELETE', '/faults')
+}
+
+/**
+ * A GitHub without GraphQL (an older Enterprise Server, an API proxy): POST /graphql answers 404 until
+ * the faults are cleared (clearFaults after each test).
+ */
+export async function withoutGraphQL(): Promise<void> {
+  await injectFaults({
+    kind: '5xx',
+    status: 404,
+    count: 100_000,
+    body: { message: 'Not Found', documentation_url: 'https://docs.github.com/graphql' },
+    match: { method: 'POST', pathRegex: '^/graphql$' }
+  })
+}
+
+/**
+ * Whether a logged request concerns repository `repo` ("owner/name"): its REST path, or a GraphQL body
+ * naming it (queries give the owner and the name apart; names are unique on the test bed).
+ */
+export function concerns(entry: RequestLogEntry, repo: string): boolean {
+  if (entry.path !== '/graphql') return entry.path.includes(`/${repo}`)
+  return (
+    JSON.stringify(entry.body ?? '').includes(`"${repo.split('/').pop()}"`) ||
+    JSON.stringify(entry.body ?? '').includes(repo)
+  )
 }
 
 /** Delay every emulated GitHub request by `ms` (0 turns it off). */

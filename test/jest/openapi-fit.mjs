@@ -1,6 +1,7 @@
 // After each integration test: every request the action sent and every answer the GitHub emulator gave
 // during the test must fit GitHub's published REST description (the emulator checks each one against
-// @octokit/openapi and keeps the misfits); any misfit fails the test.
+// @octokit/openapi and keeps the misfits), and every GraphQL document GitHub's published schema
+// (@octokit/graphql-schema); any misfit fails the test.
 import { afterEach, beforeEach } from '@jest/globals'
 
 let since = 0
@@ -29,5 +30,7 @@ afterEach(async () => {
       m =>
         `${m.kind} ${m.method} ${m.path}${m.status ? ` → ${m.status}` : ''} (${m.operation ?? 'no operation'}): ${m.errors.join('; ')}`
     )
-  throw new Error(`${found.length} request(s)/answer(s) do not fit GitHub's REST description:\n${lines.join('\n')}`)
+  throw new Error(
+    `${found.length} request(s)/answer(s) do not fit GitHub's REST description or GraphQL schema:\n${lines.join('\n')}`
+  )
 })

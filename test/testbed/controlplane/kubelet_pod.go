@@ -122,9 +122,19 @@ func (w *podWorker) run() {
 	defer close(w.done)
 	pod := w.base
 	now := metav1.Now()
-	podIP := w.k.allocateIP(w.node)
-	if pod.Spec.HostNetwork {
+	var podIP string
+	if len(pod.Status.PodIPs) > 0 {
+		// A pod this node already started, seen again after a restart of the simulator: a
+		// kubelet keeps the sandbox, its IP and start time. A new IP would also be refused:
+		// status.podIPs merges by ip, so the patch would carry two IPs of one family.
+		podIP = pod.Status.PodIPs[0].IP
+		if pod.Status.StartTime != nil {
+			now = *pod.Status.StartTime
+		}
+	} else if pod.Spec.HostNetwork {
 		podIP = "127.0.0.1"
+	} else {
+		podIP = w.k.allocateIP(w.node)
 	}
 	w.creds = w.pullSecretCreds(pod)
 

@@ -220,6 +220,7 @@ func (w *podWorker) push(ctx context.Context) {
 		time.Sleep(time.Duration(math.Min(float64(200*(attempt+1)), 1000)) * time.Millisecond)
 	}
 	if err != nil {
-		klog.Warningf("updating status of pod %s/%s: %v", pod.Namespace, pod.Name, err)
+		// An error, not a warning: a pod whose status cannot be written stalls every rollout on it.
+		klog.Errorf("updating status of pod %s/%s: %v", pod.Namespace, pod.Name, err)
 	}
 }

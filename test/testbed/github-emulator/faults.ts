@@ -15,7 +15,8 @@ export interface FaultSpec {
   headers?: Record<string, string>
   retryAfter?: number
   latencyMs?: number
-  match?: { method?: string; pathRegex?: string }
+  /** bodyRegex: tested against the request body (POST /graphql carries queries and mutations alike) */
+  match?: { method?: string; pathRegex?: string; bodyRegex?: string }
 }
 
 export interface Fault {
@@ -25,6 +26,7 @@ export interface Fault {
   hits: number
   spec: FaultSpec
   re: RegExp | null
+  bodyRe: RegExp | null
 }
 
 const SECONDARY_MESSAGE =
@@ -55,19 +57,28 @@ export class Faults {
         throw new HttpError(400, `bad pathRegex ${spec.match.pathRegex}`)
       }
     }
+    let bodyRe: RegExp | null = null
+    if (spec.match?.bodyRegex) {
+      try {
+        bodyRe = new RegExp(spec.match.bodyRegex)
+      } catch {
+        throw new HttpError(400, `bad bodyRegex ${spec.match.bodyRegex}`)
+      }
+    }
     const count = spec.count === undefined ? 1 : Number(spec.count)
     if (!Number.isInteger(count) || count < 1) throw new HttpError(400, 'count must be a positive integer')
-    const f: Fault = { id: ++this.seq, kind, remaining: count, hits: 0, spec, re }
+    const f: Fault = { id: ++this.seq, kind, remaining: count, hits: 0, spec, re, bodyRe }
     this.list.push(f)
     return f
   }
 
   /** The first pending fault matching the request, consumed by one. */
-  take(method: string, pathAndQuery: string): Fault | null {
+  take(method: string, pathAndQuery: string, body = ''): Fault | null {
     for (const f of this.list) {
       if (f.remaining <= 0) continue
       if (f.spec.match?.method && f.spec.match.method.toUpperCase() !== method) continue
       if (f.re && !f.re.test(pathAndQuery)) continue
+      if (f.bodyRe && !f.bodyRe.test(body)) continue
       f.remaining--
       f.hits++
       if (f.remaining <= 0) this.list = this.list.filter(x => x !== f)

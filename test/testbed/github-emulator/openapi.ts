@@ -115,7 +115,8 @@ export class OpenApiCheck {
     return validate
   }
 
-  private record(misfit: Omit<Misfit, 'id'>): void {
+  /** Also GraphQL documents that do not fit GitHub's schema (graphql.ts). */
+  record(misfit: Omit<Misfit, 'id'>): void {
     this.misfits.push({ id: ++this.seq, ...misfit })
     if (this.misfits.length > 1000) this.misfits.shift()
   }

@@ -156,14 +156,17 @@ export function rulesJson(quirks: Quirks, branch: string): Array<Record<string, 
   return out
 }
 
-/** GitHub's answer to a ref update a ruleset forbids (unsigned commits count as violations). */
-export function checkRules(quirks: Quirks, ref: string): void {
+/**
+ * GitHub's answer to a ref update a ruleset forbids. Commits are unsigned unless `signed` (GitHub signs
+ * what createCommitOnBranch makes for a GitHub App).
+ */
+export function checkRules(quirks: Quirks, ref: string, options: { signed?: boolean } = {}): void {
   if (!ref.startsWith('refs/heads/')) return
   const ruleset = quirks.rules?.[ref.slice('refs/heads/'.length)]
   if (!ruleset) return
   const reasons: string[] = []
   if (ruleset.pullRequest) reasons.push('Changes must be made through a pull request.')
   for (const check of ruleset.statusChecks ?? []) reasons.push(`Required status check "${check}" is expected.`)
-  if (ruleset.signatures) reasons.push('Commits must have verified signatures.')
+  if (ruleset.signatures && !options.signed) reasons.push('Commits must have verified signatures.')
   if (reasons.length > 0) throw new HttpError(422, `Repository rule violations found\n\n${reasons.join('\n')}\n\n`)
 }

@@ -9,6 +9,8 @@ export interface RequestLogEntry {
   durationMs: number
   login?: string
   fault?: string
+  /** GraphQL: the `type` of each error the answer carried (STALE_DATA, FORBIDDEN, …) */
+  graphqlErrors?: string[]
   body?: unknown
 }
 

@@ -23,6 +23,7 @@ import { gitRoutes } from './routes-git.ts'
 import { pullRoutes } from './routes-pulls.ts'
 import { repoRoutes } from './routes-repo.ts'
 import { OpenApiCheck } from './openapi.ts'
+import { GraphQLEndpoint } from './graphql.ts'
 
 export type { FaultKind, FaultSpec } from './faults.ts'
 export type { RequestLogEntry } from './request-log.ts'
@@ -45,6 +46,7 @@ export class Emulator implements AdminTarget {
   config: ConfigStore
   quirks = new QuirkStore()
   openapi = new OpenApiCheck()
+  graphql = new GraphQLEndpoint(misfit => this.openapi.record(misfit))
   repos: RepoStore
   server: Server
   log = new RequestLog()
@@ -77,6 +79,7 @@ export class Emulator implements AdminTarget {
   async listen(): Promise<number> {
     await mkdir(this.gitRoot, { recursive: true })
     this.openapi.warm() // before the port opens, so no client waits on it
+    this.graphql.warm()
     this.config.watch()
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject)
@@ -154,7 +157,7 @@ export class Emulator implements AdminTarget {
     }
 
     if (this.latencyMs > 0) await sleep(this.latencyMs)
-    const fault = this.faults.take(method, shownPath + url.search)
+    const fault = this.faults.take(method, shownPath + url.search, raw.toString('utf8'))
     if (fault && fault.kind !== 'handle-then-fail') {
       entry.fault = fault.kind
       if (fault.spec.latencyMs) await sleep(fault.spec.latencyMs)
@@ -177,14 +180,20 @@ export class Emulator implements AdminTarget {
       if (path !== '/rate_limit') Object.assign(rateHeaders, this.rates.consume(token.token))
       else Object.assign(rateHeaders, this.rates.headers(token.token))
       // The action's own requests (Octokit) must fit GitHub's description; tests' raw requests may not.
-      if (/octokit/i.test(String(req.headers['user-agent'] ?? ''))) this.openapi.checkRequest(method, path, entry.body)
+      // GraphQL documents are checked against GitHub's schema instead (graphql.ts).
+      const graphql = path === '/graphql'
+      if (!graphql && /octokit/i.test(String(req.headers['user-agent'] ?? ''))) {
+        this.openapi.checkRequest(method, path, entry.body)
+      }
       const reply = await this.dispatch(req, method, path, url.searchParams, raw, token, apiBase)
       if (fault) {
         entry.fault = fault.kind
         const failed = faultReply({ ...fault, kind: '5xx' }, this.config.current.rateLimit ?? 5000)!
         return send(res, failed.status, failed.body, { ...rateHeaders, ...failed.headers })
       }
-      if (reply.body !== undefined) this.openapi.checkResponse(method, path, reply.status, reply.body)
+      const errors = (reply.body as { errors?: Array<{ type?: string }> } | undefined)?.errors
+      if (graphql && Array.isArray(errors)) entry.graphqlErrors = errors.map(e => e.type ?? 'INVALID')
+      if (reply.body !== undefined && !graphql) this.openapi.checkResponse(method, path, reply.status, reply.body)
       send(res, reply.status, reply.body, { ...rateHeaders, ...(reply.headers ?? {}) })
     } catch (e) {
       if (e instanceof HttpError) this.openapi.checkResponse(method, path, e.status, e.body)
@@ -211,6 +220,37 @@ export class Emulator implements AdminTarget {
       { message: 'Server Error', documentation_url: 'https://docs.github.com/rest', status: '500' },
       headers
     )
+  }
+
+  /** A repository as GraphQL fields see it: null when it is not there or the token may not see it. */
+  private async repoContext(
+    req: IncomingMessage,
+    owner: string,
+    name: string,
+    token: TokenConfig,
+    apiBase: string,
+    htmlBase: string
+  ): Promise<Ctx | null> {
+    if (!validName(owner) || !validName(name)) return null
+    const perm = permissionFor(token, owner, name)
+    if (perm === 'none') return null
+    const repo = this.repos.gitRepo(owner, name)
+    const full = `${owner}/${name}`
+    const hasGit = await repo.exists()
+    if (!hasGit && !this.repos.isVirtual(owner, name)) return null
+    return {
+      method: 'POST',
+      path: '/graphql',
+      query: new URLSearchParams(),
+      params: [],
+      body: {},
+      headers: req.headers,
+      apiBase,
+      htmlBase,
+      user: userOf(token),
+      repo: { owner, name, full, git: hasGit ? repo : null, perm, quirks: this.quirks.get(full) },
+      svc: this.repos
+    }
   }
 
   private async dispatch(
@@ -249,6 +289,13 @@ export class Emulator implements AdminTarget {
         resource: 'core'
       }
       return { status: 200, body: { resources: { core }, rate: core } }
+    }
+    if (path === '/graphql' && method === 'POST') {
+      return this.graphql.handle(
+        parseJson(raw),
+        (owner, name) => this.repoContext(req, owner, name, token, apiBase, htmlBase),
+        user.login.endsWith('[bot]')
+      )
     }
     const m = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(path)
     if (!m) throw notFound()

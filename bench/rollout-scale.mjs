@@ -1,6 +1,7 @@
 // Rollout tracking at scale on the test bed (bench/rollout-scale.ts):
 //   node bench/rollout-scale.mjs [counts…]      default: 50 100 200 300
-// Run it with Node 24 (see bench/rollout-run.mjs). KUBECONFIG comes from .testbed/env.
+// Run it with Node 24 (see bench/rollout-run.mjs) on a started test bed (.testbed/env): it takes the test
+// image from the test bed's registry and starts its own control plane.
 import { loadTestbedEnv } from '../test/helpers/testbed-env.mjs'
 import { fileURLToPath } from 'node:url'
 import { importSource } from './lib/import-source.mjs'

@@ -10,6 +10,8 @@ import {
   dockerCommands,
   imageLabels,
   loginCommand,
+  probeCommand,
+  BUILDX_INSPECT,
   type AuthLocation,
   type BuildRequest,
   type ContainerOptions,
@@ -392,5 +394,158 @@ describe('displayArgs', () => {
     ]
   ])('%j', (args, expected) => {
     expect(displayArgs(args)).toEqual(expected)
+  })
+})
+
+describe('argv rules in detail', () => {
+  it.each([
+    [
+      ['--label', 'org.opencontainers.image.title=web'],
+      ['--label', 'org.opencontainers.image.title=web']
+    ],
+    [['--build-arg=NAME_ONLY'], ['--build-arg=NAME_ONLY']]
+  ])('displayArgs leaves other arguments alone: %j', (args, expected) => {
+    expect(displayArgs(args)).toEqual(expected)
+  })
+
+  it.each([
+    [['push'], 'buildah push'],
+    [['manifest', 'push', 'all'], 'buildah manifest push'],
+    [['--storage-driver=vfs', 'bud', '--file', 'f'], 'buildah bud'],
+    [['manifest', 'ghcr.io/a:t'], 'buildah manifest'],
+    [['push', '/tmp/ctx'], 'buildah push']
+  ])('commandName %j → %s', (args, name) => {
+    expect(commandName({ tool: 'buildah', args })).toBe(name)
+  })
+
+  it('imageLabels drops every trailing slash of the server URL', () => {
+    expect(imageLabels({ repository: 'a/b', serverUrl: 'https://ghe.example.com//' }, [], new Date(0))[0]).toEqual([
+      'org.opencontainers.image.source',
+      'https://ghe.example.com/a/b'
+    ])
+  })
+
+  it.each([
+    [
+      {},
+      true,
+      false,
+      [
+        'storage driver vfs (inside a container, no storage.conf, no STORAGE_DRIVER)',
+        'isolation chroot (inside a container, no BUILDAH_ISOLATION)'
+      ]
+    ],
+    [
+      {},
+      true,
+      true,
+      ['storage driver from storage.conf', 'isolation chroot (inside a container, no BUILDAH_ISOLATION)']
+    ],
+    [{}, false, false, ["the builder's default storage driver", "the builder's default isolation"]],
+    [
+      { STORAGE_DRIVER: 'overlay', BUILDAH_ISOLATION: 'oci' },
+      true,
+      true,
+      ['storage driver overlay from STORAGE_DRIVER', 'isolation oci from BUILDAH_ISOLATION']
+    ]
+  ])(
+    'containerOptions says why: %j in a container %s, storage.conf %s',
+    (env, inContainer, storageConfigured, reasons) => {
+      expect(containerOptions(env, { inContainer, storageConfigured }).reasons).toEqual(reasons)
+    }
+  )
+
+  it.each(['docker', 'buildah', 'podman'] as const)('a %s login is retried', tool => {
+    expect(loginCommand(tool, 'ghcr.io', 'bot', 'pw', false, {}).retryable).toBe(true)
+  })
+
+  it('docker login without a temporary config sets no environment', () => {
+    expect(loginCommand('docker', 'ghcr.io', 'bot', 'pw', false, {}).env).toBeUndefined()
+  })
+
+  it.each([
+    ['docker', { tool: 'docker', args: ['info', '--format', '{{.ServerVersion}}'] }],
+    ['buildah', { tool: 'buildah', args: ['--version'] }],
+    ['podman', { tool: 'podman', args: ['--version'] }]
+  ] as const)('probeCommand %s', (tool, command) => {
+    expect(probeCommand(tool)).toEqual(command)
+  })
+
+  it('asks buildx for its builder', () => {
+    expect(BUILDX_INSPECT).toEqual({ tool: 'docker', args: ['buildx', 'inspect'] })
+  })
+
+  it('parseBuildxInspect reads indented and CRLF output', () => {
+    expect(
+      parseBuildxInspect('  Name: ci\r\n  Driver: remote\r\n  Nodes:\r\n  Name: ci0\r\n  Status: Running\r\n')
+    ).toEqual({
+      name: 'ci',
+      driver: 'remote',
+      statuses: ['running']
+    })
+  })
+
+  it('parseBuildxInspect takes no field from inside a label line', () => {
+    expect(
+      parseBuildxInspect(
+        'Name: ci\nDriver: remote\nNodes:\nName: ci0\nStatus: running\nLabels:\n com.example/Status: stopped\n'
+      )
+    ).toEqual({ name: 'ci', driver: 'remote', statuses: ['running'] })
+  })
+
+  const noDaemon = '`docker info` failed: no daemon reachable'
+  it.each<[string, number, { exitCode: number; output: string } | undefined, ProbeResult]>([
+    ['daemon answers', 0, undefined, { tool: 'docker', state: 'usable', why: 'its daemon answered `docker info`' }],
+    [
+      'no buildx',
+      1,
+      undefined,
+      { tool: 'docker', state: 'failing', why: `${noDaemon}, and \`docker buildx inspect\` failed` }
+    ],
+    [
+      'a nameless builder without a driver',
+      1,
+      { exitCode: 0, output: 'Nodes:\nStatus: running\n' },
+      {
+        tool: 'docker',
+        state: 'failing',
+        why: `${noDaemon}, and buildx builder "?" (driver unknown) needs it (set BUILDX_BUILDER to a remote or docker-container builder)`
+      }
+    ],
+    [
+      'a remote builder without nodes',
+      1,
+      { exitCode: 0, output: 'Name: ci\nDriver: remote\n' },
+      { tool: 'docker', state: 'failing', why: `${noDaemon}, and buildx builder "ci" (driver remote) is down` }
+    ],
+    [
+      'a remote builder with two stopped nodes',
+      1,
+      { exitCode: 0, output: 'Name: ci\nDriver: remote\nNodes:\nStatus: stopped\nStatus: error\n' },
+      {
+        tool: 'docker',
+        state: 'failing',
+        why: `${noDaemon}, and buildx builder "ci" (driver remote) is stopped, error`
+      }
+    ],
+    [
+      'one node of two running',
+      1,
+      { exitCode: 0, output: 'Name: ci\nDriver: remote\nNodes:\nStatus: error\nStatus: running\n' },
+      { tool: 'docker', state: 'usable', why: 'buildx builder "ci" (driver remote) needs no daemon' }
+    ]
+  ])('dockerProbe: %s', (_name, info, inspected, result) => {
+    expect(dockerProbe(info, inspected)).toEqual(result)
+  })
+
+  it('chooseBuilder says how to install one', () => {
+    expect(() => chooseBuilder([])).toThrow(
+      new Error(
+        'builder "auto" found no usable image builder; looked for docker (not installed), buildah (not installed), ' +
+          'podman (not installed). Install one — Docker with buildx (and a running daemon, or a BUILDX_BUILDER ' +
+          'that needs none), or buildah (`sudo apt-get install -y buildah`), or podman ' +
+          '(`sudo apt-get install -y podman`) — or set the builder input.'
+      )
+    )
   })
 })

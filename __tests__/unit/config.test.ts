@@ -3,12 +3,14 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import {
+  clusterGiven,
   ConfigError,
   decodeKubeconfig,
   INPUTS,
   kubeconfigSecrets,
   parseConfig,
   secretValues,
+  type KubeConfigInput,
   type RawInputs,
   type RunContext
 } from '../../src/config/index.js'
@@ -403,5 +405,212 @@ current-context: ctx
 
   it('rejects base64 of something else', () => {
     expect(decodeKubeconfig(Buffer.from('hello: world').toString('base64'))).toBeUndefined()
+  })
+})
+
+describe('parseConfig patterns are anchored and bounded', () => {
+  const x = (n: number) => 'x'.repeat(n)
+  it.each<[string, RawInputs]>([
+    ['platform with a variant', { platforms: 'linux/arm64/v8' }],
+    ['platform arch with an underscore', { platforms: 'linux/x86_64' }],
+    ['owner of 39 characters', { 'env-repo': `a${x(38)}/env` }],
+    ['owner with _ and -', { 'env-repo': 'a_b-c/env' }],
+    ['repository of 100 characters', { 'env-repo': `acme/${x(100)}` }],
+    ['repository of three dots', { 'env-repo': 'acme/...' }],
+    ['repository starting with a dot', { 'env-repo': 'acme/.github' }],
+    ['build-arg keys with _ . -', { 'build-args': '_A.b-c=1' }],
+    ['label keys with . / -', { labels: '0rg.example/a-b_c=1' }],
+    ['kube-as of 256 characters', { 'kube-as': x(256) }],
+    ['kube-as with spaces', { 'kube-as': 'Jane Doe' }],
+    ['field-manager of 128 characters', { 'field-manager': x(128) }],
+    ['failures-allowed 9999', { 'failures-allowed': '9999' }],
+    ['a one-letter namespace', { namespace: 'a' }],
+    ['helm-release-name of 53 characters', { 'helm-release-name': x(53) }],
+    ['helm-release-name with dots', { 'helm-release-name': 'web.v1-2' }],
+    ['kube-server with a path', { ...oidc, 'kube-server': 'https://k:6443/base' }]
+  ])('accepts %s', (_name, overrides) => {
+    expect(problemsOf(overrides)).toEqual([])
+  })
+
+  it.each<[RawInputs, string]>([
+    [
+      { platforms: 'Linux/amd64' },
+      'input "platforms": "Linux/amd64" is not a platform (os/arch[/variant], e.g. linux/amd64)'
+    ],
+    [
+      { platforms: 'linux/amd64/v8/x' },
+      'input "platforms": "linux/amd64/v8/x" is not a platform (os/arch[/variant], e.g. linux/amd64)'
+    ],
+    [{ platforms: 'linux/' }, 'input "platforms": "linux/" is not a platform (os/arch[/variant], e.g. linux/amd64)'],
+    [
+      { 'env-repo': `a${x(39)}/env` },
+      `input "env-repo": "a${x(39)}/env" is not owner/name of GitHub's characters (letters, digits, - _ and . in the name)`
+    ],
+    [
+      { 'env-repo': `acme/${x(101)}` },
+      `input "env-repo": "acme/${x(101)}" is not owner/name of GitHub's characters (letters, digits, - _ and . in the name)`
+    ],
+    [
+      { 'env-repo': 'acme/.' },
+      'input "env-repo": "acme/." is not owner/name of GitHub\'s characters (letters, digits, - _ and . in the name)'
+    ],
+    [
+      { 'env-repo': 'acme/en v' },
+      'input "env-repo": "acme/en v" is not owner/name of GitHub\'s characters (letters, digits, - _ and . in the name)'
+    ],
+    [
+      { 'env-repo': 'acme/' },
+      'input "env-repo": "acme/" is not owner/name of GitHub\'s characters (letters, digits, - _ and . in the name)'
+    ],
+    [{ 'build-args': '1A=x' }, 'input "build-args": line 1 "1A=x" is not KEY=VALUE'],
+    [{ 'build-args': 'A B=x' }, 'input "build-args": line 1 "A B=x" is not KEY=VALUE'],
+    [{ labels: '-a=x' }, 'input "labels": line 1 "-a=x" is not KEY=VALUE'],
+    [{ labels: 'a b=x' }, 'input "labels": line 1 "a b=x" is not KEY=VALUE'],
+    [{ 'kube-as': x(257) }, `input "kube-as": "${x(257)}" must be 1 to 256 printable characters`],
+    [
+      { 'kube-as': 'u', 'kube-as-groups': `ok\n${x(257)}` },
+      `input "kube-as-groups": "${x(257)}" must be 1 to 256 printable characters`
+    ],
+    [
+      { 'kube-as': 'u', 'kube-as-groups': 'a\u0007' },
+      'input "kube-as-groups": "a\\u0007" must be 1 to 256 printable characters'
+    ],
+    [{ 'field-manager': x(129) }, `input "field-manager": "${x(129)}" must be 1 to 128 printable characters`],
+    [{ 'failures-allowed': '10000' }, 'input "failures-allowed": "10000" must be a whole number from 0 to 9999'],
+    [{ 'failures-allowed': '1a' }, 'input "failures-allowed": "1a" must be a whole number from 0 to 9999'],
+    [{ 'failures-allowed': 'a1' }, 'input "failures-allowed": "a1" must be a whole number from 0 to 9999'],
+    [{ namespace: '-web' }, 'input "namespace": "-web" is not a valid namespace name'],
+    [{ namespace: 'web-' }, 'input "namespace": "web-" is not a valid namespace name'],
+    [
+      { 'helm-release-name': x(54) },
+      `input "helm-release-name": "${x(54)}" is not a valid Helm release name (lowercase DNS name, at most 53 characters)`
+    ],
+    [
+      { 'helm-release-name': 'web..v1' },
+      'input "helm-release-name": "web..v1" is not a valid Helm release name (lowercase DNS name, at most 53 characters)'
+    ],
+    [
+      { 'helm-release-name': 'Web' },
+      'input "helm-release-name": "Web" is not a valid Helm release name (lowercase DNS name, at most 53 characters)'
+    ],
+    [
+      { 'helm-release-name': 'web-' },
+      'input "helm-release-name": "web-" is not a valid Helm release name (lowercase DNS name, at most 53 characters)'
+    ],
+    [{ ...oidc, 'kube-server': 'https:///k' }, 'input "kube-server": "https:///k" is not an https:// URL'],
+    [{ ...oidc, 'kube-server': 'xhttps://k' }, 'input "kube-server": "xhttps://k" is not an https:// URL'],
+    [
+      { 'allowed-namespaces': 'web\nkube_system' },
+      'input "allowed-namespaces": "kube_system" is not a namespace name or glob'
+    ]
+  ])('%j', (overrides, problem) => {
+    expect(problemsOf(overrides)).toEqual([problem])
+  })
+
+  it.each<[string, boolean]>([
+    ['production', true],
+    ['Prod', true],
+    ['preprod', false],
+    ['production-eu', false],
+    ['staging', false]
+  ])('environment %s is production: %s', (environment, production) => {
+    expect(parse({ environment }).productionEnvironment).toBe(production)
+  })
+
+  it('production-environment overrides the name', () => {
+    expect(parse({ environment: 'prod', 'production-environment': 'false' }).productionEnvironment).toBe(false)
+    expect(parse({ environment: 'qa', 'production-environment': 'true' }).productionEnvironment).toBe(true)
+  })
+})
+
+describe('parseConfig edge cases', () => {
+  it.each<[string, RawInputs, (c: ReturnType<typeof parse>) => unknown, unknown]>([
+    ['boolean TRUE', { 'registry-insecure': 'TRUE' }, c => c.registry.insecure, true],
+    ['boolean False', { prune: 'False' }, c => c.kube.prune, false],
+    ['boolean FALSE', { prune: 'FALSE' }, c => c.kube.prune, false],
+    ['a build-arg key is trimmed, its value kept', { 'build-args': 'A = 1' }, c => c.build.buildArgs, [['A', ' 1']]],
+    ['env-path: every trailing slash dropped', { 'env-path': 'apps/api//' }, c => c.env.paths, ['apps/api']],
+    [
+      'reconcile with an image',
+      { mode: 'reconcile', image: 'nginx' },
+      c => [c.image, c.repository],
+      ['nginx', { domain: 'docker.io', path: 'library/nginx' }]
+    ],
+    ['reconcile without an image', { mode: 'reconcile', image: '' }, c => c.repository, { domain: '', path: '' }],
+    [
+      'pull-request mode needs no cluster',
+      { 'commit-mode': 'pull-request', kubeconfig: '' },
+      c => c.kube.kubeconfig,
+      undefined
+    ],
+    ['timeout of exactly 24h', { timeout: '24h' }, c => c.kube.timeoutMs, 86_400_000],
+    ['rollback-timeout of exactly 24h', { 'rollback-timeout': '24h' }, c => c.kube.rollbackTimeoutMs, 86_400_000],
+    [
+      'kube-server: every trailing slash dropped',
+      { ...oidc, 'kube-server': 'https://k:6443//' },
+      c => c.kube.server,
+      'https://k:6443'
+    ],
+    ['no kube-server with a kubeconfig', {}, c => c.kube.server, undefined],
+    ['no impersonation without kube-as', {}, c => c.kube.impersonate, undefined],
+    [
+      'one-letter labels in a Helm release name',
+      { 'helm-release-name': 'a.b-c.d' },
+      c => c.kube.helmReleaseName,
+      'a.b-c.d'
+    ],
+    [
+      'github-api-url: every trailing slash dropped',
+      { 'github-api-url': 'http://127.0.0.1:8787//' },
+      c => c.githubApiUrl,
+      'http://127.0.0.1:8787'
+    ],
+    [
+      'a commit-message of exactly 64 KiB',
+      { 'commit-message': 'x'.repeat(64 * 1024) },
+      c => c.env.commitMessage?.length,
+      64 * 1024
+    ],
+    [
+      'a kubeconfig larger than 64 KiB (a CA bundle) is no problem',
+      { kubeconfig: `${KUBECONFIG}# ${'x'.repeat(70 * 1024)}\n` },
+      c => c.kube.kubeconfig?.startsWith(KUBECONFIG),
+      true
+    ]
+  ])('%s', (_name, overrides, pick, expected) => {
+    expect(pick(parse(overrides))).toEqual(expected)
+  })
+
+  it.each<[RawInputs, string]>([
+    [{ 'kube-ca': CA_PEM }, 'input "kube-ca": is used only with kube-auth github-oidc'],
+    [
+      { 'github-api-url': 'https://token@ghe.example.com/api/v3' },
+      'input "github-api-url": must not carry user:password@ credentials (use env-token and github-token)'
+    ],
+    [
+      { 'github-api-url': 'https://:pw@ghe.example.com/api/v3' },
+      'input "github-api-url": must not carry user:password@ credentials (use env-token and github-token)'
+    ]
+  ])('%j', (overrides, problem) => {
+    expect(problemsOf(overrides)).toEqual([problem])
+  })
+
+  it('reconcile needs no tag when the source sha is unknown', () => {
+    expect(parseConfig({ ...minimal, mode: 'reconcile' }, { ...context, sha: undefined }).tag).toBe('')
+  })
+
+  it('secretValues: none given, none listed; values trimmed', () => {
+    expect(secretValues({})).toEqual([])
+    expect(secretValues({ 'registry-password': '  pw-1  ' })).toEqual(['pw-1'])
+  })
+
+  it.each<[string, Partial<KubeConfigInput>, boolean]>([
+    ['a kubeconfig', { auth: 'kubeconfig', kubeconfig: 'apiVersion: v1' }, true],
+    ['no kubeconfig', { auth: 'kubeconfig' }, false],
+    ['github-oidc with a server', { auth: 'github-oidc', server: 'https://k' }, true],
+    ['github-oidc without a server, a kubeconfig aside', { auth: 'github-oidc', kubeconfig: 'apiVersion: v1' }, false],
+    ['a server without github-oidc', { auth: 'kubeconfig', server: 'https://k' }, false]
+  ])('clusterGiven: %s', (_name, kube, given) => {
+    expect(clusterGiven(kube as KubeConfigInput)).toBe(given)
   })
 })

@@ -257,3 +257,185 @@ describe('restoring pruned objects', () => {
     expect(manifests.map(m => `${m.object.kind}/${m.object.metadata.name}`)).toEqual(['ConfigMap/old'])
   })
 })
+
+describe('inventory rules in detail', () => {
+  it.each<[string, string[], RegExp]>([
+    ['the last segment, cut to 40 characters', [`apps/${'a'.repeat(50)}`], /^gitops-push-deploy\.a{40}\.[0-9a-f]{10}$/],
+    ['dashes trimmed at both ends', ['apps/--web--'], /^gitops-push-deploy\.web\.[0-9a-f]{10}$/],
+    [
+      'runs of other characters become one dash',
+      ['apps/my__web..app'],
+      /^gitops-push-deploy\.my-web-app\.[0-9a-f]{10}$/
+    ],
+    ['nothing usable left: no segment', ['apps/__'], /^gitops-push-deploy\.[0-9a-f]{10}$/]
+  ])('parentName: %s', (_name, paths, pattern) => {
+    expect(parentName('acme/env', paths)).toMatch(pattern)
+  })
+
+  it('parentName keeps the path list as given: sorting is for the hash only', () => {
+    const paths = ['b', 'a']
+    parentName('acme/env', paths)
+    expect(paths).toEqual(['b', 'a'])
+  })
+
+  it('parentName separates the repository from the paths', () => {
+    expect(parentName('acme/env', ['x'])).not.toBe(parentName('acme/en', ['v\nx']))
+    expect(parentName('acme/env', ['a', 'b'])).not.toBe(parentName('acme/env', ['ab']))
+    expect(parentName('acme/env', ['a', 'bc'])).not.toBe(parentName('acme/env', ['ab', 'c']))
+    expect(parentName('acme/env', ['a/web'])).not.toBe(parentName('acme/env', ['b/web']))
+  })
+
+  it('the parent object as a whole', () => {
+    const parent = { name: 'p', namespace: 'web' }
+    expect(
+      parentObject(
+        parent,
+        { groupKinds: ['ConfigMap'], namespaces: ['web'] },
+        { repository: 'acme/env', paths: ['a', 'b'] }
+      )
+    ).toEqual({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'p',
+        namespace: 'web',
+        labels: { 'applyset.kubernetes.io/id': parentId(parent) },
+        annotations: {
+          'applyset.kubernetes.io/tooling': 'kubectl/v1.34.0',
+          'applyset.kubernetes.io/contains-group-kinds': 'ConfigMap',
+          'applyset.kubernetes.io/additional-namespaces': '',
+          'gitops-push-deploy/env-repo': 'acme/env',
+          'gitops-push-deploy/env-path': 'a\nb'
+        }
+      }
+    })
+  })
+
+  it('several namespaces and kinds are comma-separated, sorted by the caller', () => {
+    const object = parentObject(
+      { name: 'p', namespace: 'web' },
+      { groupKinds: ['A', 'B'], namespaces: ['aux', 'more', 'web'] },
+      { repository: 'r', paths: ['x'] }
+    )
+    expect(object.metadata.annotations['applyset.kubernetes.io/contains-group-kinds']).toBe('A,B')
+    expect(object.metadata.annotations['applyset.kubernetes.io/additional-namespaces']).toBe('aux,more')
+  })
+
+  it('the id depends on every part of the parent', () => {
+    const base = { name: 'n', namespace: 'ns', kind: 'ConfigMap', group: '' }
+    const ids = new Set(
+      [
+        base,
+        { ...base, name: 'm' },
+        { ...base, namespace: 'nt' },
+        { ...base, kind: 'Secret' },
+        { ...base, group: 'g' }
+      ].map(applySetId)
+    )
+    expect(ids.size).toBe(5)
+    expect(parentId({ name: 'n', namespace: 'ns' })).toBe(applySetId(base))
+  })
+
+  it.each([
+    ['Deployment', { group: '', kind: 'Deployment' }],
+    ['Ingress.networking.k8s.io', { group: 'networking.k8s.io', kind: 'Ingress' }]
+  ])('parseGroupKind %s', (value, expected) => {
+    expect(parseGroupKind(value)).toEqual(expected)
+  })
+
+  const parent = { name: 'p', namespace: 'web' }
+  const labels = { 'applyset.kubernetes.io/id': parentId(parent) }
+  it.each<[string, Record<string, string> | undefined, Record<string, string> | undefined, object]>([
+    [
+      'tooling without a version',
+      labels,
+      { 'applyset.kubernetes.io/tooling': 'kubectl' },
+      { scope: { groupKinds: [], namespaces: ['web'] } }
+    ],
+    [
+      'the tool is what precedes the last slash',
+      labels,
+      { 'applyset.kubernetes.io/tooling': 'kubectl/v1/x' },
+      {
+        problem:
+          'ApplySet parent ConfigMap web/p is managed by tooling "kubectl/v1/x", not kubectl\'s convention; left alone'
+      }
+    ],
+    [
+      'empty list items and the parent namespace listed again',
+      labels,
+      {
+        'applyset.kubernetes.io/tooling': 'kubectl/v1.34.0',
+        'applyset.kubernetes.io/contains-group-kinds': 'B,,A,',
+        'applyset.kubernetes.io/additional-namespaces': 'web,aux,'
+      },
+      { scope: { groupKinds: ['A', 'B'], namespaces: ['aux', 'web'] } }
+    ],
+    [
+      'no annotations at all',
+      labels,
+      undefined,
+      {
+        problem: 'ApplySet parent ConfigMap web/p is managed by tooling "(none)", not kubectl\'s convention; left alone'
+      }
+    ],
+    [
+      'no labels at all',
+      undefined,
+      undefined,
+      {
+        problem: `ApplySet parent ConfigMap web/p exists but its applyset.kubernetes.io/id label is missing, not ${parentId(parent)}`
+      }
+    ]
+  ])('readParent: %s', (_name, liveLabels, annotations, expected) => {
+    expect(readParent(parent, { metadata: { labels: liveLabels, annotations } })).toEqual(expected)
+  })
+
+  it('readParent of an object without metadata', () => {
+    expect(readParent(parent, {})).toEqual({
+      problem: `ApplySet parent ConfigMap web/p exists but its applyset.kubernetes.io/id label is missing, not ${parentId(parent)}`
+    })
+  })
+
+  it.each<[Record<string, string>, string | undefined]>([
+    [
+      { 'applyset.kubernetes.io/part-of': 'x' },
+      "sets the applyset.kubernetes.io/part-of label, which the deploy's inventory owns"
+    ],
+    [
+      { 'applyset.kubernetes.io/id': 'x' },
+      "sets the applyset.kubernetes.io/id label, which the deploy's inventory owns"
+    ]
+  ])('memberLabelProblem names the label: %j', (labels, problem) => {
+    expect(memberLabelProblem({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', labels } })).toBe(problem)
+  })
+
+  it.each([
+    'uid',
+    'resourceVersion',
+    'generation',
+    'creationTimestamp',
+    'deletionTimestamp',
+    'deletionGracePeriodSeconds',
+    'managedFields',
+    'selfLink',
+    'ownerReferences',
+    'finalizers'
+  ])('restorable drops the server-written %s', key => {
+    const restored = restorable({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', [key]: 'x' } })
+    expect(restored.metadata).toEqual({ name: 'c' })
+  })
+
+  it('restorable leaves the live object alone', () => {
+    const live = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', uid: 'u' }, status: {} }
+    restorable(live)
+    expect(live).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', uid: 'u' }, status: {} })
+  })
+
+  it('restoreFile is one JSON List under the tool’s own directory', () => {
+    const object = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } }
+    const file = restoreFile([object])
+    expect(file.path).toBe('.gitops-push-deploy/pruned-by-this-run.json')
+    expect(JSON.parse(file.content)).toEqual({ apiVersion: 'v1', kind: 'List', items: [object] })
+  })
+})

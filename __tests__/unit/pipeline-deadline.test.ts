@@ -2,13 +2,12 @@
 // Virtual time: the lock is the real Lease lock against an in-memory apiserver, the rollout and
 // rollback fakes that spend whatever budget they are given.
 import { describe, expect, it } from '@jest/globals'
-import { type RunContext } from '../../src/config/index.js'
 import { CliHost } from '../../src/host/cli-host.js'
 import { KubeApiError, type KubeClient } from '../../src/kube/client.js'
 import { acquireLease, microTime, type LeaseRecord } from '../../src/kube/lease.js'
 import { type Clock } from '../../src/lib/deadline.js'
 import { runPipeline } from '../../src/pipeline/pipeline.js'
-import { FAKE_IMAGE, fakeStages, withCluster } from '../../test/helpers/fake-stages.js'
+import { FAKE_CONTEXT, FAKE_IMAGE, fakeStages, withCluster } from '../../test/helpers/fake-stages.js'
 
 const KUBECONFIG = `apiVersion: v1
 kind: Config
@@ -17,14 +16,7 @@ users: [{name: u, user: {token: t0ken}}]
 contexts: [{name: x, context: {cluster: c, user: u}}]
 current-context: x
 `
-const context: RunContext = {
-  repository: 'acme/app',
-  sha: 'abcdef0123456789abcdef0123456789abcdef01',
-  serverUrl: 'https://github.com',
-  apiUrl: 'https://api.github.com',
-  runUrl: 'https://github.com/acme/app/actions/runs/7',
-  workspace: process.cwd()
-}
+const context = FAKE_CONTEXT
 
 /** Time moves only when someone sleeps. */
 class VirtualClock implements Clock {

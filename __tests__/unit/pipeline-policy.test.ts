@@ -3,9 +3,9 @@
 import { describe, expect, it } from '@jest/globals'
 import { CliHost } from '../../src/host/cli-host.js'
 import { deploymentState, runPipeline, type Stages } from '../../src/pipeline/pipeline.js'
-import { type RunContext } from '../../src/config/index.js'
 import {
   FAKE_DIGEST as DIGEST,
+  FAKE_CONTEXT,
   FAKE_IMAGE,
   fakeStages,
   withCluster,
@@ -20,14 +20,7 @@ contexts: [{name: x, context: {cluster: c, user: u}}]
 current-context: x
 `
 
-const context: RunContext = {
-  repository: 'acme/app',
-  sha: 'abcdef0123456789abcdef0123456789abcdef01',
-  serverUrl: 'https://github.com',
-  apiUrl: 'https://api.github.com',
-  runUrl: 'https://github.com/acme/app/actions/runs/7',
-  workspace: process.cwd()
-}
+const context = FAKE_CONTEXT
 
 const baseInputs = {
   image: FAKE_IMAGE,

@@ -2,11 +2,17 @@
 // errors, log lines, report fields. Fake stages at the ports; the real redactor (CliHost's) and
 // the pipeline's own registration of the secret inputs.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
-import { type RunContext } from '../../src/config/index.js'
 import { CliHost } from '../../src/host/cli-host.js'
 import { runPipeline } from '../../src/pipeline/pipeline.js'
 import { type Stages } from '../../src/pipeline/ports.js'
-import { FAKE_IMAGE, fakeStages, withCluster, withEnvRepo, type Scenario } from '../../test/helpers/fake-stages.js'
+import {
+  FAKE_CONTEXT,
+  FAKE_IMAGE,
+  fakeStages,
+  withCluster,
+  withEnvRepo,
+  type Scenario
+} from '../../test/helpers/fake-stages.js'
 
 const KUBE_TOKEN = 'kube-token-8c41f0e2b7'
 const KUBE_PASSWORD = 'kube-password-5d2e91'
@@ -24,14 +30,7 @@ current-context: x
 `
 const KUBECONFIG_BASE64 = Buffer.from(KUBECONFIG).toString('base64')
 
-const context: RunContext = {
-  repository: 'acme/app',
-  sha: 'abcdef0123456789abcdef0123456789abcdef01',
-  serverUrl: 'https://github.com',
-  apiUrl: 'https://api.github.com',
-  runUrl: 'https://github.com/acme/app/actions/runs/7',
-  workspace: process.cwd()
-}
+const context = FAKE_CONTEXT
 
 function inputs(kubeconfig: string): Record<string, string> {
   return {

@@ -243,7 +243,7 @@ export function parseBuildxInspect(output: string): BuildxBuilder {
   const builder: BuildxBuilder = { statuses: [] }
   let inNodes = false
   for (const line of output.split('\n')) {
-    const match = /^([A-Za-z][A-Za-z ]*):\s*(.*)$/.exec(line.trim())
+    const match = /^([A-Za-z][A-Za-z ]*):\s*(.*)/.exec(line.trim())
     if (!match) continue
     const [, key, value] = match
     if (key === 'Nodes') inNodes = true

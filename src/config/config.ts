@@ -121,10 +121,9 @@ export function secretValues(raw: RawInputs): string[] {
 // Defaults written as workflow expressions (`${{ github.token }}`) are filled in by the
 // runner; outside Actions they come from the run context instead.
 const LITERAL_DEFAULTS = new Map(
-  INPUTS.filter(spec => spec.default !== undefined && !spec.default.startsWith('${{')).map(spec => [
-    spec.name,
-    spec.default ?? ''
-  ])
+  INPUTS.flatMap(spec =>
+    spec.default === undefined || spec.default.startsWith('${{') ? [] : [[spec.name, spec.default] as const]
+  )
 )
 const BOOLEAN_TRUE = ['true', 'True', 'TRUE']
 const BOOLEAN_FALSE = ['false', 'False', 'FALSE']
@@ -184,8 +183,9 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
     const result: Array<[string, string]> = []
     for (const [index, line] of lines(get(name)).entries()) {
       const eq = line.indexOf('=')
-      const key = eq > 0 ? line.slice(0, eq).trim() : ''
-      if (eq <= 0 || !keyPattern.test(key)) {
+      // Without `=` the key is empty, which no key pattern accepts.
+      const key = line.slice(0, Math.max(eq, 0)).trim()
+      if (!keyPattern.test(key)) {
         problems.push(`input "${name}": line ${index + 1} "${line}" is not KEY=VALUE`)
         continue
       }
@@ -263,7 +263,7 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
 
   // env repo
   const envRepo = required('env-repo')
-  const [owner = '', repo = '', ...extra] = envRepo.split('/')
+  const [owner, repo = '', ...extra] = envRepo.split('/')
   if (envRepo && (extra.length > 0 || !GITHUB_OWNER.test(owner) || !GITHUB_REPO.test(repo))) {
     problem('env-repo', envRepo, "is not owner/name of GitHub's characters (letters, digits, - _ and . in the name)")
   }
@@ -297,7 +297,7 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
   if (auth === 'github-oidc') {
     if (kubeconfigInput) problem('kube-auth', auth, 'excludes the kubeconfig input: give one of them')
     if (!server && needsCluster) problem('kube-server', undefined, 'is required with kube-auth github-oidc')
-    if (server && !/^https:\/\/[^/\s]+/.test(server)) problem('kube-server', server, 'is not an https:// URL')
+    if (server && !/^https:\/\/[^/\s]/.test(server)) problem('kube-server', server, 'is not an https:// URL')
     if (caInput) {
       caPem = decodePem(caInput)
       if (caPem === undefined) problem('kube-ca', undefined, 'is neither a PEM certificate nor base64 of one')
@@ -331,7 +331,7 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
   if (timeoutMs > MAX_TIMEOUT_MS) problem('timeout', get('timeout'), 'is longer than 24h')
   if (get('rollback-timeout') && rollbackTimeoutMs > MAX_TIMEOUT_MS)
     problem('rollback-timeout', get('rollback-timeout'), 'is longer than 24h')
-  const failuresAllowedInput = get('failures-allowed').trim()
+  const failuresAllowedInput = get('failures-allowed')
   if (!/^\d{1,4}$/.test(failuresAllowedInput)) {
     problem('failures-allowed', failuresAllowedInput, 'must be a whole number from 0 to 9999')
   }
@@ -364,7 +364,8 @@ export function parseConfig(raw: RawInputs, context: RunContext): Config {
     apply,
     auth,
     kubeconfig,
-    server: auth === 'github-oidc' ? server?.replace(/\/+$/, '') : undefined,
+    // With kube-auth kubeconfig a kube-server is refused above.
+    server: server?.replace(/\/+$/, ''),
     caPem,
     audience: get('kube-audience'),
     context: optional('kube-context'),

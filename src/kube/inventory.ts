@@ -46,7 +46,7 @@ export function parentName(repository: string, paths: string[]): string {
     .update(`${repository}\n${[...paths].sort().join('\n')}`)
     .digest('hex')
     .slice(0, 10)
-  const last = (paths.length === 1 ? (paths[0].split('/').pop() ?? '') : 'multi')
+  const last = (paths.length === 1 ? paths[0].slice(paths[0].lastIndexOf('/') + 1) : 'multi')
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, '-')
     .replace(/^-+|-+$/g, '')

@@ -1,6 +1,7 @@
 // Fake stages for the pipeline's unit tests, typed against the pipeline's ports
 // (src/pipeline/ports.ts): when a port changes, these stop compiling instead of drifting.
 // Each call is recorded by name, so a test can assert the order the policy ran them in.
+import { type RunContext } from '../../src/config/index.js'
 import { type Host } from '../../src/host/host.js'
 import { type DriftItem } from '../../src/kube/drift.js'
 import {
@@ -14,6 +15,15 @@ import {
   type Stages
 } from '../../src/pipeline/ports.js'
 
+/** The workflow run the fake pipelines deploy from. */
+export const FAKE_CONTEXT: RunContext = {
+  repository: 'acme/app',
+  sha: 'abcdef0123456789abcdef0123456789abcdef01',
+  serverUrl: 'https://github.com',
+  apiUrl: 'https://api.github.com',
+  runUrl: 'https://github.com/acme/app/actions/runs/7',
+  workspace: process.cwd()
+}
 export const FAKE_IMAGE = 'registry.local:5000/team/web'
 export const FAKE_DIGEST = `sha256:${'a'.repeat(64)}`
 /** The files after this run's edit, and at the commit before it. */

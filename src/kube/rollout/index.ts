@@ -2,7 +2,7 @@ import { type KubeClient } from '../client.js'
 import { RolloutTracker } from './tracker.js'
 import { type RolloutOutcome, type TrackOptions, type TrackTarget } from './types.js'
 
-export type { RolloutOutcome, TrackOptions, TrackTarget } from './types.js'
+export type { RolloutOutcome, TrackOptions, Tracker, TrackTarget } from './types.js'
 
 /**
  * Waits until every target is rolled out, one fails, or the overall timeout passes, from

@@ -1,9 +1,9 @@
 // The one GitHub client of the action (env repository and Deployments): proxy and timeout for the URL
 // called, retries, rate limits, and errors that keep GitHub's reason.
-import { setTimeout as sleep } from 'node:timers/promises'
 import { getOctokit } from '@actions/github'
-import { retry } from '@octokit/plugin-retry'
+import { retry as octokitRetry } from '@octokit/plugin-retry'
 import { notJsonMessage, serviceFetch, DEFAULT_TIMEOUT_MS } from './http.js'
+import { parseRetryAfter, retry } from './retry.js'
 
 export type Octokit = ReturnType<typeof getOctokit>
 
@@ -62,8 +62,8 @@ export function rateLimitWait(failure: HttpFailure, nowMs: number): number | und
   const graphLimited = failure.status === 200 && graphRateLimitMessage(failure.response?.data) !== undefined
   if (!(failure.status === 429 || graphLimited || (failure.status === 403 && (secondary || exhausted))))
     return undefined
-  const retryAfter = Number(headers['retry-after'])
-  if (Number.isFinite(retryAfter) && retryAfter >= 0) return retryAfter * 1000
+  const retryAfter = parseRetryAfter(headers['retry-after'], nowMs)
+  if (retryAfter !== undefined) return retryAfter
   const reset = Number(headers['x-ratelimit-reset'])
   if (exhausted && Number.isFinite(reset)) return Math.max(0, reset * 1000 - nowMs) + 1000
   return SECONDARY_FALLBACK_MS
@@ -84,31 +84,29 @@ export function githubOctokit(token: string, baseUrl: string, options: GitHubOpt
     token,
     {
       baseUrl,
-      request: { fetch: serviceFetch('GitHub', baseUrl, options.timeoutMs ?? DEFAULT_TIMEOUT_MS) },
+      request: { fetch: serviceFetch('GitHub', options.timeoutMs ?? DEFAULT_TIMEOUT_MS) },
       retry: {
         retryAfterBaseValue: options.retryBaseMs ?? 1000,
         doNotRetry: [400, 401, 403, 404, 409, 410, 422, 429, 451]
       }
     },
-    retry
+    octokitRetry
   )
   const maxWait = options.maxRateLimitWaitMs ?? 120_000
   octokit.hook.wrap('request', async (request, requestOptions) => {
     const what = `${requestOptions.method} ${requestOptions.url}`
-    for (let attempt = 0; ; attempt++) {
+    const waitFor = (error: unknown): number | undefined => rateLimitWait(error as HttpFailure, Date.now())
+    const policy = { attempts: RATE_LIMIT_RETRIES + 1, baseDelayMs: SECONDARY_FALLBACK_MS, maxDelayMs: maxWait }
+    return retry(policy, { retryable: error => waitFor(error) !== undefined, retryAfterMs: waitFor }, async () => {
       try {
         const response = await request(requestOptions)
         const limited = graphRateLimitMessage(response.data)
         if (limited !== undefined) {
-          const failure = { status: response.status, message: limited, response }
-          const wait = rateLimitWait(failure, Date.now()) ?? SECONDARY_FALLBACK_MS
-          if (attempt >= RATE_LIMIT_RETRIES) {
-            throw new RateLimitError(
-              `GitHub rate limit on ${what}: still limited after ${RATE_LIMIT_RETRIES} waits (GitHub: "${limited}")`
-            )
-          }
-          await waitOrFail(wait, maxWait, what)
-          continue
+          // thrown to be waited for and retried below like a REST rate limit; the last one is the error
+          throw Object.assign(new RateLimitError(`GitHub rate limit on ${what} (GitHub: "${limited}")`), {
+            status: response.status,
+            response
+          })
         }
         if (response.status !== 204 && typeof response.data === 'string') {
           throw new Error(
@@ -140,22 +138,17 @@ export function githubOctokit(token: string, baseUrl: string, options: GitHubOpt
             { status: failure.status }
           )
         }
-        const wait = rateLimitWait(failure, Date.now())
-        if (wait === undefined || attempt >= RATE_LIMIT_RETRIES) throw error
-        await waitOrFail(wait, maxWait, what)
+        const wait = waitFor(error)
+        if (wait !== undefined && wait > maxWait) {
+          throw new RateLimitError(
+            `GitHub rate limit on ${what}: retry after ${Math.ceil(wait / 1000)} s, longer than the ${maxWait / 1000} s this run waits`
+          )
+        }
+        throw error
       }
-    }
+    })
   })
   return octokit
-}
-
-async function waitOrFail(waitMs: number, maxWaitMs: number, what: string): Promise<void> {
-  if (waitMs > maxWaitMs) {
-    throw new RateLimitError(
-      `GitHub rate limit on ${what}: retry after ${Math.ceil(waitMs / 1000)} s, longer than the ${maxWaitMs / 1000} s this run waits`
-    )
-  }
-  await sleep(waitMs)
 }
 
 export function statusOf(error: unknown): number | undefined {

@@ -5,9 +5,11 @@ import { HIDDEN_LINE, unifiedDiff } from '../../src/gitops/diff.js'
 import { chartFolders, descriptorFiles, isEditable, type TreeFile } from '../../src/gitops/files.js'
 import { isLostRefRace, rateLimitWait } from '../../src/gitops/github.js'
 import { forbiddenMessage } from '../../src/lib/github-client.js'
-import { conflictBackoffMs, proposalBranch } from '../../src/gitops/index.js'
+import { CONFLICT_RETRY, proposalBranch } from '../../src/gitops/index.js'
+import { backoffMs } from '../../src/lib/retry.js'
 import { renderCommitMessage } from '../../src/pipeline/commit-message.js'
-import { applySplices, isPlainSafe, replaceScalar } from '../../src/gitops/scalar.js'
+import { isMap, parseDocument, type Scalar } from 'yaml'
+import { applySplices, isPlainSafe, replaceScalar, type ScalarSpot } from '../../src/gitops/scalar.js'
 import { EnvPathNotFoundError, UneditableError } from '../../src/gitops/errors.js'
 
 describe('isPlainSafe', () => {
@@ -27,11 +29,33 @@ describe('isPlainSafe', () => {
     ['a: b', false, false],
     ['a,b', false, true],
     ['a,b', true, false], // ends a plain scalar in a flow collection
-    ['@latest', false, false]
+    ['v1.2.3', true, true],
+    ['1.10', true, false],
+    ['@latest', false, false],
+    // padded, folded or holding a tab or line break: never plain
+    [' v1', false, false],
+    ['v1 ', true, false],
+    ['v1\nv2', false, false],
+    ['v1\rv2', false, false],
+    ['v1\tv2', false, false],
+    ['v1\tv2', true, false],
+    // tagged, anchored, quoted or block: not a plain scalar holding the same text
+    ['!foo', false, false],
+    ['&a v1', false, false],
+    ['"v1"', false, false],
+    ['|', false, false]
   ])('%j (flow %s) → %s', (value, flow, safe) => {
     expect(isPlainSafe(value, flow)).toBe(safe)
   })
 })
+
+/** The spot of the first value scalar in `source` (the document itself when it is a scalar), as locate finds it. */
+function locateFirstScalar(source: string): ScalarSpot {
+  const doc = parseDocument(source)
+  const node = isMap(doc.contents) ? (doc.contents.items[0].value as Scalar) : (doc.contents as Scalar)
+  const [start, end] = node.range as [number, number, number]
+  return { start, end, value: String(node.value), style: node.type as Scalar.Type, flow: false }
+}
 
 describe('replaceScalar', () => {
   const spot = (source: string, style: 'PLAIN' | 'QUOTE_SINGLE' | 'QUOTE_DOUBLE') => ({
@@ -48,6 +72,29 @@ describe('replaceScalar', () => {
     ['tag: "v1"', 'QUOTE_DOUBLE', '1.10', '"1.10"']
   ])('%s ← %s keeps or fixes the style', (source, style, value, text) => {
     expect(replaceScalar(source, spot(source, style), value).text).toBe(text)
+  })
+
+  it.each<[string, string, string, string]>([
+    ['literal', 'tag: |\n  v1\n', 'v2', 'tag: |\n  v2\n'],
+    ['folded, no final line break', 'tag: >-\n    v1', 'v2', 'tag: >-\n    v2'],
+    ['header comment holding the old value', 'tag: | # x\n  x\n', 'y', 'tag: | # x\n  y\n'],
+    ['a document that is a block scalar', '|\nv1\n', 'v2', '|\nv2\n']
+  ])('a block scalar (%s) has its content replaced in place', (_name, source, value, expected) => {
+    const spot = locateFirstScalar(source)
+    expect(applySplices(source, [replaceScalar(source, spot, value)])).toBe(expected)
+  })
+
+  it.each([
+    ['empty', 'tag: |\nnext: x\n'],
+    ['folded over two lines (its value is on no single line)', 'tag: >\n  v1\n  v2\n']
+  ])('refuses to rewrite a block scalar %s', (_name, source) => {
+    expect(() => replaceScalar(source, locateFirstScalar(source), 'v3')).toThrow(UneditableError)
+  })
+
+  it('a value right after the colon of a quoted flow key gets no space', () => {
+    const source = '{"tag":v1}'
+    const spot = { start: 7, end: 9, value: 'v1', style: 'PLAIN' as const, flow: true }
+    expect(applySplices(source, [replaceScalar(source, spot, 'v2')])).toBe('{"tag":v2}')
   })
 
   it('refuses to put a line break into a block scalar', () => {
@@ -292,7 +339,7 @@ describe('rateLimitWait', () => {
   })
 })
 
-describe('conflictBackoffMs', () => {
+describe('CONFLICT_RETRY', () => {
   it.each<[number, number, number, number]>([
     [1, 500, 1, 1000],
     [3, 500, 1, 4000],
@@ -300,7 +347,7 @@ describe('conflictBackoffMs', () => {
     [9, 2000, 1, 30_000], // capped
     [5, 2000, 0, 0] // full jitter reaches zero
   ])('attempt %i, slot %i ms, random %f → %i ms', (attempt, slot, random, wait) => {
-    expect(conflictBackoffMs(attempt, slot, () => random)).toBe(wait)
+    expect(backoffMs(CONFLICT_RETRY, attempt, slot, () => random)).toBe(wait)
   })
 })
 

@@ -5,7 +5,8 @@ import { HIDDEN_LINE, unifiedDiff } from '../../src/gitops/diff.js'
 import { chartFolders, descriptorFiles, isEditable, type TreeFile } from '../../src/gitops/files.js'
 import { isLostRefRace, rateLimitWait } from '../../src/gitops/github.js'
 import { forbiddenMessage } from '../../src/lib/github-client.js'
-import { conflictBackoffMs, proposalBranch } from '../../src/gitops/index.js'
+import { CONFLICT_RETRY, proposalBranch } from '../../src/gitops/index.js'
+import { backoffMs } from '../../src/lib/retry.js'
 import { renderCommitMessage } from '../../src/pipeline/commit-message.js'
 import { isMap, parseDocument, type Scalar } from 'yaml'
 import { applySplices, isPlainSafe, replaceScalar, type ScalarSpot } from '../../src/gitops/scalar.js'
@@ -338,7 +339,7 @@ describe('rateLimitWait', () => {
   })
 })
 
-describe('conflictBackoffMs', () => {
+describe('CONFLICT_RETRY', () => {
   it.each<[number, number, number, number]>([
     [1, 500, 1, 1000],
     [3, 500, 1, 4000],
@@ -346,7 +347,7 @@ describe('conflictBackoffMs', () => {
     [9, 2000, 1, 30_000], // capped
     [5, 2000, 0, 0] // full jitter reaches zero
   ])('attempt %i, slot %i ms, random %f → %i ms', (attempt, slot, random, wait) => {
-    expect(conflictBackoffMs(attempt, slot, () => random)).toBe(wait)
+    expect(backoffMs(CONFLICT_RETRY, attempt, slot, () => random)).toBe(wait)
   })
 })
 

@@ -1,4 +1,3 @@
-import { type KubeConfig } from '@kubernetes/client-node'
 import { type Config } from '../config/config.js'
 import { type Host } from '../host/host.js'
 import { type Deadline } from '../lib/deadline.js'
@@ -77,7 +76,6 @@ export class Cluster {
   private pruned: KubeObject[] = []
 
   private constructor(
-    private readonly kc: KubeConfig,
     private readonly client: KubeClient,
     private readonly applier: Applier,
     /** Where namespaced objects without a namespace go, and where the lock lives. */
@@ -161,7 +159,6 @@ export class Cluster {
         render
       })
       return new Cluster(
-        loaded.kc,
         client,
         applier,
         namespace,
@@ -307,7 +304,7 @@ export class Cluster {
     since: Date,
     signal?: AbortSignal
   ): Promise<RolloutOutcome> {
-    return trackRollout(this.kc, targets, {
+    return trackRollout(this.client, targets, {
       timeoutMs: deadline.remainingMs(),
       since,
       signal,

@@ -1,9 +1,9 @@
 // The one GitHub client of the action (env repository and Deployments): proxy and timeout for the URL
 // called, retries, rate limits, and errors that keep GitHub's reason.
-import { setTimeout as sleep } from 'node:timers/promises'
 import { getOctokit } from '@actions/github'
-import { retry } from '@octokit/plugin-retry'
+import { retry as octokitRetry } from '@octokit/plugin-retry'
 import { notJsonMessage, serviceFetch, DEFAULT_TIMEOUT_MS } from './http.js'
+import { parseRetryAfter, retry } from './retry.js'
 
 export type Octokit = ReturnType<typeof getOctokit>
 
@@ -38,8 +38,8 @@ export function rateLimitWait(failure: HttpFailure, nowMs: number): number | und
   const exhausted = String(headers['x-ratelimit-remaining'] ?? '') === '0'
   const secondary = /secondary rate limit/i.test(failure.message ?? '')
   if (!(failure.status === 429 || (failure.status === 403 && (secondary || exhausted)))) return undefined
-  const retryAfter = Number(headers['retry-after'])
-  if (Number.isFinite(retryAfter) && retryAfter >= 0) return retryAfter * 1000
+  const retryAfter = parseRetryAfter(headers['retry-after'], nowMs)
+  if (retryAfter !== undefined) return retryAfter
   const reset = Number(headers['x-ratelimit-reset'])
   if (exhausted && Number.isFinite(reset)) return Math.max(0, reset * 1000 - nowMs) + 1000
   return SECONDARY_FALLBACK_MS
@@ -59,18 +59,20 @@ export function githubOctokit(token: string, baseUrl: string, options: GitHubOpt
     token,
     {
       baseUrl,
-      request: { fetch: serviceFetch('GitHub', baseUrl, options.timeoutMs ?? DEFAULT_TIMEOUT_MS) },
+      request: { fetch: serviceFetch('GitHub', options.timeoutMs ?? DEFAULT_TIMEOUT_MS) },
       retry: {
         retryAfterBaseValue: options.retryBaseMs ?? 1000,
         doNotRetry: [400, 401, 403, 404, 409, 410, 422, 429, 451]
       }
     },
-    retry
+    octokitRetry
   )
   const maxWait = options.maxRateLimitWaitMs ?? 120_000
   octokit.hook.wrap('request', async (request, requestOptions) => {
     const what = `${requestOptions.method} ${requestOptions.url}`
-    for (let attempt = 0; ; attempt++) {
+    const waitFor = (error: unknown): number | undefined => rateLimitWait(error as HttpFailure, Date.now())
+    const policy = { attempts: RATE_LIMIT_RETRIES + 1, baseDelayMs: SECONDARY_FALLBACK_MS, maxDelayMs: maxWait }
+    return retry(policy, { retryable: error => waitFor(error) !== undefined, retryAfterMs: waitFor }, async () => {
       try {
         const response = await request(requestOptions)
         if (response.status !== 204 && typeof response.data === 'string') {
@@ -103,16 +105,15 @@ export function githubOctokit(token: string, baseUrl: string, options: GitHubOpt
             { status: failure.status }
           )
         }
-        const wait = rateLimitWait(failure, Date.now())
-        if (wait === undefined || attempt >= RATE_LIMIT_RETRIES) throw error
-        if (wait > maxWait) {
+        const wait = waitFor(error)
+        if (wait !== undefined && wait > maxWait) {
           throw new RateLimitError(
             `GitHub rate limit on ${what}: retry after ${Math.ceil(wait / 1000)} s, longer than the ${maxWait / 1000} s this run waits`
           )
         }
-        await sleep(wait)
+        throw error
       }
-    }
+    })
   })
   return octokit
 }

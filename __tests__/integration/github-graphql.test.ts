@@ -22,7 +22,13 @@ import {
   type RequestLogEntry
 } from '../../test/helpers/testbed.js'
 import { parseConfig, type RawInputs, type RunContext } from '../../src/config/index.js'
-import { EditConflictError, EnvRepository, MAX_ATTEMPTS, type ImageEdit } from '../../src/gitops/index.js'
+import {
+  EditConflictError,
+  EnvRepository,
+  MAX_ATTEMPTS,
+  type ImageEdit,
+  type OpenOptions
+} from '../../src/gitops/index.js'
 
 const bed = testbedEnv()
 const OWNER = 'graphql-it'
@@ -75,7 +81,8 @@ function configFor(name: string, raw: RawInputs = {}) {
 }
 
 const FAST = { retryBaseMs: 20, unsureWaitMs: 100 }
-const open = (name: string, raw: RawInputs = {}) => EnvRepository.open(configFor(name, raw), new RecordingHost(), FAST)
+const open = (name: string, raw: RawInputs = {}, options: OpenOptions = {}) =>
+  EnvRepository.open(configFor(name, raw), new RecordingHost(), { ...FAST, ...options })
 
 function editFor(tag: string, image = IMAGE): ImageEdit {
   return { repository: configFor('unused', { image }).repository, image, tag, digest: '', pin: 'tag' }
@@ -216,6 +223,44 @@ describe('a commit through createCommitOnBranch', () => {
       )
       const mutations = (await requestsOf(repo)).filter(isMutation)
       expect(mutations.map(e => e.graphqlErrors)).toEqual([['FORBIDDEN']])
+      expect(git(repo, 'rev-list', '--count', 'main')).toBe('1')
+    },
+    SLOW
+  )
+})
+
+describe("GitHub's GraphQL rate limit: HTTP 200 with errors of type RATE_LIMITED", () => {
+  it(
+    'a limited query waits for x-ratelimit-reset and is asked again; open and commit go through',
+    async () => {
+      const repo = await createRepo({ 'deploy.yaml': deployment(`${IMAGE}:1.0`) }, { graphqlRateLimited: 2 })
+      const commit = await (await open(repo)).commit(editFor('2.0'), 'deploy')
+      expect(git(repo, 'rev-parse', 'main')).toBe(commit?.sha)
+
+      const asked = (await requestsOf(repo)).filter(e => e.path === '/graphql')
+      expect(asked.map(e => [e.status, e.graphqlErrors])).toEqual([
+        [200, ['RATE_LIMITED']],
+        [200, ['RATE_LIMITED']],
+        [200, undefined], // the open's query, answered
+        [200, undefined], // the files
+        [200, undefined] // the mutation
+      ])
+      // the reset is a second after each limited answer at the latest: no retry before it
+      for (let i = 1; i <= 2; i++) {
+        expect(Date.parse(asked[i].time) - Date.parse(asked[i - 1].time)).toBeGreaterThanOrEqual(1000)
+      }
+    },
+    SLOW
+  )
+
+  it(
+    "a limit lasting longer than the run waits fails naming GitHub's rate limit, nothing committed",
+    async () => {
+      const repo = await createRepo({ 'deploy.yaml': deployment(`${IMAGE}:1.0`) }, { graphqlRateLimited: 1 })
+      await expect(open(repo, {}, { maxRateLimitWaitMs: 100 })).rejects.toThrow(
+        /^GitHub rate limit on POST \/graphql: retry after \d+ s, longer than the 0\.1 s this run waits$/
+      )
+      expect((await requestsOf(repo)).map(e => e.graphqlErrors)).toEqual([['RATE_LIMITED']])
       expect(git(repo, 'rev-list', '--count', 'main')).toBe('1')
     },
     SLOW

@@ -333,6 +333,35 @@ describe('rateLimitWait', () => {
       6000
     ],
     ['403 permission denied: no retry', { status: 403, message: 'Resource not accessible by integration' }, undefined],
+    [
+      'GraphQL 200 RATE_LIMITED (primary limit): until the reset',
+      {
+        status: 200,
+        response: {
+          data: { errors: [{ type: 'RATE_LIMITED', message: 'API rate limit exceeded for user ID 1.' }] },
+          headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(now / 1000 + 5) }
+        }
+      },
+      6000
+    ],
+    [
+      'GraphQL 200 RATE_LIMIT with Retry-After',
+      {
+        status: 200,
+        response: { data: { errors: [{ type: 'RATE_LIMIT', message: 'limit' }] }, headers: { 'retry-after': '2' } }
+      },
+      2000
+    ],
+    [
+      'GraphQL 200 secondary rate limit without headers: one minute',
+      { status: 200, response: { data: { errors: [{ message: 'You have exceeded a secondary rate limit.' }] } } },
+      60_000
+    ],
+    [
+      'GraphQL 200 with other errors: no retry',
+      { status: 200, response: { data: { errors: [{ type: 'STALE_DATA', message: 'Expected branch' }] } } },
+      undefined
+    ],
     ['500: left to plugin-retry', { status: 500 }, undefined]
   ])('%s', (_, failure, wait) => {
     expect(rateLimitWait(failure, now)).toBe(wait)

@@ -4,6 +4,7 @@ import {
   forbiddenMessage,
   githubMessage,
   rateLimitWait,
+  RateLimitError,
   statusOf,
   type HttpFailure,
   type Octokit,
@@ -62,6 +63,7 @@ function isLagging(error: unknown): boolean {
 
 /** A write whose outcome is unknown: the answer was lost (network) or GitHub failed after maybe handling it. */
 export function isUnsure(error: unknown): boolean {
+  if (error instanceof RateLimitError) return false // GitHub refused it unprocessed
   const status = statusOf(error)
   return status === undefined || status >= 500
 }

@@ -29,15 +29,39 @@ export interface HttpFailure {
 }
 
 /**
+ * The message of a GraphQL answer that is a rate limit, else undefined. GitHub answers those with
+ * HTTP 200 (a secondary limit also 200 or 403) and no data: `errors: [{ type: 'RATE_LIMITED', message:
+ * 'API rate limit exceeded for …' }]`, `x-ratelimit-remaining: 0` and `x-ratelimit-reset` for the
+ * primary limit, "secondary rate limit" and maybe `retry-after` for a secondary one (docs.github.com/en/graphql/
+ * overview/rate-limits-and-query-limits-for-the-graphql-api, "Exceeding the primary/secondary rate limit";
+ * the error's shape in github/docs#22607). The type has also been seen as `RATE_LIMIT`
+ * (octokit/plugin-throttling.js#848).
+ */
+export function graphRateLimitMessage(data: unknown): string | undefined {
+  const errors = (data as { errors?: unknown } | null | undefined)?.errors
+  if (!Array.isArray(errors)) return undefined
+  const limited = (errors as Array<{ type?: unknown; message?: unknown } | null>).find(
+    e =>
+      e?.type === 'RATE_LIMITED' ||
+      e?.type === 'RATE_LIMIT' ||
+      (typeof e?.message === 'string' && /secondary rate limit/i.test(e.message))
+  )
+  return limited ? String(limited.message ?? limited.type) : undefined
+}
+
+/**
  * How long to wait before retrying a rate-limited request, or undefined when it is not one.
- * Rate limits answer 429, or 403 with "secondary rate limit" or `x-ratelimit-remaining: 0`;
- * `Retry-After` wins, then `x-ratelimit-reset`, then GitHub's advice of one minute.
+ * Rate limits answer 429, 403 with "secondary rate limit" or `x-ratelimit-remaining: 0`, or (GraphQL)
+ * 200 with a rate-limit error (`graphRateLimitMessage`); `Retry-After` wins, then
+ * `x-ratelimit-reset`, then GitHub's advice of one minute.
  */
 export function rateLimitWait(failure: HttpFailure, nowMs: number): number | undefined {
   const headers = failure.response?.headers ?? {}
   const exhausted = String(headers['x-ratelimit-remaining'] ?? '') === '0'
   const secondary = /secondary rate limit/i.test(failure.message ?? '')
-  if (!(failure.status === 429 || (failure.status === 403 && (secondary || exhausted)))) return undefined
+  const graphLimited = failure.status === 200 && graphRateLimitMessage(failure.response?.data) !== undefined
+  if (!(failure.status === 429 || graphLimited || (failure.status === 403 && (secondary || exhausted))))
+    return undefined
   const retryAfter = parseRetryAfter(headers['retry-after'], nowMs)
   if (retryAfter !== undefined) return retryAfter
   const reset = Number(headers['x-ratelimit-reset'])
@@ -45,6 +69,7 @@ export function rateLimitWait(failure: HttpFailure, nowMs: number): number | und
   return SECONDARY_FALLBACK_MS
 }
 
+/** A request GitHub kept rate-limiting: GitHub did not act on it. */
 export class RateLimitError extends Error {}
 
 /**
@@ -75,6 +100,14 @@ export function githubOctokit(token: string, baseUrl: string, options: GitHubOpt
     return retry(policy, { retryable: error => waitFor(error) !== undefined, retryAfterMs: waitFor }, async () => {
       try {
         const response = await request(requestOptions)
+        const limited = graphRateLimitMessage(response.data)
+        if (limited !== undefined) {
+          // thrown to be waited for and retried below like a REST rate limit; the last one is the error
+          throw Object.assign(new RateLimitError(`GitHub rate limit on ${what} (GitHub: "${limited}")`), {
+            status: response.status,
+            response
+          })
+        }
         if (response.status !== 204 && typeof response.data === 'string') {
           throw new Error(
             notJsonMessage(

@@ -1,10 +1,12 @@
 // Answers that are not the service's (an HTML page from a proxy or a wrong URL, garbage, silence)
-// fail with an error naming GitHub, the registry or the apiserver, never a TypeError later.
+// fail with an error naming GitHub, the registry, a token service or the apiserver, never a TypeError
+// or SyntaxError later.
 import http from 'node:http'
 import { type AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { KubeConfig } from '@kubernetes/client-node'
 import { RegistryClient } from '../../src/build/registry.js'
+import { requestIdToken } from '../../src/host/id-token.js'
 import { KubeClient } from '../../src/kube/client.js'
 import { listCollection } from '../../src/kube/rollout/watch.js'
 import { githubOctokit } from '../../src/lib/github-client.js'
@@ -97,6 +99,19 @@ describe('an answer that is not the service’s', () => {
       () => undefined,
       () => registry().manifestDigest('team/web', 'v1'),
       /^cannot reach registry 127\.0\.0\.1:\d+ \(HEAD http:\/\/127\.0\.0\.1:\d+\/v2\/team\/web\/manifests\/v1\): request timed out/
+    ],
+    [
+      'the runner’s OIDC token service: HTML with 200',
+      html(200),
+      () =>
+        requestIdToken(
+          {
+            ACTIONS_ID_TOKEN_REQUEST_URL: `${origin}/token?api-version=2.0`,
+            ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'request'
+          },
+          'kubernetes'
+        ),
+      /^the OIDC token service answered GET http:\/\/127\.0\.0\.1:\d+\/token with 200 and a text\/html body, not JSON/
     ],
     [
       'apiserver: HTML with 200',

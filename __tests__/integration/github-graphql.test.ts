@@ -209,6 +209,19 @@ describe("GitHub's GraphQL rate limit: HTTP 200 with errors of type RATE_LIMITED
     },
     SLOW
   )
+
+  it(
+    "a limit still on after every wait fails naming GitHub's rate limit and GitHub's message",
+    async () => {
+      const repo = await createRepo({ 'deploy.yaml': deployment(`${IMAGE}:1.0`) }, { graphqlRateLimited: 4 })
+      await expect(open(repo)).rejects.toThrow(
+        /^GitHub rate limit on POST \/graphql \(GitHub: "API rate limit exceeded for user ID \d+\."\)$/
+      )
+      const asked = (await requestsOf(repo)).map(e => e.graphqlErrors)
+      expect(asked).toEqual([['RATE_LIMITED'], ['RATE_LIMITED'], ['RATE_LIMITED'], ['RATE_LIMITED']])
+    },
+    SLOW
+  )
 })
 
 describe('GitHub without GraphQL', () => {

@@ -2,10 +2,10 @@
 // emulator's request log) and time per commit, for 1, 10 and 100 changed files, through GraphQL and
 // through REST (GitHub without GraphQL: /graphql answers 404).
 // Usage: node bench/gitops-commit.mjs   (after npm run testbed:up: the emulator's URL and token come from .testbed/env)
-import path from 'node:path'
 import {
   admin,
   api,
+  benchConfig,
   lastRequestId,
   loadModules,
   median,
@@ -13,13 +13,11 @@ import {
   quietHost,
   requestsSince,
   isWrite,
-  token,
   useGitHubPath
 } from './lib/github-bench.mjs'
 
 const SIZES = [1, 10, 100]
 const RUNS = 5
-const root = path.resolve(import.meta.dirname, '..')
 
 const image = 'registry.local:5000/team/api'
 const digest = 'sha256:11507a0e2f5e69d5dfa40a62a1bd7b6ee57e6bcd85c67c9b8431b36fff21c437'
@@ -41,19 +39,7 @@ for (const githubPath of PATHS)
     const commitOnly = { requests: [], ms: [], writes: [] }
     for (let run = 1; run <= RUNS; run++) {
       const tag = String(run)
-      const config = parseConfig(
-        {
-          image,
-          tag,
-          build: 'false',
-          apply: 'false',
-          'env-repo': `bench/${repo}`,
-          'env-path': 'apps/api',
-          'env-token': token,
-          'github-api-url': api
-        },
-        { serverUrl: 'https://github.com', apiUrl: api, workspace: root }
-      )
+      const config = benchConfig(parseConfig, { repo, envPath: 'apps/api', image, tag })
       const edit = { repository: config.repository, image, tag, digest, pin: 'tag+digest' }
       const first = await lastRequestId()
       const started = performance.now()

@@ -2,10 +2,10 @@
 // and through REST (GitHub without GraphQL): requests and writes of the commits, lost races, writes per
 // landed commit. Goal: at most 150 requests and 1.5 writes per landed commit for the 20 commits.
 // Usage: node bench/gitops-contention.mjs   (after npm run testbed:up: the emulator's URL and token come from .testbed/env)
-import path from 'node:path'
 import {
   admin,
   api,
+  benchConfig,
   isWrite,
   lastRequestId,
   loadModules,
@@ -13,13 +13,11 @@ import {
   PATHS,
   quietHost,
   requestsSince,
-  token,
   useGitHubPath
 } from './lib/github-bench.mjs'
 
 const RUNNERS = 20
 const ROUNDS = 3
-const root = path.resolve(import.meta.dirname, '..')
 const manifest = image =>
   `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: ${image}\n`
 
@@ -33,21 +31,7 @@ for (const githubPath of PATHS) {
     const images = Array.from({ length: RUNNERS }, (_, i) => `registry.local:5000/team/app-${i}`)
     const files = Object.fromEntries(images.map((image, i) => [`apps/app-${i}.yaml`, manifest(`${image}:1`)]))
     await admin('POST', '/repos', { owner: 'bench', name: repo, files })
-    const configs = images.map(image =>
-      parseConfig(
-        {
-          image,
-          tag: '2',
-          build: 'false',
-          apply: 'false',
-          'env-repo': `bench/${repo}`,
-          'env-path': 'apps',
-          'env-token': token,
-          'github-api-url': api
-        },
-        { serverUrl: 'https://github.com', apiUrl: api, workspace: root }
-      )
-    )
+    const configs = images.map(image => benchConfig(parseConfig, { repo, envPath: 'apps', image, tag: '2' }))
     const beforeOpen = await lastRequestId()
     const runs = await Promise.all(configs.map(config => EnvRepository.open(config, quietHost)))
     const beforeCommit = await lastRequestId()

@@ -63,7 +63,8 @@ export async function child(): Promise<void> {
     const seconds = Math.round((Date.now() - start) / 1000)
     console.error(`  tracker: ${verdicts}/${targets.length} verdicts after ${seconds} s`)
   }, PROGRESS_EVERY_MS)
-  const outcome = await trackRollout(kubeConfigFrom(kubeconfig), targets, {
+  const client = clientFor(kubeConfigFrom(kubeconfig))
+  const outcome = await trackRollout(client, targets, {
     timeoutMs: 900_000,
     since: new Date(since),
     log: line => {
@@ -73,6 +74,7 @@ export async function child(): Promise<void> {
     }
   })
   clearInterval(progress)
+  client.close()
   const report: ChildReport = {
     ok: outcome.ok,
     failure: outcome.failure,
@@ -112,7 +114,7 @@ function startChild(script: string, kubeconfig: string) {
  * One cluster-wide watch of the labelled Deployments: when each is first seen complete by kubectl's
  * rule at its applied generation. `applied` records a Deployment's generation once its apply answered.
  */
-function watchCompletions(kc: KubeConfig) {
+function watchCompletions(client: KubeClient) {
   const completeAt = new Map<string, number>()
   const generations = new Map<string, number | undefined>()
   const latest = new Map<string, LiveObject>()
@@ -122,9 +124,7 @@ function watchCompletions(kc: KubeConfig) {
     if (completeAt.has(key) || !object || !generations.has(key)) return
     if (rolloutStatus('Deployment', object, generations.get(key)).state === 'ready') completeAt.set(key, at)
   }
-  const url = new URL(`${kc.getCurrentCluster()?.server ?? ''}/apis/apps/v1/deployments`)
-  url.searchParams.set('labelSelector', LABEL)
-  url.searchParams.set('watch', 'true')
+  const url = client.url('/apis/apps/v1/deployments', { labelSelector: LABEL, watch: 'true' })
   const onEvent = ({ object }: { object: LiveObject }): void => {
     const key = `${object.metadata.namespace}/${object.metadata.name}`
     latest.set(key, object)
@@ -133,7 +133,7 @@ function watchCompletions(kc: KubeConfig) {
   const running = (async () => {
     // A new watch starts with the current state (ADDED events), so a reconnect misses nothing.
     while (!stop.signal.aborted) {
-      await streamWatch(kc, url, { onOpen: () => undefined, onEvent }, stop.signal, 120_000).catch(() => undefined)
+      await streamWatch(client, url, { onOpen: () => undefined, onEvent }, stop.signal, 120_000).catch(() => undefined)
     }
   })()
   return {
@@ -214,10 +214,9 @@ async function startCluster(nodes: number): Promise<{ kubeconfig: string; stop: 
 }
 
 async function measure(script: string, kubeconfig: string, image: string, count: number) {
-  const kc = kubeConfigFrom(kubeconfig)
-  const client = clientFor(kc)
+  const client = clientFor(kubeConfigFrom(kubeconfig))
   const nsCount = Math.max(1, Math.round(count / 10))
-  const completions = watchCompletions(kc)
+  const completions = watchCompletions(client)
   const tracker = startChild(script, kubeconfig)
   await tracker.loaded
   const namespaces = await Promise.all(Array.from({ length: nsCount }, () => createNamespace(client, 'bench-scale')))

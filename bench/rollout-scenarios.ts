@@ -3,7 +3,6 @@
 //   parallel  50 Deployments at once: our wall time / the slowest single rollout
 //   failfast  a missing image: first ImagePullBackOff on a new pod → our verdict
 import { spawn } from 'node:child_process'
-import { type KubeConfig } from '@kubernetes/client-node'
 import { type KubeClient } from '../src/kube/client.js'
 import { trackRollout } from '../src/kube/rollout/index.js'
 import { type LiveObject, type PodStatus } from '../src/kube/rollout/objects.js'
@@ -33,9 +32,9 @@ function summary(name: string, values: number[], unit: string): string {
 }
 
 /** When an independent watch first sees the Deployment complete by kubectl's rule at `generation`. */
-function completeAt(kc: KubeConfig, namespace: string, name: string, generation: number | undefined) {
+function completeAt(client: KubeClient, namespace: string, name: string, generation: number | undefined) {
   return firstSeen(
-    kc,
+    client,
     `/apis/apps/v1/namespaces/${namespace}/deployments?fieldSelector=metadata.name%3D${name}`,
     object => object.metadata.name === name && rolloutStatus('Deployment', object, generation).state === 'ready'
   )
@@ -53,7 +52,7 @@ function kubectlRolloutStatus(namespace: string, name: string): Promise<number> 
 
 const silent = (): void => undefined
 
-async function latency(kc: KubeConfig, client: KubeClient, rollouts: number): Promise<void> {
+async function latency(client: KubeClient, rollouts: number): Promise<void> {
   const images = [await testImage('app'), await testImage('app2')]
   const ns = await createNamespace(client, 'bench-latency')
   const ours: number[] = []
@@ -63,9 +62,13 @@ async function latency(kc: KubeConfig, client: KubeClient, rollouts: number): Pr
       const object = deployment(ns, 'web', images[i % 2], { replicas: 1 })
       const since = new Date()
       const { generation } = await apply(client, object)
-      const complete = completeAt(kc, ns, 'web', generation)
+      const complete = completeAt(client, ns, 'web', generation)
       const kubectlDone = kubectlRolloutStatus(ns, 'web')
-      const outcome = await trackRollout(kc, [target(object, generation)], { timeoutMs: 180_000, since, log: silent })
+      const outcome = await trackRollout(client, [target(object, generation)], {
+        timeoutMs: 180_000,
+        since,
+        log: silent
+      })
       const oursAt = Date.now()
       if (!outcome.ok) throw new Error(`rollout ${i} failed: ${outcome.failure}`)
       const completeTime = await complete.at
@@ -80,7 +83,7 @@ async function latency(kc: KubeConfig, client: KubeClient, rollouts: number): Pr
   console.log('  goal: ours p50 <= 100 ms and no slower than kubectl rollout status')
 }
 
-async function parallel(kc: KubeConfig, client: KubeClient, count: number): Promise<void> {
+async function parallel(client: KubeClient, count: number): Promise<void> {
   const image = await testImage('app')
   const ns = await createNamespace(client, 'bench-parallel')
   try {
@@ -93,13 +96,13 @@ async function parallel(kc: KubeConfig, client: KubeClient, count: number): Prom
           object,
           generation,
           appliedAt: Date.now(),
-          complete: completeAt(kc, ns, object.metadata.name, generation)
+          complete: completeAt(client, ns, object.metadata.name, generation)
         }
       })
     )
     const trackStart = Date.now()
     const outcome = await trackRollout(
-      kc,
+      client,
       applied.map(a => target(a.object, a.generation)),
       { timeoutMs: 600_000, since, log: silent }
     )
@@ -121,7 +124,7 @@ function waitingIn(reason: string) {
     ((pod.status ?? {}) as PodStatus).containerStatuses?.some(c => c.state?.waiting?.reason === reason) ?? false
 }
 
-async function failfast(kc: KubeConfig, client: KubeClient, rollouts: number): Promise<void> {
+async function failfast(client: KubeClient, rollouts: number): Promise<void> {
   const fromBackoff: number[] = []
   const fromPullError: number[] = []
   for (let i = 0; i < rollouts; i++) {
@@ -129,11 +132,15 @@ async function failfast(kc: KubeConfig, client: KubeClient, rollouts: number): P
     try {
       const object = deployment(ns, 'web', `${process.env.REGISTRY}/rollout-missing:nope-${i}`, { replicas: 1 })
       const pods = `/api/v1/namespaces/${ns}/pods`
-      const pullError = firstSeen(kc, pods, waitingIn('ErrImagePull'))
-      const backoff = firstSeen(kc, pods, waitingIn('ImagePullBackOff'))
+      const pullError = firstSeen(client, pods, waitingIn('ErrImagePull'))
+      const backoff = firstSeen(client, pods, waitingIn('ImagePullBackOff'))
       const since = new Date()
       const { generation } = await apply(client, object)
-      const outcome = await trackRollout(kc, [target(object, generation)], { timeoutMs: 180_000, since, log: silent })
+      const outcome = await trackRollout(client, [target(object, generation)], {
+        timeoutMs: 180_000,
+        since,
+        log: silent
+      })
       const verdictAt = Date.now()
       if (outcome.ok) throw new Error('a missing image rolled out')
       fromBackoff.push(verdictAt - (await backoff.at))
@@ -147,10 +154,9 @@ async function failfast(kc: KubeConfig, client: KubeClient, rollouts: number): P
   console.log('  goal: <= 15 s from the first ImagePullBackOff')
 }
 
-const kc = testbedKubeConfig()
-const client = clientFor(kc)
+const client = clientFor(testbedKubeConfig())
 const scenarios = process.argv.slice(2)
 const all = scenarios.length === 0
-if (all || scenarios.includes('latency')) await latency(kc, client, 20)
-if (all || scenarios.includes('parallel')) await parallel(kc, client, 50)
-if (all || scenarios.includes('failfast')) await failfast(kc, client, 5)
+if (all || scenarios.includes('latency')) await latency(client, 20)
+if (all || scenarios.includes('parallel')) await parallel(client, 50)
+if (all || scenarios.includes('failfast')) await failfast(client, 5)

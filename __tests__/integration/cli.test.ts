@@ -26,7 +26,9 @@ async function cli(args: string[]): Promise<{ code: number; outputs: Record<stri
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       // The test bed's builders: buildx's remote builder, podman's and buildah's storage and isolation.
-      ...pick(process.env, ['DOCKER_CONFIG', 'BUILDX_BUILDER', 'CONTAINERS_STORAGE_CONF', 'BUILDAH_ISOLATION'])
+      ...pick(process.env, ['DOCKER_CONFIG', 'BUILDX_BUILDER', 'CONTAINERS_STORAGE_CONF', 'BUILDAH_ISOLATION']),
+      // Secrets go through INPUT_* variables as a user passes them, never the command line.
+      'INPUT_ENV-TOKEN': env.githubToken
     }
   })
   let stdout = ''
@@ -47,20 +49,9 @@ function pick(from: NodeJS.ProcessEnv, names: string[]): Record<string, string> 
   return Object.fromEntries(names.flatMap(name => (from[name] ? [[name, from[name]]] : [])))
 }
 
-/** The flags every run here shares: the plain-HTTP test registry and an env repo on the emulator. */
+/** The flags every run here shares: the plain-HTTP test registry and an env repo on the emulator (its token: see cli). */
 function envRepoFlags(repo: string): string[] {
-  return [
-    '--registry-insecure',
-    'true',
-    '--env-repo',
-    repo,
-    '--env-path',
-    'apps',
-    '--env-token',
-    env.githubToken,
-    '--github-api-url',
-    env.githubApiUrl
-  ]
+  return ['--registry-insecure', 'true', '--env-repo', repo, '--env-path', 'apps', '--github-api-url', env.githubApiUrl]
 }
 
 describe('gitops-push-deploy CLI', () => {
@@ -150,5 +141,6 @@ describe('gitops-push-deploy CLI', () => {
     ])
     expect(run.stderr.trim()).not.toBe('')
     expect(run.stderr).not.toContain(env.githubToken)
+    expect(run.stderr).not.toContain('on the command line is visible')
   })
 })

@@ -4,78 +4,34 @@
 // Each test first shows the emulator behaves as GitHub does where a kinder one would not.
 import { afterEach, describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
+import { deployment, envRepos, lastRequestId } from '../../test/helpers/env-repo.js'
 import { RecordingHost } from '../../test/helpers/recording-host.js'
 import {
   addToken,
   clearExtraTokens,
   clearFaults,
   concerns,
-  createRepo as createTestbedRepo,
   emulatorRequests,
   gitDir,
   githubRequest,
   injectFaults,
-  setQuirks,
   testbedEnv,
   withoutGraphQL,
-  type Quirks,
   type RequestLogEntry
 } from '../../test/helpers/testbed.js'
-import { parseConfig, type RawInputs, type RunContext } from '../../src/config/index.js'
 import { EditConflictError, EnvRepository, MAX_ATTEMPTS, type ImageEdit } from '../../src/gitops/index.js'
 
 const bed = testbedEnv()
 const OWNER = 'graphql-it'
 const IMAGE = 'registry.local:5000/team/api'
 const SLOW = 120_000
-let count = 0
-
-const deployment = (image: string): string =>
-  `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: ${image}\n`
-
-async function createRepo(files: Record<string, string>, quirks?: Quirks): Promise<string> {
-  const name = `env-${Date.now().toString(36)}-${++count}`
-  await createTestbedRepo(`${OWNER}/${name}`, files)
-  if (quirks) await setQuirks(`${OWNER}/${name}`, quirks)
-  return name
-}
-
-function git(name: string, ...args: string[]): string {
-  return execFileSync('git', ['--git-dir', gitDir(`${OWNER}/${name}`), ...args], { encoding: 'utf8' }).trim()
-}
+const FAST = { retryBaseMs: 20, unsureWaitMs: 100 }
+const { createRepo, configFor, open, ...repos } = envRepos(OWNER, { image: IMAGE, tag: '2.0' }, FAST)
+const git = (name: string, ...args: string[]): string => repos.git(name, ...args).trim()
 
 function bytes(name: string, rev: string): Buffer {
   return execFileSync('git', ['--git-dir', gitDir(`${OWNER}/${name}`), 'show', rev])
 }
-
-const context: RunContext = {
-  repository: 'acme/api',
-  sha: '0123456789abcdef0123456789abcdef01234567',
-  serverUrl: 'https://github.com',
-  apiUrl: 'https://api.github.com',
-  runUrl: 'https://github.com/acme/api/actions/runs/1',
-  workspace: process.cwd()
-}
-
-function configFor(name: string, raw: RawInputs = {}) {
-  return parseConfig(
-    {
-      image: IMAGE,
-      tag: '2.0',
-      build: 'false',
-      apply: 'false',
-      'env-repo': `${OWNER}/${name}`,
-      'env-path': '.',
-      'env-token': bed.githubToken,
-      'github-api-url': bed.githubApiUrl,
-      ...raw
-    },
-    context
-  )
-}
-
-const FAST = { retryBaseMs: 20, unsureWaitMs: 100 }
-const open = (name: string, raw: RawInputs = {}) => EnvRepository.open(configFor(name, raw), new RecordingHost(), FAST)
 
 function editFor(tag: string, image = IMAGE): ImageEdit {
   return { repository: configFor('unused', { image }).repository, image, tag, digest: '', pin: 'tag' }
@@ -87,11 +43,6 @@ async function requestsOf(name: string, since = 0): Promise<RequestLogEntry[]> {
 
 const isMutation = (entry: RequestLogEntry): boolean =>
   entry.path === '/graphql' && JSON.stringify(entry.body).includes('createCommitOnBranch')
-
-async function lastRequestId(): Promise<number> {
-  const log = await emulatorRequests()
-  return log.length > 0 ? log[log.length - 1].id : 0
-}
 
 // Faults and extra tokens are global to the emulator: none may outlive its test.
 afterEach(async () => {
@@ -217,6 +168,57 @@ describe('a commit through createCommitOnBranch', () => {
       const mutations = (await requestsOf(repo)).filter(isMutation)
       expect(mutations.map(e => e.graphqlErrors)).toEqual([['FORBIDDEN']])
       expect(git(repo, 'rev-list', '--count', 'main')).toBe('1')
+    },
+    SLOW
+  )
+})
+
+describe("GitHub's GraphQL rate limit: HTTP 200 with errors of type RATE_LIMITED", () => {
+  it(
+    'a limited query waits for x-ratelimit-reset and is asked again; open and commit go through',
+    async () => {
+      const repo = await createRepo({ 'deploy.yaml': deployment(`${IMAGE}:1.0`) }, { graphqlRateLimited: 2 })
+      const commit = await (await open(repo)).commit(editFor('2.0'), 'deploy')
+      expect(git(repo, 'rev-parse', 'main')).toBe(commit?.sha)
+
+      const asked = (await requestsOf(repo)).filter(e => e.path === '/graphql')
+      expect(asked.map(e => [e.status, e.graphqlErrors])).toEqual([
+        [200, ['RATE_LIMITED']],
+        [200, ['RATE_LIMITED']],
+        [200, undefined], // the open's query, answered
+        [200, undefined], // the files
+        [200, undefined] // the mutation
+      ])
+      // the reset is a second after each limited answer at the latest: no retry before it
+      for (let i = 1; i <= 2; i++) {
+        expect(Date.parse(asked[i].time) - Date.parse(asked[i - 1].time)).toBeGreaterThanOrEqual(1000)
+      }
+    },
+    SLOW
+  )
+
+  it(
+    "a limit lasting longer than the run waits fails naming GitHub's rate limit, nothing committed",
+    async () => {
+      const repo = await createRepo({ 'deploy.yaml': deployment(`${IMAGE}:1.0`) }, { graphqlRateLimited: 1 })
+      await expect(open(repo, {}, { maxRateLimitWaitMs: 100 })).rejects.toThrow(
+        /^GitHub rate limit on POST \/graphql: retry after \d+ s, longer than the 0\.1 s this run waits$/
+      )
+      expect((await requestsOf(repo)).map(e => e.graphqlErrors)).toEqual([['RATE_LIMITED']])
+      expect(git(repo, 'rev-list', '--count', 'main')).toBe('1')
+    },
+    SLOW
+  )
+
+  it(
+    "a limit still on after every wait fails naming GitHub's rate limit and GitHub's message",
+    async () => {
+      const repo = await createRepo({ 'deploy.yaml': deployment(`${IMAGE}:1.0`) }, { graphqlRateLimited: 4 })
+      await expect(open(repo)).rejects.toThrow(
+        /^GitHub rate limit on POST \/graphql \(GitHub: "API rate limit exceeded for user ID \d+\."\)$/
+      )
+      const asked = (await requestsOf(repo)).map(e => e.graphqlErrors)
+      expect(asked).toEqual([['RATE_LIMITED'], ['RATE_LIMITED'], ['RATE_LIMITED'], ['RATE_LIMITED']])
     },
     SLOW
   )

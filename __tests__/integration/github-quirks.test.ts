@@ -4,23 +4,19 @@
 // without GraphQL (withoutGraphQL), where the stage uses them; the GraphQL path has its own tests
 // (github-graphql.test.ts).
 import { afterEach, describe, expect, it } from '@jest/globals'
-import { execFileSync } from 'node:child_process'
+import { deployment, envRepos, RUN_CONTEXT as context } from '../../test/helpers/env-repo.js'
 import { RecordingHost } from '../../test/helpers/recording-host.js'
 import {
   clearFaults,
-  createRepo as createTestbedRepo,
   emulatorRequests,
-  gitDir,
   githubRequest,
   injectFaults,
   registerRepo,
-  setQuirks,
   testbedEnv,
   withoutGraphQL,
-  type Quirks,
   type RequestLogEntry
 } from '../../test/helpers/testbed.js'
-import { parseConfig, type RawInputs, type RunContext } from '../../src/config/index.js'
+import { parseConfig, type RawInputs } from '../../src/config/index.js'
 import {
   BranchRuleError,
   EditConflictError,
@@ -36,50 +32,9 @@ const bed = testbedEnv()
 const OWNER = 'quirks-it'
 const IMAGE = 'registry.local:5000/team/api'
 const SLOW = 120_000
-let count = 0
-
-const deployment = (image: string): string =>
-  `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: ${image}\n`
-
-async function createRepo(files: Record<string, string>, quirks?: Quirks): Promise<string> {
-  const name = `env-${Date.now().toString(36)}-${++count}`
-  await createTestbedRepo(`${OWNER}/${name}`, files)
-  if (quirks) await setQuirks(`${OWNER}/${name}`, quirks)
-  return name
-}
-
-function git(name: string, ...args: string[]): string {
-  return execFileSync('git', ['--git-dir', gitDir(`${OWNER}/${name}`), ...args], { encoding: 'utf8' }).trim()
-}
-
-const context: RunContext = {
-  repository: 'acme/api',
-  sha: '0123456789abcdef0123456789abcdef01234567',
-  serverUrl: 'https://github.com',
-  apiUrl: 'https://api.github.com',
-  runUrl: 'https://github.com/acme/api/actions/runs/1',
-  workspace: process.cwd()
-}
-
-function configFor(name: string, raw: RawInputs = {}) {
-  return parseConfig(
-    {
-      image: IMAGE,
-      tag: '2.0',
-      build: 'false',
-      apply: 'false',
-      'env-repo': `${OWNER}/${name}`,
-      'env-path': '.',
-      'env-token': bed.githubToken,
-      'github-api-url': bed.githubApiUrl,
-      ...raw
-    },
-    context
-  )
-}
-
 const FAST = { retryBaseMs: 20, unsureWaitMs: 100 }
-const open = (name: string, raw: RawInputs = {}) => EnvRepository.open(configFor(name, raw), new RecordingHost(), FAST)
+const { createRepo, configFor, open, ...repos } = envRepos(OWNER, { image: IMAGE, tag: '2.0' }, FAST)
+const git = (name: string, ...args: string[]): string => repos.git(name, ...args).trim()
 
 function editFor(tag: string): ImageEdit {
   const config = configFor('unused')

@@ -1,26 +1,22 @@
 // Stage 2 against the test bed's GitHub emulator (real bare git repositories behind GitHub's REST
 // shapes): byte-exact commits, races, faults, errors, revert and pull requests.
-import { RecordingHost } from '../../test/helpers/recording-host.js'
 import { afterEach, describe, expect, it } from '@jest/globals'
-import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
+import { envRepos, lastRequestId } from '../../test/helpers/env-repo.js'
 import {
   clearFaults,
   createRepo as createTestbedRepo,
   emulatorRequests,
-  gitDir,
   injectFaults,
   pendingFaults,
   testbedEnv,
   withoutGraphQL
 } from '../../test/helpers/testbed.js'
-import { parseConfig, type RawInputs, type RunContext } from '../../src/config/index.js'
 import {
   EnvBranchNotFoundError,
   EnvPathNotFoundError,
   EnvRepoNotFoundError,
-  EnvRepository,
   EnvTokenError,
   NoReferenceError,
   type ImageEdit
@@ -28,53 +24,15 @@ import {
 
 const bed = testbedEnv()
 const OWNER = 'gitops-it'
-let repoCount = 0
-async function createRepo(files: Record<string, string>): Promise<string> {
-  const name = `env-${Date.now().toString(36)}-${++repoCount}`
-  await createTestbedRepo(`${OWNER}/${name}`, files)
-  return name
-}
-
-function git(name: string, ...args: string[]): string {
-  return execFileSync('git', ['--git-dir', gitDir(`${OWNER}/${name}`), ...args], { encoding: 'utf8' })
-}
-
-async function lastRequestId(): Promise<number> {
-  const log = await emulatorRequests()
-  return log.length > 0 ? log[log.length - 1].id : 0
-}
-
-const context: RunContext = {
-  repository: 'acme/api',
-  sha: '0123456789abcdef0123456789abcdef01234567',
-  serverUrl: 'https://github.com',
-  apiUrl: 'https://api.github.com',
-  runUrl: 'https://github.com/acme/api/actions/runs/1',
-  workspace: process.cwd()
-}
-
-function configFor(name: string, raw: RawInputs) {
-  return parseConfig(
-    {
-      image: 'registry.local:5000/team/api',
-      tag: '1.10',
-      build: 'false',
-      apply: 'false',
-      'env-repo': `${OWNER}/${name}`,
-      'env-path': '.',
-      'env-token': bed.githubToken,
-      'github-api-url': bed.githubApiUrl,
-      ...raw
-    },
-    context
-  )
-}
-
 const FAST = { retryBaseMs: 20 }
+const { createRepo, git, configFor, open } = envRepos(
+  OWNER,
+  { image: 'registry.local:5000/team/api', tag: '1.10' },
+  FAST
+)
 // Faults are global to the emulator: none may outlive its test.
 afterEach(clearFaults)
 const SLOW = 120_000
-const open = (name: string, raw: RawInputs = {}) => EnvRepository.open(configFor(name, raw), new RecordingHost(), FAST)
 
 const NEW = 'sha256:11507a0e2f5e69d5dfa40a62a1bd7b6ee57e6bcd85c67c9b8431b36fff21c437'
 

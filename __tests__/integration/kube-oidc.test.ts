@@ -8,18 +8,14 @@ import path from 'node:path'
 import { buildImage, createRepo, kubectl, REPO_ROOT, testbedEnv, uniqueName } from '../../test/helpers/testbed.js'
 
 const env = testbedEnv()
-const need = (name: string): string => {
-  const value = process.env[name]
-  if (!value) throw new Error(`${name} is not set: start the test bed (npm run testbed:up)`)
-  return value
-}
-const namespace = need('TESTBED_OIDC_NAMESPACE')
-const kubeServer = need('TESTBED_KUBE_SERVER')
-const kubeCa = readFileSync(need('TESTBED_KUBE_CA'), 'utf8')
+const { namespace } = env.oidc
+if (!env.kube) throw new Error('the test bed has no cluster (TESTBED_SKIP_CLUSTER=1?): keyless access needs one')
+const kubeServer = env.kube.server
+const kubeCa = readFileSync(env.kube.caFile, 'utf8')
 /** Everything the runs printed, scanned for tokens at the end. */
 const captured: string[] = []
 /** Runner request tokens handed to the runs (secrets too). */
-const runnerTokens: string[] = [need('TESTBED_OIDC_REQUEST_TOKEN')]
+const runnerTokens: string[] = [env.oidc.requestToken]
 
 /** A runner of acme/app with these claims: `{url, token}` as ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN. */
 async function runner(claims: Record<string, unknown>): Promise<{ id: string; url: string; token: string }> {
@@ -143,7 +139,7 @@ describe('kube-auth github-oidc on the test bed', () => {
   it('deploys into the allowed namespace without a kubeconfig, and rolls back a crash loop', async () => {
     await buildImage(`${env.registry}/oidc/web:${goodTag}`)
     const repo = await envRepo(app, 'initial')
-    const production = { url: need('TESTBED_OIDC_REQUEST_URL'), token: need('TESTBED_OIDC_REQUEST_TOKEN') }
+    const production = { url: env.oidc.requestUrl, token: env.oidc.requestToken }
 
     const good = await cli(deployArgs(repo, goodTag), production)
     expectStatus(good, 'deployed')

@@ -76,7 +76,7 @@ describe('an apiserver restart mid-rollout', () => {
         })()
       }
     }
-    const outcome = await trackRollout(kc, [target(object, generation)], { timeoutMs: 240_000, since, log })
+    const outcome = await trackRollout(client, [target(object, generation)], { timeoutMs: 240_000, since, log })
     await restarted
 
     expect(restarted).toBeDefined()

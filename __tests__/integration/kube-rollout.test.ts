@@ -63,12 +63,12 @@ async function namespace(): Promise<string> {
 /** Applies the objects, then tracks them like the pipeline does. */
 async function applyAndTrack(
   objects: Manifest[],
-  options: { timeoutMs?: number; kubeConfig?: KubeConfig; log?: (line: string) => void } = {}
+  options: { timeoutMs?: number; via?: KubeClient; log?: (line: string) => void } = {}
 ): Promise<RolloutOutcome> {
   const since = new Date()
   const targets: TrackTarget[] = []
   for (const object of objects) targets.push(target(object, (await apply(client, object)).generation))
-  return trackRollout(options.kubeConfig ?? kc, targets, {
+  return trackRollout(options.via ?? client, targets, {
     timeoutMs: options.timeoutMs ?? 90_000,
     since,
     log: options.log ?? (() => undefined)
@@ -143,7 +143,7 @@ describe('trackRollout on the test bed', () => {
 
   it('a missing image fails right after the pod shows ImagePullBackOff, with the kubelet message and events', async () => {
     const ns = await namespace()
-    const backoff = firstSeen(kc, `/api/v1/namespaces/${ns}/pods`, pod =>
+    const backoff = firstSeen(client, `/api/v1/namespaces/${ns}/pods`, pod =>
       waitingReasons(pod).includes('ImagePullBackOff')
     )
     try {
@@ -185,7 +185,7 @@ describe('trackRollout on the test bed', () => {
     const object = deployment(ns, 'huge', images.good, { replicas: 1, template })
     const since = new Date()
     const { generation } = await apply(client, object)
-    const outcome = await trackRollout(kc, [target(object, generation)], {
+    const outcome = await trackRollout(client, [target(object, generation)], {
       timeoutMs: 60_000,
       since,
       log: () => undefined,
@@ -251,7 +251,7 @@ describe('trackRollout on the test bed', () => {
       return quota.body?.status?.hard !== undefined
     })
     expect((await applyAndTrack([deployment(ns, 'web', images.good, { replicas: 4 })])).ok).toBe(true)
-    const refused = firstSeen(kc, `/apis/apps/v1/namespaces/${ns}/replicasets`, rs =>
+    const refused = firstSeen(client, `/apis/apps/v1/namespaces/${ns}/replicasets`, rs =>
       (rs.status?.conditions ?? []).some(c => c.type === 'ReplicaFailure' && c.status === 'True')
     )
     let outcome: RolloutOutcome
@@ -332,13 +332,16 @@ describe('trackRollout on the test bed', () => {
 
   describe('through a proxy that cuts connections', () => {
     let proxy: ApiserverProxy
+    let proxied: KubeClient
 
     beforeAll(async () => {
       proxy = new ApiserverProxy(new URL(kc.getCurrentCluster()?.server ?? ''))
       await proxy.up()
+      proxied = clientFor(kubeConfigVia(kc, proxy.url))
     })
 
     afterAll(async () => {
+      proxied.close()
       await proxy.down()
     })
 
@@ -355,7 +358,7 @@ describe('trackRollout on the test bed', () => {
       }
       try {
         const outcome = await applyAndTrack([deployment(ns, 'web', images.good, { replicas: 3 })], {
-          kubeConfig: kubeConfigVia(kc, proxy.url),
+          via: proxied,
           log
         })
         expect(outcome).toMatchObject({
@@ -380,7 +383,7 @@ describe('trackRollout on the test bed', () => {
       })()
       try {
         const outcome = await applyAndTrack([deployment(ns, 'web', images.crashloop)], {
-          kubeConfig: kubeConfigVia(kc, proxy.url),
+          via: proxied,
           log: line => lines.push(line)
         })
         expect(outcome.ok).toBe(false)

@@ -1,7 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { isTransient, isTransientOutput, retryDelay, withRetry, type RetryPolicy } from '../../src/build/retry.js'
-
-const POLICY: RetryPolicy = { attempts: 3, baseDelayMs: 100, maxDelayMs: 1000 }
+import { isTransient, isTransientOutput } from '../../src/build/retry.js'
 
 describe('isTransient', () => {
   it.each([
@@ -42,54 +40,5 @@ describe('isTransientOutput', () => {
     ['copied 5000 bytes', false]
   ])('%j → %s', (line, transient) => {
     expect(isTransientOutput(['some earlier line', line])).toBe(transient)
-  })
-})
-
-describe('retryDelay', () => {
-  it.each([
-    [1, undefined, 100],
-    [2, undefined, 200],
-    [3, undefined, 400],
-    [1, 0, 0],
-    [1, 2, 1000],
-    [1, 120, 1000]
-  ])('attempt %i, Retry-After %s → %i ms', (attempt, retryAfter, ms) => {
-    expect(retryDelay(POLICY, attempt, retryAfter)).toBe(ms)
-  })
-})
-
-describe('withRetry', () => {
-  const run = async (outcomes: Array<Error | string>, shouldRetry = (e: Error) => e.message === 'transient') => {
-    const waits: number[] = []
-    let calls = 0
-    const result = withRetry<string, Error>(
-      POLICY,
-      { shouldRetry, sleep: async ms => void waits.push(ms) },
-      async () => {
-        const outcome = outcomes[calls++]
-        if (outcome instanceof Error) throw outcome
-        return outcome
-      }
-    )
-    return { result, waits, calls: () => calls }
-  }
-
-  it('retries transient failures with growing waits, then succeeds', async () => {
-    const r = await run([new Error('transient'), new Error('transient'), 'ok'])
-    await expect(r.result).resolves.toBe('ok')
-    expect(r.waits).toEqual([100, 200])
-  })
-
-  it('gives up after the last attempt with the last error', async () => {
-    const r = await run([new Error('transient'), new Error('transient'), new Error('transient'), 'never'])
-    await expect(r.result).rejects.toThrow('transient')
-    expect(r.calls()).toBe(3)
-  })
-
-  it('does not retry a permanent failure', async () => {
-    const r = await run([new Error('401'), 'never'])
-    await expect(r.result).rejects.toThrow('401')
-    expect(r.calls()).toBe(1)
-    expect(r.waits).toEqual([])
   })
 })

@@ -5,7 +5,8 @@ import { HIDDEN_LINE, unifiedDiff } from '../../src/gitops/diff.js'
 import { chartFolders, descriptorFiles, isEditable, type TreeFile } from '../../src/gitops/files.js'
 import { isLostRefRace, rateLimitWait } from '../../src/gitops/github.js'
 import { forbiddenMessage } from '../../src/lib/github-client.js'
-import { conflictBackoffMs, proposalBranch } from '../../src/gitops/index.js'
+import { CONFLICT_RETRY, proposalBranch } from '../../src/gitops/index.js'
+import { backoffMs } from '../../src/lib/retry.js'
 import { renderCommitMessage } from '../../src/pipeline/commit-message.js'
 import { isMap, parseDocument, type Scalar } from 'yaml'
 import { applySplices, isPlainSafe, replaceScalar, type ScalarSpot } from '../../src/gitops/scalar.js'
@@ -332,13 +333,42 @@ describe('rateLimitWait', () => {
       6000
     ],
     ['403 permission denied: no retry', { status: 403, message: 'Resource not accessible by integration' }, undefined],
+    [
+      'GraphQL 200 RATE_LIMITED (primary limit): until the reset',
+      {
+        status: 200,
+        response: {
+          data: { errors: [{ type: 'RATE_LIMITED', message: 'API rate limit exceeded for user ID 1.' }] },
+          headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(now / 1000 + 5) }
+        }
+      },
+      6000
+    ],
+    [
+      'GraphQL 200 RATE_LIMIT with Retry-After',
+      {
+        status: 200,
+        response: { data: { errors: [{ type: 'RATE_LIMIT', message: 'limit' }] }, headers: { 'retry-after': '2' } }
+      },
+      2000
+    ],
+    [
+      'GraphQL 200 secondary rate limit without headers: one minute',
+      { status: 200, response: { data: { errors: [{ message: 'You have exceeded a secondary rate limit.' }] } } },
+      60_000
+    ],
+    [
+      'GraphQL 200 with other errors: no retry',
+      { status: 200, response: { data: { errors: [{ type: 'STALE_DATA', message: 'Expected branch' }] } } },
+      undefined
+    ],
     ['500: left to plugin-retry', { status: 500 }, undefined]
   ])('%s', (_, failure, wait) => {
     expect(rateLimitWait(failure, now)).toBe(wait)
   })
 })
 
-describe('conflictBackoffMs', () => {
+describe('CONFLICT_RETRY', () => {
   it.each<[number, number, number, number]>([
     [1, 500, 1, 1000],
     [3, 500, 1, 4000],
@@ -346,7 +376,7 @@ describe('conflictBackoffMs', () => {
     [9, 2000, 1, 30_000], // capped
     [5, 2000, 0, 0] // full jitter reaches zero
   ])('attempt %i, slot %i ms, random %f → %i ms', (attempt, slot, random, wait) => {
-    expect(conflictBackoffMs(attempt, slot, () => random)).toBe(wait)
+    expect(backoffMs(CONFLICT_RETRY, attempt, slot, () => random)).toBe(wait)
   })
 })
 

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from '@jest/globals'
 import {
   chartPlan,
@@ -304,6 +306,24 @@ describe('rendering charts (helm replaced by a recorder)', () => {
     }
   })
 
+  it('says helm is missing when the helm on PATH cannot be run, naming the chart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'no-helm-'))
+    writeFileSync(join(dir, 'helm'), '#!/bin/sh\n', { mode: 0o644 }) // not executable
+    const path = process.env.PATH
+    process.env.PATH = dir
+    try {
+      const error = await readManifests(chart('apps/web'), files =>
+        renderFiles(files, [helmRenderer({ namespace: 'default' })])
+      ).catch((e: unknown) => e)
+      expect((error as ManifestError).problems).toEqual([
+        'helm template web apps/web/Chart.yaml: helm is not on PATH; install helm (v3) to deploy a Helm chart'
+      ])
+    } finally {
+      process.env.PATH = path
+      rmSync(dir, { recursive: true })
+    }
+  })
+
   it('applies rendered objects in the release namespace, drops test hooks and keeps other hooks marked', async () => {
     const rendered = [
       'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}',
@@ -386,5 +406,30 @@ describe('runHooks (applier and tracker recorded)', () => {
       failure: 'Helm pre-hook failed: Job ns/a: BackoffLimitExceeded'
     })
     expect(calls).toEqual(['apply a', 'wait a', 'delete a'])
+  })
+
+  it("waits within the run's deadline and starts no group once it ran out", async () => {
+    const { calls, applier } = recorder()
+    let now = 0
+    const deadline = new Deadline(2_000, { now: () => now, sleep: async ms => void (now += ms) })
+    const handed: Deadline[] = []
+    // A hook Job that takes longer than the budget left: the wait spends all of it.
+    const track = async (targets: Array<{ name: string }>, _since: Date, until: Deadline) => {
+      handed.push(until)
+      calls.push(`wait ${targets.map(t => t.name).join(',')}`)
+      await until.sleep(60_000)
+      return { ok: true, resources: [], seconds: 0 }
+    }
+    const prepared = [hook('a', 0, []), hook('b', 1, [])]
+    const result = await runHooks(applier, track, prepared, 'pre', deadline, () => {})
+    expect(handed).toEqual([deadline])
+    expect(handed[0]).toBe(deadline)
+    expect(now).toBe(2_000)
+    expect(result).toEqual({
+      ok: false,
+      resources: [],
+      failure: 'Helm pre-hooks (weight 1) not run: the 2s timeout ran out'
+    })
+    expect(calls).toEqual(['apply a', 'wait a'])
   })
 })

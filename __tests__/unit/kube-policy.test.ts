@@ -10,6 +10,9 @@ import {
   type PolicyObject,
   refusalLine
 } from '../../src/kube/policy.js'
+import { Applier } from '../../src/kube/apply.js'
+import { policyRender } from '../../src/kube/index.js'
+import { type Rendering } from '../../src/render/manifests.js'
 
 const base: ApplyPolicy = {
   namespace: 'web',
@@ -275,5 +278,42 @@ describe('apply policy: kustomize references', () => {
       isKustomizationFile
     )
     expect(refusals).toEqual([])
+  })
+})
+
+describe('the kustomize rule, checked once per set of files', () => {
+  const remoteBase = [{ path: 'apps/web/kustomization.yaml', content: 'resources: [github.com/acme/base]' }]
+
+  it('policyRender reports the refusals with the rendering and never renders the refused set', async () => {
+    const rendered: string[] = []
+    const render = policyRender({ kustomizeRemote: false }, async files => {
+      rendered.push(...files.map(f => f.path))
+      return { manifests: [], problems: [] }
+    })
+    const rendering = await render(remoteBase)
+    expect(rendered).toEqual([])
+    expect(rendering.refusals?.map(r => r.subject)).toEqual(['apps/web/kustomization.yaml'])
+    expect(rendering.problems).toEqual([
+      expect.stringMatching(/^apps\/web\/kustomization.yaml: resources .* is remote/)
+    ])
+  })
+
+  it('the applier refuses what its rendering refused, without checking the files again', async () => {
+    const refusal = { subject: 'apps/web/kustomization.yaml', reasons: ['resources "x" is remote'], allowWith: [] }
+    const rendering: Rendering = {
+      manifests: [],
+      problems: ['apps/web/kustomization.yaml: refused'],
+      refusals: [refusal]
+    }
+    // Neither the apiserver nor discovery is reached: the refusal stops the set first.
+    const applier = new Applier({} as never, {} as never, {
+      fieldManager: 'test',
+      defaultNamespace: 'web',
+      log: () => {},
+      render: async () => rendering
+    })
+    const error = await applier.prepare([{ path: 'apps/web/cm.yaml', content: '' }], {}).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(PolicyError)
+    expect((error as PolicyError).refusals).toEqual([refusal])
   })
 })

@@ -1,5 +1,6 @@
 // What the env-repo benchmarks share: the test bed's GitHub emulator (admin endpoints, request log),
 // the stage's modules, and a host that stays quiet.
+import path from 'node:path'
 import { loadTestbedEnv } from '../../test/helpers/testbed-env.mjs'
 import { importSource } from './import-source.mjs'
 
@@ -9,6 +10,26 @@ export const token = testbed.TESTBED_GITHUB_TOKEN
 
 export function loadModules() {
   return importSource("export * from './src/gitops/index.ts'\nexport { parseConfig } from './src/config/index.ts'\n")
+}
+
+/**
+ * A push-mode run's config (no build, no apply) deploying `image:tag` to `envPath` of `bench/{repo}`
+ * on the emulator; `parseConfig` is the one `loadModules` gives.
+ */
+export function benchConfig(parseConfig, { repo, envPath, image, tag }) {
+  return parseConfig(
+    {
+      image,
+      tag,
+      build: 'false',
+      apply: 'false',
+      'env-repo': `bench/${repo}`,
+      'env-path': envPath,
+      'env-token': token,
+      'github-api-url': api
+    },
+    { serverUrl: 'https://github.com', apiUrl: api, workspace: path.resolve(import.meta.dirname, '../..') }
+  )
 }
 
 export async function admin(method, route, body) {

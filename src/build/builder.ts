@@ -31,7 +31,8 @@ import {
   type ProbeResult
 } from './argv.js'
 import { authFilePaths, readJsonFile, seedAuthConfig } from './credentials.js'
-import { DEFAULT_RETRY, isTransientOutput, withRetry, type RetryPolicy } from './retry.js'
+import { DEFAULT_RETRY, retry, type RetryPolicy } from '../lib/retry.js'
+import { isTransientOutput } from './retry.js'
 
 /** The last lines of a command's output, bounded in count and width, for error messages. */
 export class OutputTail {
@@ -105,10 +106,10 @@ function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
 /** Runs a command to success; registry-facing commands are retried on transient failures. */
 export async function runCommand(command: Command, host: Host, policy: RetryPolicy = DEFAULT_RETRY): Promise<void> {
   const attempts = command.retryable ? policy : { ...policy, attempts: 1 }
-  await withRetry<void, unknown>(
+  await retry(
     attempts,
     {
-      shouldRetry: error => error instanceof CommandFailedError && isTransientOutput(error.tail),
+      retryable: error => error instanceof CommandFailedError && isTransientOutput(error.tail),
       onRetry: (error, attempt, delay) =>
         host.warning(`${(error as Error).message.split('\n')[0]}; transient, attempt ${attempt + 1} in ${delay} ms`)
     },

@@ -1,8 +1,11 @@
-// Reads manifest digests from a registry over the distribution API (v2) with Node's fetch:
-// HEAD the manifest, answer Bearer (token service) or Basic challenges, retry transient failures.
+// Reads manifest digests from a registry over the distribution API (v2): HEAD the manifest, answer
+// Bearer (token service) or Basic challenges, retry transient failures. Requests go through the
+// proxy chosen for their URL, with a timeout (src/lib/http.ts).
 import { createHash } from 'node:crypto'
 import { DOCKER_HUB, isValidDigest } from '../image/reference.js'
-import { DEFAULT_RETRY, isTransient, withRetry, type Failure, type RetryPolicy } from './retry.js'
+import { DEFAULT_TIMEOUT_MS, notJsonMessage, ServiceTimeoutError, serviceFetch } from '../lib/http.js'
+import { DEFAULT_RETRY, parseRetryAfter, retry, type RetryPolicy } from '../lib/retry.js'
+import { isTransient, type Failure } from './retry.js'
 
 /** Index and manifest types, multi-platform first, so the registry answers with what was pushed. */
 export const MANIFEST_MEDIA_TYPES = [
@@ -31,7 +34,7 @@ export class RegistryError extends Error {
   constructor(
     message: string,
     readonly failure: Failure = {},
-    readonly retryAfterSeconds?: number
+    readonly retryAfterMs?: number
   ) {
     super(message)
     this.name = 'RegistryError'
@@ -91,7 +94,7 @@ export function networkErrorCode(error: unknown): string | undefined {
     code?: string
     cause?: { code?: string; errors?: Array<{ code?: string }> }
   }
-  if (name === 'TimeoutError' || name === 'AbortError') return 'TimeoutError'
+  if (error instanceof ServiceTimeoutError || name === 'TimeoutError' || name === 'AbortError') return 'TimeoutError'
   return cause?.code ?? cause?.errors?.[0]?.code ?? code
 }
 
@@ -116,13 +119,9 @@ function describeNetworkError(error: unknown, insecure: boolean): string {
   return `${meaning}${hint}`
 }
 
-function retryAfterSeconds(response: Response): number | undefined {
-  const value = response.headers.get('retry-after')
-  return value && /^\d+$/.test(value) ? Number(value) : undefined
-}
-
 export class RegistryClient {
   private readonly base: string
+  private readonly fetch: typeof fetch
   private authorization?: string
 
   constructor(
@@ -130,6 +129,7 @@ export class RegistryClient {
     private readonly options: RegistryOptions
   ) {
     this.base = registryBaseUrl(domain, options.insecure)
+    this.fetch = serviceFetch(`registry ${domain}`, options.timeoutMs ?? DEFAULT_TIMEOUT_MS)
   }
 
   /** Digest of the manifest (or index) `path:reference` points at, as the registry reports it. */
@@ -141,6 +141,11 @@ export class RegistryClient {
     // Some registries omit the header: the digest is then the sha256 of the manifest bytes.
     const get = await this.authorized('GET', url, path)
     const body = Buffer.from(await get.arrayBuffer())
+    if (!isManifest(body)) {
+      throw new RegistryError(
+        notJsonMessage(`registry ${this.domain}`, `GET ${url}`, get.status, get.headers.get('content-type') ?? '', body)
+      )
+    }
     return `sha256:${createHash('sha256').update(body).digest('hex')}`
   }
 
@@ -177,9 +182,24 @@ export class RegistryClient {
         status: answer.status
       })
     }
-    const body = (await answer.json()) as { token?: string; access_token?: string }
+    const text = await answer.text()
+    const body = parseObject(text) as { token?: unknown; access_token?: unknown } | undefined
+    if (!body) {
+      const service = `token service ${new URL(url).origin}`
+      throw new RegistryError(
+        notJsonMessage(
+          service,
+          `GET ${new URL(url).pathname}`,
+          answer.status,
+          answer.headers.get('content-type') ?? '',
+          text
+        )
+      )
+    }
     const token = body.token ?? body.access_token
-    if (!token) throw new RegistryError(`token service ${new URL(url).origin} answered without a token`)
+    if (typeof token !== 'string' || !token) {
+      throw new RegistryError(`token service ${new URL(url).origin} answered without a token`)
+    }
     return `Bearer ${token}`
   }
 
@@ -213,23 +233,21 @@ export class RegistryClient {
     const policy = this.options.retry ?? DEFAULT_RETRY
     const headers: Record<string, string> = { Accept: MANIFEST_MEDIA_TYPES.join(', ') }
     if (authorization) headers.Authorization = authorization
-    return withRetry<Response, RegistryError>(
+    const transient = (error: unknown): boolean => error instanceof RegistryError && isTransient(error.failure)
+    return retry(
       policy,
       {
-        shouldRetry: error => isTransient(error.failure),
-        retryAfter: error => error.retryAfterSeconds,
+        retryable: transient,
+        retryAfterMs: error => (error as RegistryError).retryAfterMs,
         onRetry: (error, attempt, delay) =>
-          this.options.onRetry?.(`${error.message}; attempt ${attempt + 1} of ${policy.attempts} in ${delay} ms`)
+          this.options.onRetry?.(
+            `${(error as Error).message}; attempt ${attempt + 1} of ${policy.attempts} in ${delay} ms`
+          )
       },
       async () => {
         let response: Response
         try {
-          response = await fetch(url, {
-            method,
-            headers,
-            redirect: 'follow',
-            signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000)
-          })
+          response = await this.fetch(url, { method, headers, redirect: 'follow' })
         } catch (error) {
           const where = `${method} ${new URL(url).origin}${new URL(url).pathname}`
           throw new RegistryError(
@@ -242,11 +260,27 @@ export class RegistryClient {
           throw new RegistryError(
             `registry ${this.domain} answered ${response.status} ${response.statusText} for ${method} ${url}`,
             { status: response.status },
-            retryAfterSeconds(response)
+            parseRetryAfter(response.headers.get('retry-after'), Date.now())
           )
         }
         return response
       }
     )
   }
+}
+
+/** The JSON object in `text`, or undefined when it holds none. */
+function parseObject(text: string): object | undefined {
+  try {
+    const value: unknown = JSON.parse(text)
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** An image manifest or index: a JSON object with a schemaVersion (not a login page answering 200). */
+function isManifest(body: Buffer): boolean {
+  const manifest = parseObject(body.toString('utf8')) as { schemaVersion?: unknown } | undefined
+  return typeof manifest?.schemaVersion === 'number'
 }

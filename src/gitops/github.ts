@@ -1,15 +1,16 @@
 // Thin adapter over the GitHub REST API for the env repository: the Git Data calls the stage
 // needs (no clone), retries, and errors that say what is wrong in the user's terms.
-import { setTimeout as sleep } from 'node:timers/promises'
 import {
   forbiddenMessage,
   githubMessage,
   rateLimitWait,
+  RateLimitError,
   statusOf,
   type HttpFailure,
   type Octokit,
   type Scope
 } from '../lib/github-client.js'
+import { retry, type RetryPolicy } from '../lib/retry.js'
 import { EnvRepoEmptyError, EnvRepoNotFoundError, EnvTokenError, GitOpsError } from './errors.js'
 import { type TreeFile } from './files.js'
 import {
@@ -32,7 +33,7 @@ import {
 export { githubOctokit, rateLimitWait, type GitHubOptions } from '../lib/github-client.js'
 
 /** Tries of a write whose answer was lost (5xx or network) or that met replication lag. */
-export const UNSURE_WRITE_TRIES = 4
+const UNSURE_WRITE_TRIES = 4
 
 export interface NewFile {
   path: string
@@ -55,8 +56,14 @@ function isInvalidHead(error: unknown): boolean {
   return statusOf(error) === 422 && (data?.errors ?? []).some(e => e.field === 'head' && e.code === 'invalid')
 }
 
+/** "Object does not exist" on a ref write: the commit just made is not yet visible where the ref is written. */
+function isLagging(error: unknown): boolean {
+  return statusOf(error) === 422 && /Object does not exist/i.test(githubMessage(error))
+}
+
 /** A write whose outcome is unknown: the answer was lost (network) or GitHub failed after maybe handling it. */
 export function isUnsure(error: unknown): boolean {
+  if (error instanceof RateLimitError) return false // GitHub refused it unprocessed
   const status = statusOf(error)
   return status === undefined || status >= 500
 }
@@ -89,14 +96,17 @@ export interface GraphSnapshot extends GraphRead {
 /** The env repository's Git data, as the stage uses it. */
 export class EnvGitHub {
   readonly name: string
+  /** Retries of a write whose answer was lost or met replication lag. */
+  readonly unsureWrites: RetryPolicy
 
   constructor(
     private readonly octokit: Octokit,
     readonly owner: string,
     readonly repo: string,
-    readonly unsureWaitMs = 500
+    unsureWaitMs = 500
   ) {
     this.name = `${owner}/${repo}`
+    this.unsureWrites = { attempts: UNSURE_WRITE_TRIES, baseDelayMs: unsureWaitMs, maxDelayMs: 30_000 }
   }
 
   /** Maps auth and permission failures to messages naming the token, the repository and the permission. */
@@ -427,8 +437,8 @@ export class EnvGitHub {
    * write that landed, so the branch is read before trying again: holding `sha` means moved.
    */
   async moveBranch(branch: string, sha: string, force: boolean): Promise<'moved' | 'stale' | 'missing'> {
-    return this.call('contents', `move branch ${branch}`, async () => {
-      for (let attempt = 1; ; attempt++) {
+    return this.call('contents', `move branch ${branch}`, () =>
+      retry(this.unsureWrites, { retryable: error => isUnsure(error) || isLagging(error) }, async () => {
         try {
           await this.octokit.rest.git.updateRef({
             owner: this.owner,
@@ -443,19 +453,15 @@ export class EnvGitHub {
           const reason = githubMessage(error)
           if (isLostRefRace(statusOf(error), reason)) return 'stale'
           if (statusOf(error) === 422 && /Reference does not exist/i.test(reason)) return 'missing'
-          // "Object does not exist": the commit just made is not yet visible where the ref is written.
-          const lagging = statusOf(error) === 422 && /Object does not exist/i.test(reason)
-          if (!lagging && !isUnsure(error)) throw error
           if (isUnsure(error)) {
             const head = await this.branchHead(branch)
             if (head === undefined) return 'missing'
             if (await this.holds(head, sha)) return 'moved'
           }
-          if (attempt >= UNSURE_WRITE_TRIES) throw error
-          await sleep(this.unsureWaitMs * attempt)
+          throw error
         }
-      }
-    })
+      })
+    )
   }
 
   /** Creates a branch; 'exists' when another run created it first. */
@@ -494,8 +500,8 @@ export class EnvGitHub {
     title: string,
     body: string
   ): Promise<{ number: number; url: string } | undefined> {
-    return this.call('pull-requests', 'open pull requests', async () => {
-      for (let attempt = 1; ; attempt++) {
+    return this.call('pull-requests', 'open pull requests', () =>
+      retry(this.unsureWrites, { retryable: isInvalidHead }, async () => {
         try {
           const { data } = await this.octokit.rest.pulls.create({
             owner: this.owner,
@@ -513,11 +519,10 @@ export class EnvGitHub {
           ) {
             return undefined
           }
-          if (!isInvalidHead(error) || attempt >= UNSURE_WRITE_TRIES) throw error
-          await sleep(this.unsureWaitMs * attempt)
+          throw error
         }
-      }
-    })
+      })
+    )
   }
 
   async updatePullRequest(pullNumber: number, title: string, body: string): Promise<void> {

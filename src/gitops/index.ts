@@ -11,7 +11,7 @@
 // before (cached by sha) + POST trees + POST commits + PATCH ref. Pull-request mode writes through REST
 // (it force-moves its own branch, which createCommitOnBranch cannot).
 import { mapLimit } from '../lib/concurrency.js'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { retry, type RetryPolicy } from '../lib/retry.js'
 import { type Config } from '../config/config.js'
 import { type Host } from '../host/host.js'
 import { DOCKER_HUB, type ImageRepository } from '../image/reference.js'
@@ -23,14 +23,7 @@ import {
   PullRequestError
 } from './errors.js'
 import { descriptorFiles, type TreeFile } from './files.js'
-import {
-  EnvGitHub,
-  githubOctokit,
-  isAppInstallationToken,
-  UNSURE_WRITE_TRIES,
-  type GitHubOptions,
-  type NewFile
-} from './github.js'
+import { EnvGitHub, githubOctokit, isAppInstallationToken, type GitHubOptions, type NewFile } from './github.js'
 import { sameMessage } from './graphql.js'
 import { revertFiles, type FilesEdit } from './plan.js'
 import { renderFiles, type RenderFiles } from '../render/manifests.js'
@@ -45,11 +38,24 @@ export const MAX_ATTEMPTS = 10
 
 /**
  * Wait after losing the race `attempt` times: random in [0, slot·2^attempt), capped at 30 s.
- * The slot is how long the lost attempt took, so runs spread out over the time a commit
- * actually needs (binary exponential backoff with full jitter).
+ * The slot is how long the lost attempt took (at least 100 ms), so runs spread out over the time
+ * a commit actually needs (binary exponential backoff with full jitter).
  */
-export function conflictBackoffMs(attempt: number, slotMs: number, random: () => number = Math.random): number {
-  return random() * Math.min(30_000, Math.max(100, slotMs) * 2 ** attempt)
+export const CONFLICT_RETRY: RetryPolicy = {
+  attempts: MAX_ATTEMPTS,
+  baseDelayMs: attemptMs => 2 * Math.max(100, attemptMs),
+  maxDelayMs: 30_000,
+  jitter: true
+}
+
+/** The branch moved between reading its head and committing on it. */
+class BranchMovedError extends Error {}
+
+/** A commit whose answer was lost (5xx, network) and that is not on the unmoved branch: tried again. */
+class UnsureCommitError extends Error {
+  constructor(readonly failure: unknown) {
+    super('commit outcome unknown')
+  }
 }
 
 /** Branch of pull-request mode: `deploy/<env-branch>/<repository path, / as ->` (`deploy/main/team-api`). */
@@ -252,8 +258,7 @@ export class EnvRepository {
     build: (snapshot: Snapshot) => Promise<FilesEdit>,
     message: string
   ): Promise<EnvCommit | undefined> {
-    for (let attempt = 1; ; attempt++) {
-      const started = performance.now()
+    const commitOnce = async (): Promise<EnvCommit | undefined> => {
       const snapshot = await this.latest()
       const edited = await build(snapshot)
       if (edited.changed.length === 0) {
@@ -275,12 +280,24 @@ export class EnvRepository {
         }
       }
       if (commit === 'missing') throw new EnvBranchNotFoundError(this.github.name, this.branch, true)
-      if (attempt >= MAX_ATTEMPTS) throw new EditConflictError(this.github.name, this.branch, MAX_ATTEMPTS)
-      const wait = conflictBackoffMs(attempt, performance.now() - started, this.random)
-      this.host.info(
-        `${this.branch} moved while committing (attempt ${attempt}/${MAX_ATTEMPTS}); re-reading in ${Math.round(wait)} ms`
+      throw new BranchMovedError()
+    }
+    try {
+      return await retry(
+        CONFLICT_RETRY,
+        {
+          retryable: error => error instanceof BranchMovedError,
+          onRetry: (_, attempt, wait) =>
+            this.host.info(
+              `${this.branch} moved while committing (attempt ${attempt}/${MAX_ATTEMPTS}); re-reading in ${Math.round(wait)} ms`
+            ),
+          random: this.random
+        },
+        commitOnce
       )
-      await sleep(wait)
+    } catch (error) {
+      if (!(error instanceof BranchMovedError)) throw error
+      throw new EditConflictError(this.github.name, this.branch, MAX_ATTEMPTS)
     }
   }
 
@@ -313,7 +330,7 @@ export class EnvRepository {
     files: NewFile[],
     message: string
   ): Promise<Written | 'unavailable'> {
-    for (let tries = 1; ; tries++) {
+    const commitOnce = async (): Promise<Written | 'unavailable'> => {
       const written = await this.github.commitGraph(this.branch, snapshot.head, files, message)
       if (typeof written !== 'object' || !('unsure' in written)) return written
       const now = await this.latest()
@@ -325,8 +342,16 @@ export class EnvRepository {
         return { sha: now.head, url: now.commit.url }
       }
       if (now.head !== snapshot.head) return 'stale'
-      if (tries >= UNSURE_WRITE_TRIES) throw written.unsure
-      await sleep(this.github.unsureWaitMs * tries)
+      throw new UnsureCommitError(written.unsure)
+    }
+    try {
+      return await retry(
+        this.github.unsureWrites,
+        { retryable: error => error instanceof UnsureCommitError },
+        commitOnce
+      )
+    } catch (error) {
+      throw error instanceof UnsureCommitError ? error.failure : error
     }
   }
 

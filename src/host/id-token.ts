@@ -1,5 +1,6 @@
 // The job's GitHub OIDC token, as the runner hands it out: a host concern (the action asks
 // through core.getIDToken, the CLI makes the same request itself). kube-auth github-oidc uses it.
+import { notJsonMessage, serviceFetch } from '../lib/http.js'
 
 /** Asks the runner for an ID token with this audience (core.getIDToken, or the same request by hand). */
 export type IdTokenRequest = (audience: string) => Promise<string>
@@ -29,15 +30,21 @@ export async function requestIdToken(env: NodeJS.ProcessEnv, audience: string): 
   const endpoint = idTokenEndpoint(env)
   const url = new URL(endpoint.url)
   url.searchParams.set('audience', audience)
-  const response = await fetch(url, {
-    headers: { Authorization: `Bearer ${endpoint.token}`, Accept: 'application/json' },
-    signal: AbortSignal.timeout(30_000)
+  const service = 'the OIDC token service'
+  const response = await serviceFetch(service)(url, {
+    headers: { Authorization: `Bearer ${endpoint.token}`, Accept: 'application/json' }
   })
   const text = await response.text()
   if (!response.ok) {
     throw new Error(`the OIDC token request to ${url.origin}${url.pathname} answered ${response.status}`)
   }
-  const value = (JSON.parse(text) as { value?: unknown }).value
+  let value: unknown
+  try {
+    value = (JSON.parse(text) as { value?: unknown } | null)?.value
+  } catch {
+    const where = `GET ${url.origin}${url.pathname}`
+    throw new Error(notJsonMessage(service, where, response.status, response.headers.get('content-type') ?? '', text))
+  }
   if (typeof value !== 'string' || value.split('.').length !== 3) {
     throw new Error(`the OIDC token request to ${url.origin}${url.pathname} returned no token`)
   }

@@ -2,11 +2,10 @@ import { type Deadline } from '../lib/deadline.js'
 import { isNotFound, KubeApiError, type KubeClient } from './client.js'
 import { type ApiResource, type Discovery, objectPath, resourceFromCrd } from './discovery.js'
 import { type HookInfo } from './helm.js'
-import { isKustomizationFile } from '../lib/descriptors.js'
-import { ManifestError, readManifests, type RenderFiles } from '../render/manifests.js'
+import { type RenderFiles } from '../render/manifests.js'
 import { mapLimit } from '../lib/concurrency.js'
 import { ProblemsError } from '../lib/problems.js'
-import { type ApplyPolicy, kustomizeRefusals, objectRefusals, PolicyError } from './policy.js'
+import { type ApplyPolicy, objectRefusals, PolicyError } from './policy.js'
 import {
   desiredObject,
   duplicateProblems,
@@ -79,8 +78,11 @@ export interface ApplierOptions {
   parallelism?: number
   /** What the env repo may touch; checked on every set before anything is sent. */
   policy?: ApplyPolicy
-  /** Renders the env files to objects, kustomizations and Helm charts included (see envRenderer). */
-  render?: RenderFiles
+  /**
+   * Renders the env files to objects, kustomizations and Helm charts included, refusing what the
+   * policy forbids kustomize to read (see envRenderer, policyRender).
+   */
+  render: RenderFiles
 }
 
 export const APPLY_PATCH_CONTENT_TYPE = 'application/apply-patch+yaml'
@@ -142,15 +144,10 @@ export class Applier {
     annotations: Record<string, string>,
     labels: Record<string, string> = {}
   ): Promise<PreparedObject[]> {
-    let manifests
-    try {
-      const refused = kustomizeRefusals(files, this.options.policy?.kustomizeRemote ?? false, isKustomizationFile)
-      if (refused.length > 0) throw new PolicyError(refused)
-      manifests = await readManifests(files, this.options.render)
-    } catch (error) {
-      if (error instanceof ManifestError) throw new ValidationError(error.problems)
-      throw error
-    }
+    const rendering = await this.options.render(files)
+    if (rendering.refusals?.length) throw new PolicyError(rendering.refusals)
+    if (rendering.problems.length > 0) throw new ValidationError(rendering.problems)
+    const manifests = rendering.manifests
     const crds = manifests.map(m => m.object).filter(o => o.kind === 'CustomResourceDefinition')
     const namespacesInSet = new Set(
       manifests.filter(m => m.object.kind === 'Namespace').map(m => m.object.metadata.name)

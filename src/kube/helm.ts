@@ -6,7 +6,7 @@ import path from 'node:path'
 import { parseDocument } from 'yaml'
 import { type EnvFile, type KubeObject } from './types.js'
 import { type HookInfo, type HookPhase } from '../render/types.js'
-import { type Renderer, type Rendering, parseManifest } from '../render/manifests.js'
+import { findOnPath, type Renderer, type Rendering, parseManifest } from '../render/manifests.js'
 import { makeTempDir, removeTempDir, writeTempFile } from '../lib/temp-files.js'
 
 /** A file that names a chart to deploy (from a registry, or a local chart with extra values). */
@@ -302,17 +302,19 @@ export function missingDependencies(files: EnvFile[], chart: string): string[] {
     .filter((name): name is string => typeof name === 'string' && !present.has(at(`charts/${name}/Chart.yaml`)))
 }
 
-function runHelm(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; input?: string }): Promise<string> {
+async function runHelm(
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; input?: string }
+): Promise<string> {
+  const helm = await findOnPath(['helm'])
+  if (!helm) throw new Error('helm is not on PATH; install helm (v3) to deploy a Helm chart')
   return new Promise((resolve, reject) => {
     const child = execFile(
-      'helm',
+      helm,
       args,
       { cwd: options.cwd, env: options.env, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         if (!error) return resolve(stdout)
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-          return reject(new Error('helm is not on PATH; install helm (v3) to deploy a Helm chart'))
-        }
         reject(new Error(stderr.trim() || error.message, { cause: error }))
       }
     )

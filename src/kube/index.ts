@@ -1,4 +1,3 @@
-import { type KubeConfig } from '@kubernetes/client-node'
 import { type Config } from '../config/config.js'
 import { type Host } from '../host/host.js'
 import { type Deadline } from '../lib/deadline.js'
@@ -15,7 +14,7 @@ import { OidcToken, unauthorizedMessage } from './oidc.js'
 import { helmRenderer } from './helm.js'
 import { acquireLease, type HeldLock, leaseName } from './lease.js'
 import { rollBack, trackTarget } from './rollback.js'
-import { type RolloutOutcome, trackRollout, type TrackTarget } from './rollout/index.js'
+import { type RolloutOutcome, trackRollout, type Tracker, type TrackTarget } from './rollout/index.js'
 import { type AppliedObject, type EnvFile, type KubeObject } from './types.js'
 import { isKustomizationFile } from '../lib/descriptors.js'
 import { kustomizeRenderer, renderFiles, renderOnce, type RenderFiles } from '../render/manifests.js'
@@ -34,6 +33,7 @@ export { type RolloutOutcome } from './rollout/index.js'
 /**
  * Renders only what the apply policy lets kustomize read: a set with a refused reference (a
  * remote base without kustomize-remote) is reported, never fetched, also by the render check.
+ * The one place the kustomize rule is checked: the applier reads the refusals from the rendering.
  */
 export function policyRender(
   policy: Pick<ApplyPolicy, 'kustomizeRemote'> | undefined,
@@ -42,7 +42,7 @@ export function policyRender(
   return async files => {
     const refused = kustomizeRefusals(files, policy?.kustomizeRemote ?? false, isKustomizationFile)
     if (refused.length === 0) return render(files)
-    return { manifests: [], problems: refused.map(r => `${r.subject}: ${r.reasons.join('; ')}`) }
+    return { manifests: [], problems: refused.map(r => `${r.subject}: ${r.reasons.join('; ')}`), refusals: refused }
   }
 }
 
@@ -76,7 +76,6 @@ export class Cluster {
   private pruned: KubeObject[] = []
 
   private constructor(
-    private readonly kc: KubeConfig,
     private readonly client: KubeClient,
     private readonly applier: Applier,
     /** Where namespaced objects without a namespace go, and where the lock lives. */
@@ -160,7 +159,6 @@ export class Cluster {
         render
       })
       return new Cluster(
-        loaded.kc,
         client,
         applier,
         namespace,
@@ -252,7 +250,7 @@ export class Cluster {
     let recorded = await this.inventory.widen(members)
     try {
       this.postHooks = []
-      const pre = await runHooks(this.applier, this.trackerUntil(deadline), prepared, 'pre', deadline, this.log)
+      const pre = await runHooks(this.applier, this.tracker(), prepared, 'pre', deadline, this.log)
       if (!pre.ok) throw new ApplyError([pre.failure ?? 'Helm pre-hook failed'], [])
       const applied = await this.applier.apply(members, deadline)
       this.postHooks = prepared.filter(p => p.hook?.phase === 'post')
@@ -284,14 +282,7 @@ export class Cluster {
     const hooks = this.postHooks
     this.postHooks = []
     if (!outcome.ok || hooks.length === 0) return outcome
-    const post = await runHooks(
-      this.applier,
-      (targets, started) => this.track(targets, deadline, started, signal),
-      hooks,
-      'post',
-      deadline,
-      this.log
-    )
+    const post = await runHooks(this.applier, this.tracker(signal), hooks, 'post', deadline, this.log)
     return {
       ok: post.ok,
       resources: [...outcome.resources, ...post.resources],
@@ -302,9 +293,9 @@ export class Cluster {
 
   private readonly log = (line: string): void => this.host.info(line)
 
-  /** Tracks rollouts until `deadline`. */
-  private trackerUntil(deadline: Deadline): (targets: TrackTarget[], since: Date) => Promise<RolloutOutcome> {
-    return (targets, since) => this.track(targets, deadline, since)
+  /** Tracks rollouts until the deadline its caller (hooks, rollback) runs under. */
+  private tracker(signal?: AbortSignal): Tracker {
+    return (targets, since, deadline) => this.track(targets, deadline, since, signal)
   }
 
   private track(
@@ -313,7 +304,7 @@ export class Cluster {
     since: Date,
     signal?: AbortSignal
   ): Promise<RolloutOutcome> {
-    return trackRollout(this.kc, targets, {
+    return trackRollout(this.client, targets, {
       timeoutMs: deadline.remainingMs(),
       since,
       signal,
@@ -334,7 +325,7 @@ export class Cluster {
   ): Promise<RolloutOutcome> {
     return rollBack(
       this.applier,
-      this.trackerUntil(deadline),
+      this.tracker(),
       this.pruned.length > 0 ? [...previousFiles, restoreFile(this.pruned)] : previousFiles,
       applied,
       deadline,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { type Deadline } from '../lib/deadline.js'
+import { retry } from '../lib/retry.js'
 import { isConflict, isNotFound, KubeApiError, type KubeClient } from './client.js'
 
 /** The parts of a coordination.k8s.io/v1 Lease the lock reads. */
@@ -102,28 +103,14 @@ export async function acquireLease(
   const started = clock.now()
   let observed: Observation | undefined
   let announced = ''
-  for (;;) {
+  const attempt = async (): Promise<HeldLock> => {
     const lease = await readLease(client, path)
     const now = clock.now()
     if (lease && lease.metadata.resourceVersion !== observed?.resourceVersion) {
       observed = { resourceVersion: lease.metadata.resourceVersion ?? '', atMs: now }
     }
     const decision = decideLease(lease, holder, now, observed)
-    if (decision.action === 'wait') {
-      const waited = now - started
-      if (deadline.expired()) {
-        throw new LockTimeoutError(
-          decision.holder,
-          `deploy lock ${namespace}/${name} is held by ${decision.holder}` +
-            ` (renewed ${lease?.spec?.renewTime ?? 'never'}); gave up after ${Math.round(waited / 1000)}s`
-        )
-      }
-      if (announced !== decision.holder)
-        options.log(`waiting for deploy lock ${namespace}/${name}, held by ${decision.holder}`)
-      announced = decision.holder
-      await deadline.sleep(options.pollEveryMs ?? 2000)
-      continue
-    }
+    if (decision.action === 'wait') throw new LeaseHeldError(decision.holder, lease?.spec?.renewTime ?? 'never')
     const stamp = microTime(new Date())
     const spec = {
       holderIdentity: holder,
@@ -139,20 +126,49 @@ export async function acquireLease(
       metadata: { name, namespace, ...(lease ? { resourceVersion: lease.metadata.resourceVersion } : {}) },
       spec
     }
-    try {
-      const response =
-        decision.action === 'create'
-          ? await client.request<LeaseRecord>('POST', collection, { body: JSON.stringify(body) })
-          : await client.request<LeaseRecord>('PUT', path, { body: JSON.stringify(body) })
-      if (lease?.spec?.holderIdentity && lease.spec.holderIdentity !== holder) {
-        options.log(`took over expired deploy lock ${namespace}/${name} from ${lease.spec.holderIdentity}`)
-      }
-      return new RenewedLease(client, path, namespace, name, holder, response.body, options)
-    } catch (error) {
-      // Someone else created or changed it first: read again and decide again.
-      if (isConflict(error)) continue
-      throw error
+    const response =
+      decision.action === 'create'
+        ? await client.request<LeaseRecord>('POST', collection, { body: JSON.stringify(body) })
+        : await client.request<LeaseRecord>('PUT', path, { body: JSON.stringify(body) })
+    if (lease?.spec?.holderIdentity && lease.spec.holderIdentity !== holder) {
+      options.log(`took over expired deploy lock ${namespace}/${name} from ${lease.spec.holderIdentity}`)
     }
+    return new RenewedLease(client, path, namespace, name, holder, response.body, options)
+  }
+  const pollMs = options.pollEveryMs ?? 2000
+  try {
+    return await retry(
+      { attempts: Infinity, baseDelayMs: pollMs, maxDelayMs: pollMs },
+      {
+        deadline,
+        retryable: error => error instanceof LeaseHeldError || isConflict(error),
+        // Someone else created or changed it first: read again and decide again, at once.
+        retryAfterMs: error => (isConflict(error) ? 0 : undefined),
+        onRetry: error => {
+          if (!(error instanceof LeaseHeldError) || announced === error.holder) return
+          options.log(`waiting for deploy lock ${namespace}/${name}, held by ${error.holder}`)
+          announced = error.holder
+        }
+      },
+      attempt
+    )
+  } catch (error) {
+    if (!(error instanceof LeaseHeldError)) throw error
+    throw new LockTimeoutError(
+      error.holder,
+      `deploy lock ${namespace}/${name} is held by ${error.holder}` +
+        ` (renewed ${error.renewTime}); gave up after ${Math.round((clock.now() - started) / 1000)}s`
+    )
+  }
+}
+
+/** Another holder has the lease: polled until the deadline. */
+class LeaseHeldError extends Error {
+  constructor(
+    readonly holder: string,
+    readonly renewTime: string
+  ) {
+    super(`held by ${holder}`)
   }
 }
 

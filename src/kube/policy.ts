@@ -6,9 +6,10 @@ import path from 'node:path'
 import { parseAllDocuments } from 'yaml'
 import { type ApplyPolicy } from '../config/apply-policy.js'
 import { ProblemsError } from '../lib/problems.js'
-import { type EnvFile } from './types.js'
+import { type EnvFile, type Refusal } from './types.js'
 
 export { type ApplyPolicy, KIND_PATTERN, NAMESPACE_PATTERN } from '../config/apply-policy.js'
+export type { Refusal } from './types.js'
 
 /** An object as the policy sees it: rendered, its scope known from discovery. */
 export interface PolicyObject {
@@ -20,15 +21,6 @@ export interface PolicyObject {
   namespaced: boolean
   /** `apps/web/deploy.yaml (document 2)`. */
   source: string
-}
-
-/** One refused object or reference: why, and the input that would allow it. */
-export interface Refusal {
-  /** `ClusterRoleBinding ops-admin` or `apps/web/kustomization.yaml`. */
-  subject: string
-  source?: string
-  reasons: string[]
-  allowWith: string[]
 }
 
 /** The policy refused objects or kustomize references; nothing was committed or applied. */

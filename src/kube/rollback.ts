@@ -2,7 +2,7 @@ import { type Deadline } from '../lib/deadline.js'
 import { type Applier, ValidationError } from './apply.js'
 import { waveOf } from './plan.js'
 import { PolicyError } from './policy.js'
-import { type RolloutOutcome, type TrackTarget } from './rollout/types.js'
+import { type RolloutOutcome, type Tracker, type TrackTarget } from './rollout/types.js'
 import { type AppliedObject, describeObject, type EnvFile, objectKey, type ResourceResult } from './types.js'
 
 /**
@@ -33,9 +33,6 @@ function result(
 ): ResourceResult {
   return { kind: object.kind, namespace: object.namespace ?? '', name: object.name, status, message }
 }
-
-/** Waits on a rollout until the rollback's deadline. */
-export type Tracker = (targets: TrackTarget[], since: Date) => Promise<RolloutOutcome>
 
 /**
  * Helm-style rollback: re-apply the previous desired state with the same field manager,
@@ -87,7 +84,7 @@ export async function rollBack(
     )
   }
 
-  const outcome = await track(restored.map(trackTarget), since)
+  const outcome = await track(restored.map(trackTarget), since, deadline)
   // The tracker answers one result per target; what it merely applied, a rollback restored.
   const restoredResults = outcome.resources.map(r =>
     r.status === 'applied' ? { ...r, status: 'rolled-back', message: 'previous state re-applied' } : r

@@ -1,4 +1,4 @@
-export type { EnvFile, KubeObject } from '../render/types.js'
+export type { EnvFile, KubeObject, Refusal } from '../render/types.js'
 export { describeObject } from '../render/types.js'
 
 /** What happened to one object during a rollout or rollback, for the report. */

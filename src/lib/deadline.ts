@@ -4,12 +4,13 @@ import { setTimeout as sleep } from 'node:timers/promises'
 
 export interface Clock {
   now(): number
-  sleep(ms: number): Promise<void>
+  /** Resolves after `ms`, or as soon as `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: ms => sleep(ms)
+  sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined)
 }
 
 export class Deadline {

@@ -1,9 +1,9 @@
 // The one GitHub client of the action (env repository and Deployments): proxy and timeout for the URL
 // called, retries, rate limits, and errors that keep GitHub's reason.
-import { setTimeout as sleep } from 'node:timers/promises'
 import { getOctokit } from '@actions/github'
-import { retry } from '@octokit/plugin-retry'
+import { retry as octokitRetry } from '@octokit/plugin-retry'
 import { notJsonMessage, serviceFetch, DEFAULT_TIMEOUT_MS } from './http.js'
+import { parseRetryAfter, retry } from './retry.js'
 
 export type Octokit = ReturnType<typeof getOctokit>
 
@@ -29,22 +29,47 @@ export interface HttpFailure {
 }
 
 /**
+ * The message of a GraphQL answer that is a rate limit, else undefined. GitHub answers those with
+ * HTTP 200 (a secondary limit also 200 or 403) and no data: `errors: [{ type: 'RATE_LIMITED', message:
+ * 'API rate limit exceeded for …' }]`, `x-ratelimit-remaining: 0` and `x-ratelimit-reset` for the
+ * primary limit, "secondary rate limit" and maybe `retry-after` for a secondary one (docs.github.com/en/graphql/
+ * overview/rate-limits-and-query-limits-for-the-graphql-api, "Exceeding the primary/secondary rate limit";
+ * the error's shape in github/docs#22607). The type has also been seen as `RATE_LIMIT`
+ * (octokit/plugin-throttling.js#848).
+ */
+export function graphRateLimitMessage(data: unknown): string | undefined {
+  const errors = (data as { errors?: unknown } | null | undefined)?.errors
+  if (!Array.isArray(errors)) return undefined
+  const limited = (errors as Array<{ type?: unknown; message?: unknown } | null>).find(
+    e =>
+      e?.type === 'RATE_LIMITED' ||
+      e?.type === 'RATE_LIMIT' ||
+      (typeof e?.message === 'string' && /secondary rate limit/i.test(e.message))
+  )
+  return limited ? String(limited.message ?? limited.type) : undefined
+}
+
+/**
  * How long to wait before retrying a rate-limited request, or undefined when it is not one.
- * Rate limits answer 429, or 403 with "secondary rate limit" or `x-ratelimit-remaining: 0`;
- * `Retry-After` wins, then `x-ratelimit-reset`, then GitHub's advice of one minute.
+ * Rate limits answer 429, 403 with "secondary rate limit" or `x-ratelimit-remaining: 0`, or (GraphQL)
+ * 200 with a rate-limit error (`graphRateLimitMessage`); `Retry-After` wins, then
+ * `x-ratelimit-reset`, then GitHub's advice of one minute.
  */
 export function rateLimitWait(failure: HttpFailure, nowMs: number): number | undefined {
   const headers = failure.response?.headers ?? {}
   const exhausted = String(headers['x-ratelimit-remaining'] ?? '') === '0'
   const secondary = /secondary rate limit/i.test(failure.message ?? '')
-  if (!(failure.status === 429 || (failure.status === 403 && (secondary || exhausted)))) return undefined
-  const retryAfter = Number(headers['retry-after'])
-  if (Number.isFinite(retryAfter) && retryAfter >= 0) return retryAfter * 1000
+  const graphLimited = failure.status === 200 && graphRateLimitMessage(failure.response?.data) !== undefined
+  if (!(failure.status === 429 || graphLimited || (failure.status === 403 && (secondary || exhausted))))
+    return undefined
+  const retryAfter = parseRetryAfter(headers['retry-after'], nowMs)
+  if (retryAfter !== undefined) return retryAfter
   const reset = Number(headers['x-ratelimit-reset'])
   if (exhausted && Number.isFinite(reset)) return Math.max(0, reset * 1000 - nowMs) + 1000
   return SECONDARY_FALLBACK_MS
 }
 
+/** A request GitHub kept rate-limiting: GitHub did not act on it. */
 export class RateLimitError extends Error {}
 
 /**
@@ -59,20 +84,30 @@ export function githubOctokit(token: string, baseUrl: string, options: GitHubOpt
     token,
     {
       baseUrl,
-      request: { fetch: serviceFetch('GitHub', baseUrl, options.timeoutMs ?? DEFAULT_TIMEOUT_MS) },
+      request: { fetch: serviceFetch('GitHub', options.timeoutMs ?? DEFAULT_TIMEOUT_MS) },
       retry: {
         retryAfterBaseValue: options.retryBaseMs ?? 1000,
         doNotRetry: [400, 401, 403, 404, 409, 410, 422, 429, 451]
       }
     },
-    retry
+    octokitRetry
   )
   const maxWait = options.maxRateLimitWaitMs ?? 120_000
   octokit.hook.wrap('request', async (request, requestOptions) => {
     const what = `${requestOptions.method} ${requestOptions.url}`
-    for (let attempt = 0; ; attempt++) {
+    const waitFor = (error: unknown): number | undefined => rateLimitWait(error as HttpFailure, Date.now())
+    const policy = { attempts: RATE_LIMIT_RETRIES + 1, baseDelayMs: SECONDARY_FALLBACK_MS, maxDelayMs: maxWait }
+    return retry(policy, { retryable: error => waitFor(error) !== undefined, retryAfterMs: waitFor }, async () => {
       try {
         const response = await request(requestOptions)
+        const limited = graphRateLimitMessage(response.data)
+        if (limited !== undefined) {
+          // thrown to be waited for and retried below like a REST rate limit; the last one is the error
+          throw Object.assign(new RateLimitError(`GitHub rate limit on ${what} (GitHub: "${limited}")`), {
+            status: response.status,
+            response
+          })
+        }
         if (response.status !== 204 && typeof response.data === 'string') {
           throw new Error(
             notJsonMessage(
@@ -103,16 +138,15 @@ export function githubOctokit(token: string, baseUrl: string, options: GitHubOpt
             { status: failure.status }
           )
         }
-        const wait = rateLimitWait(failure, Date.now())
-        if (wait === undefined || attempt >= RATE_LIMIT_RETRIES) throw error
-        if (wait > maxWait) {
+        const wait = waitFor(error)
+        if (wait !== undefined && wait > maxWait) {
           throw new RateLimitError(
             `GitHub rate limit on ${what}: retry after ${Math.ceil(wait / 1000)} s, longer than the ${maxWait / 1000} s this run waits`
           )
         }
-        await sleep(wait)
+        throw error
       }
-    }
+    })
   })
   return octokit
 }

@@ -1,45 +1,57 @@
 // HTTP for the services the action talks to (GitHub, registries, the apiserver): the proxy decision is
 // made for the URL actually called, every request has a timeout, and an answer that is not JSON is an
 // error naming the service instead of an undefined field later.
-import { HttpClient } from '@actions/http-client'
-import { fetch as undiciFetch, type Dispatcher } from 'undici'
+import { getProxyUrl } from '@actions/http-client'
+import { fetch as undiciFetch, ProxyAgent, type Dispatcher } from 'undici'
 
 export const DEFAULT_TIMEOUT_MS = 30_000
 
-const dispatchers = new Map<string, Dispatcher | undefined>()
-
 /**
- * The dispatcher for `url`: a proxy from HTTPS_PROXY/HTTP_PROXY unless NO_PROXY (or loopback) exempts
- * the host, judged by @actions/http-client's rules for this URL (not for GITHUB_API_URL).
+ * The proxy for `url` from HTTPS_PROXY/HTTP_PROXY, unless NO_PROXY or loopback exempts its host
+ * (@actions/http-client's rules, like Go's for kubectl), judged for this URL; undefined: direct.
  */
-export function dispatcherFor(url: string): Dispatcher | undefined {
-  const origin = new URL(url).origin
-  if (!dispatchers.has(origin)) {
-    dispatchers.set(origin, new HttpClient().getAgentDispatcher(url) as unknown as Dispatcher | undefined)
-  }
-  return dispatchers.get(origin)
+export function proxyFor(url: string | URL): string | undefined {
+  return getProxyUrl(String(url)) || undefined
 }
 
-export class ServiceTimeoutError extends Error {}
+const proxyAgents = new Map<string, Dispatcher>()
+
+/** The undici dispatcher for `url`: a proxy agent (one per proxy), or undefined for a direct connection. */
+export function dispatcherFor(url: string | URL): Dispatcher | undefined {
+  const proxy = proxyFor(url)
+  if (!proxy) return undefined
+  let agent = proxyAgents.get(proxy)
+  if (!agent) proxyAgents.set(proxy, (agent = new ProxyAgent(proxy)))
+  return agent
+}
+
+export class ServiceTimeoutError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'ServiceTimeoutError'
+  }
+}
 
 /**
- * A fetch for `baseUrl` through its dispatcher, aborting any request that takes longer than
- * `timeoutMs` with an error naming `service`.
+ * A fetch for `service` that sends each request through the dispatcher for its URL and aborts any
+ * request that takes longer than `timeoutMs` with an error naming `service`.
  */
-export function serviceFetch(service: string, baseUrl: string, timeoutMs = DEFAULT_TIMEOUT_MS): typeof fetch {
-  const dispatcher = dispatcherFor(baseUrl)
+export function serviceFetch(service: string, timeoutMs = DEFAULT_TIMEOUT_MS): typeof fetch {
   return (async (input: string | URL | Request, init: RequestInit = {}) => {
+    const url = input instanceof Request ? input.url : String(input)
     const timeout = AbortSignal.timeout(timeoutMs)
     const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout
     try {
-      return await undiciFetch(input as string, { ...(init as object), signal, dispatcher } as never)
+      return await undiciFetch(
+        input as string,
+        { ...(init as object), signal, dispatcher: dispatcherFor(url) } as never
+      )
     } catch (error) {
       if (timeout.aborted) {
         const method = init.method ?? 'GET'
-        throw new ServiceTimeoutError(
-          `${service} did not answer ${method} ${String(input)} within ${timeoutMs / 1000} s`,
-          { cause: error }
-        )
+        throw new ServiceTimeoutError(`${service} did not answer ${method} ${url} within ${timeoutMs / 1000} s`, {
+          cause: error
+        })
       }
       throw error
     }

@@ -5,7 +5,7 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { parseAllDocuments, type Tags } from 'yaml'
 import which from 'which'
-import { type EnvFile, type HookInfo, type KubeObject } from './types.js'
+import { type EnvFile, type HookInfo, type KubeObject, type Refusal } from './types.js'
 import { mapLimit } from '../lib/concurrency.js'
 import { makeTempDir, removeTempDir } from '../lib/temp-files.js'
 import { isKustomizationFile, isManifestFile } from '../lib/descriptors.js'
@@ -137,6 +137,8 @@ export interface Renderer {
 export interface Rendering {
   manifests: Manifest[]
   problems: string[]
+  /** Kustomize references the apply policy refused (then nothing was rendered); also in `problems`. */
+  refusals?: Refusal[]
 }
 
 export type RenderFiles = (files: EnvFile[]) => Promise<Rendering>

@@ -14,6 +14,18 @@ export interface KubeObject {
   [key: string]: unknown
 }
 
+/**
+ * One object or kustomize reference the apply policy refuses: why, and the input that would allow
+ * it. A refused kustomization is never rendered: the rendering reports it (see policyRender).
+ */
+export interface Refusal {
+  /** `ClusterRoleBinding ops-admin` or `apps/web/kustomization.yaml`. */
+  subject: string
+  source?: string
+  reasons: string[]
+  allowWith: string[]
+}
+
 export type HookPhase = 'pre' | 'post'
 
 /** A Helm hook: when it runs around the main apply. */

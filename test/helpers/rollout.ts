@@ -224,13 +224,12 @@ export class ApiserverProxy {
  * `predicate` (NaN if stopped before).
  */
 export function firstSeen(
-  kc: KubeConfig,
+  client: KubeClient,
   path: string,
   predicate: (object: LiveObject) => boolean
 ): { at: Promise<number>; stop: () => void } {
   const stopped = new AbortController()
-  const url = new URL((kc.getCurrentCluster()?.server ?? '') + path)
-  url.searchParams.set('watch', 'true')
+  const url = client.url(path, { watch: 'true' })
   const at = (async () => {
     let seenAt = NaN
     const onEvent = (event: WatchEvent): void => {
@@ -240,7 +239,9 @@ export function firstSeen(
     }
     while (!stopped.signal.aborted) {
       // Each new watch starts with the current state (ADDED events), so nothing is missed.
-      await streamWatch(kc, url, { onOpen: () => undefined, onEvent }, stopped.signal, 60_000).catch(() => undefined)
+      await streamWatch(client, url, { onOpen: () => undefined, onEvent }, stopped.signal, 60_000).catch(
+        () => undefined
+      )
     }
     return seenAt
   })()

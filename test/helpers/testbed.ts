@@ -31,6 +31,13 @@ export interface TestbedEnv {
   /** a static busybox in the anonymous registry, for Dockerfiles with RUN steps (no Docker Hub) */
   baseImage: string
   clusterSkipped: boolean
+  /** The cluster's apiserver URL and CA file, for a client without a kubeconfig (undefined without a cluster). */
+  kube: { server: string; caFile: string } | undefined
+  /**
+   * Keyless access: the ID-token request (URL and token) of a runner of acme/app's production
+   * environment on the emulator, and the one namespace RBAC lets that environment deploy to.
+   */
+  oidc: { requestUrl: string; requestToken: string; namespace: string }
 }
 
 /** The test bed's endpoints and secrets: process.env (filled by test/jest/load-testbed-env.mjs), else .testbed/env. */
@@ -42,6 +49,7 @@ export function testbedEnv(): TestbedEnv {
     if (!v) throw new Error(`${k} is not set: is the test bed up (npm run testbed:up)?`)
     return v
   }
+  const clusterSkipped = e.TESTBED_SKIP_CLUSTER === '1' || !e.KUBECONFIG
   return {
     kubeconfig: e.KUBECONFIG || undefined,
     githubApiUrl: need('GITHUB_API_URL'),
@@ -53,7 +61,13 @@ export function testbedEnv(): TestbedEnv {
     registryPassword: need('TESTBED_REGISTRY_PASSWORD'),
     gitRoot: need('TESTBED_GIT_ROOT'),
     baseImage: need('TESTBED_BASE_IMAGE'),
-    clusterSkipped: e.TESTBED_SKIP_CLUSTER === '1' || !e.KUBECONFIG
+    clusterSkipped,
+    kube: clusterSkipped ? undefined : { server: need('TESTBED_KUBE_SERVER'), caFile: need('TESTBED_KUBE_CA') },
+    oidc: {
+      requestUrl: need('TESTBED_OIDC_REQUEST_URL'),
+      requestToken: need('TESTBED_OIDC_REQUEST_TOKEN'),
+      namespace: need('TESTBED_OIDC_NAMESPACE')
+    }
   }
 }
 

@@ -5,7 +5,8 @@
 #
 #   TESTBED_SKIP_CLUSTER=1   bring up everything but the control plane
 #   TESTBED_SKIP_ACT=1       do not build the workflow engine (act) for npm run test:workflows
-#   TESTBED_REGISTRY_PORT, TESTBED_REGISTRY_AUTH_PORT, TESTBED_GITHUB_PORT   preferred ports
+#   TESTBED_REGISTRY_PORT, TESTBED_REGISTRY_AUTH_PORT, TESTBED_GITHUB_PORT, TESTBED_OIDC_PORT   preferred ports
+#   TESTBED_PORT_CLAIMS      where test beds claim their ports (default $TMPDIR/gitops-push-deploy-testbed-ports)
 #   TESTBED_CLUSTER_TIMEOUT  seconds to wait for the cluster's kubeconfig (default 300)
 set -euo pipefail
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
@@ -67,17 +68,28 @@ fi
 
 # ------------------------------------------------------------------ ports
 # Remembered across restarts; a preferred port taken by something that is not ours moves to a free one.
+# Test beds of several worktrees start at once, and a part listens only later: each port chosen is
+# claimed (a file naming this test bed) under one machine-wide lock, so no other test bed picks a
+# port that is chosen but not yet bound. A claim lapses when its test bed's directory is gone.
+PORT_CLAIMS="${TESTBED_PORT_CLAIMS:-${TMPDIR:-/tmp}/gitops-push-deploy-testbed-ports}"
+mkdir -p "$PORT_CLAIMS"
+exec 8>"$PORT_CLAIMS/.lock"
+flock -w 120 8 || die "another test bed held $PORT_CLAIMS/.lock for 2 minutes"
 [ -f "$TB/ports" ] && . "$TB/ports"
+claimed_by_other() { # PORT
+  local owner
+  owner="$(cat "$PORT_CLAIMS/$1" 2>/dev/null)" || return 1
+  [ "$owner" != "$TB" ] && [ -d "$owner" ]
+}
 pick_port() { # NAME PREFERRED MARKER
   local name="$1" port="$2" marker="$3"
-  if is_alive "$name" "$marker"; then
-    echo "$port"
-    return
+  if ! is_alive "$name" "$marker"; then
+    while port_busy "$port" || claimed_by_other "$port"; do
+      log "port $port (wanted for $name) is in use or claimed by another test bed; trying $((port + 1))"
+      port=$((port + 1))
+    done
   fi
-  while port_busy "$port"; do
-    log "port $port (wanted for $name) is in use by another program; trying $((port + 1))"
-    port=$((port + 1))
-  done
+  echo "$TB" >"$PORT_CLAIMS/$port"
   echo "$port"
 }
 REGISTRY_PORT=$(pick_port registry-anon "${TESTBED_REGISTRY_PORT:-${REGISTRY_PORT:-5001}}" "$TB/registry-anon.yml")
@@ -91,6 +103,12 @@ oidc_pref="${TESTBED_OIDC_PORT:-${OIDC_PORT:-$((GITHUB_PORT + 1))}}"
 OIDC_PORT=$(pick_port github-emulator "$oidc_pref" "--oidc-port $oidc_pref ")
 printf 'REGISTRY_PORT=%s\nREGISTRY_AUTH_PORT=%s\nGITHUB_PORT=%s\nOIDC_PORT=%s\n' "$REGISTRY_PORT" "$REGISTRY_AUTH_PORT" "$GITHUB_PORT" \
   "$OIDC_PORT" >"$TB/ports"
+# Claims of ports this test bed no longer uses are given back.
+for claim in "$PORT_CLAIMS"/*; do
+  case " $REGISTRY_PORT $REGISTRY_AUTH_PORT $GITHUB_PORT $OIDC_PORT " in *" ${claim##*/} "*) continue ;; esac
+  [ "$(cat "$claim" 2>/dev/null)" != "$TB" ] || rm -f "$claim"
+done
+exec 8>&-
 
 # start NAME CMD...: start a part in its own session, logging to .testbed/NAME.log
 start() {

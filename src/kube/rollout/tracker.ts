@@ -1,5 +1,4 @@
-import { type KubeConfig } from '@kubernetes/client-node'
-import { KubeClient } from '../client.js'
+import { type KubeClient } from '../client.js'
 import { Discovery, objectPath } from '../discovery.js'
 import { type ResourceResult } from '../types.js'
 import { type RolloutOutcome, type TrackOptions, type TrackTarget } from './types.js'
@@ -75,7 +74,6 @@ const WORKLOAD_RULES: ReadonlySet<TrackingRule> = new Set([
 export class RolloutTracker {
   private readonly startMs = Date.now()
   private readonly stop = new AbortController()
-  private readonly client: KubeClient
   private readonly tracked: Tracked[]
   private readonly namespaces = new Map<string, NamespaceWatches>()
   /** First seen (our clock) per uid: unschedulable pods, ReplicaSets with ReplicaFailure. */
@@ -89,11 +87,11 @@ export class RolloutTracker {
   private failRun: ((error: unknown) => void) | undefined
 
   constructor(
-    private readonly kc: KubeConfig,
+    /** The cluster's client: its connections, credentials and proxy serve the watches too. */
+    private readonly client: KubeClient,
     targets: TrackTarget[],
     private readonly options: TrackOptions
   ) {
-    this.client = new KubeClient(kc, kc.getCurrentCluster()?.server ?? '')
     this.graceMs = options.graceMs ?? DEFAULT_GRACE_MS
     this.tracked = targets.map(target => ({
       target,
@@ -181,7 +179,7 @@ export class RolloutTracker {
   }
 
   private watch<T extends LiveObject>(source: { path: string; fieldSelector?: string }): CollectionWatch<T> {
-    const watch = new CollectionWatch<T>(this.kc, source, () => this.queueEvaluation(), {
+    const watch = new CollectionWatch<T>(this.client, source, () => this.queueEvaluation(), {
       watchTimeoutSeconds: WATCH_TIMEOUT_SECONDS,
       onTrouble: message => this.options.log(message)
     })

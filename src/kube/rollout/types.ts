@@ -1,4 +1,5 @@
 // What rollout tracking is asked and what it answers.
+import { type Deadline } from '../../lib/deadline.js'
 import { type ResourceResult } from '../types.js'
 
 export interface TrackTarget {
@@ -34,3 +35,9 @@ export interface TrackOptions {
   /** Restarts a new pod may have before its crash loop fails the rollout; 1 by default. */
   failuresAllowed?: number
 }
+
+/**
+ * Waits on a rollout until `deadline` passes: hooks and rollbacks hand the tracker the very
+ * deadline they run under, so a wait never outlives the run's (or the rollback's) budget.
+ */
+export type Tracker = (targets: TrackTarget[], since: Date, deadline: Deadline) => Promise<RolloutOutcome>

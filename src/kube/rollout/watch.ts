@@ -3,9 +3,10 @@
 import http from 'node:http'
 import https from 'node:https'
 import { createInterface } from 'node:readline'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { type KubeConfig } from '@kubernetes/client-node'
-import { KubeApiError } from '../client.js'
+import { notJsonMessage } from '../../lib/http.js'
+import { systemClock } from '../../lib/deadline.js'
+import { backoffMs, type RetryPolicy } from '../../lib/retry.js'
+import { answerError, apiserver, KubeApiError, type KubeClient } from '../client.js'
 import { type LiveObject } from './objects.js'
 
 export interface WatchEvent {
@@ -16,20 +17,19 @@ export interface WatchEvent {
 type Finish = (error?: KubeApiError) => void
 
 /**
- * One GET with the kubeconfig's TLS options and credentials (client-node's applyToHTTPSOptions
- * refreshes exec/OIDC tokens). Settles once: when `consume` calls finish, on connection errors
- * and non-200 answers (as KubeApiError), or quietly when `signal` aborts. The idle timeout
- * catches a dead peer that never closes the socket.
+ * One streamed GET through the cluster's client (its TLS, credentials and proxy, on a connection
+ * of its own). Settles once: when `consume` calls finish, on connection errors and non-200
+ * answers (as KubeApiError), or quietly when `signal` aborts. The idle timeout catches a dead peer
+ * that never closes the socket.
  */
 async function get(
-  kc: KubeConfig,
+  client: KubeClient,
   url: URL,
   signal: AbortSignal,
   idleTimeoutMs: number,
   consume: (res: http.IncomingMessage, finish: Finish, fail: (error: Error) => void) => void
 ): Promise<void> {
-  const options: https.RequestOptions = { method: 'GET', headers: { Accept: 'application/json' } }
-  await kc.applyToHTTPSOptions(options)
+  const options = await client.requestOptions('GET', 'streams')
   const request = `GET ${url.pathname}`
   return new Promise((resolve, reject) => {
     if (signal.aborted) return resolve()
@@ -49,10 +49,20 @@ async function get(
       if (res.statusCode === 200) return consume(res, finish, fail)
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => chunks.push(chunk))
-      res.on('end', () => finish(statusError(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), request)))
+      res.on('end', () =>
+        finish(
+          answerError(
+            request,
+            url,
+            res.statusCode ?? 0,
+            res.headers['content-type'],
+            Buffer.concat(chunks).toString('utf8')
+          )
+        )
+      )
     })
     req.setTimeout(idleTimeoutMs, () =>
-      fail(new KubeApiError(0, 'Timeout', `no answer in ${idleTimeoutMs} ms`, request))
+      fail(new KubeApiError(0, 'Timeout', `${apiserver(url)} sent nothing for ${idleTimeoutMs / 1000} s`, request))
     )
     req.on('error', fail)
     signal.addEventListener('abort', abort, { once: true })
@@ -60,27 +70,42 @@ async function get(
   })
 }
 
+interface List<T> {
+  metadata: { resourceVersion: string }
+  items: T[]
+}
+
 /** A LIST: the collection's items and resourceVersion; undefined when `signal` aborted first. */
 export async function listCollection<T>(
-  kc: KubeConfig,
+  client: KubeClient,
   url: URL,
   signal: AbortSignal,
   timeoutMs: number
-): Promise<{ metadata: { resourceVersion: string }; items: T[] } | undefined> {
-  let list: { metadata: { resourceVersion: string }; items: T[] } | undefined
-  await get(kc, url, signal, timeoutMs, (res, finish, fail) => {
+): Promise<List<T> | undefined> {
+  let list: List<T> | undefined
+  await get(client, url, signal, timeoutMs, (res, finish) => {
     const chunks: Buffer[] = []
     res.on('data', (chunk: Buffer) => chunks.push(chunk))
     res.on('end', () => {
-      try {
-        list = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof list
-        finish()
-      } catch (error) {
-        fail(error as Error)
-      }
+      const text = Buffer.concat(chunks).toString('utf8')
+      list = parseList<T>(text)
+      if (list) return finish()
+      const request = `GET ${url.pathname}`
+      const message = notJsonMessage(apiserver(url), request, 200, res.headers['content-type'], text)
+      finish(new KubeApiError(200, 'NotAList', message, request))
     })
   })
   return list
+}
+
+/** The list in a LIST answer; undefined for anything else (an HTML page, a cut answer). */
+function parseList<T>(text: string): List<T> | undefined {
+  try {
+    const list = JSON.parse(text) as Partial<List<T>> | null
+    return Array.isArray(list?.items) && list.metadata ? (list as List<T>) : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /**
@@ -89,14 +114,14 @@ export async function listCollection<T>(
  * among them) as KubeApiError.
  */
 export async function streamWatch(
-  kc: KubeConfig,
+  client: KubeClient,
   url: URL,
   handlers: { onOpen: () => void; onEvent: (event: WatchEvent) => void },
   signal: AbortSignal,
   idleTimeoutMs: number
 ): Promise<void> {
   const request = `GET ${url.pathname}`
-  await get(kc, url, signal, idleTimeoutMs, (res, finish, fail) => {
+  await get(client, url, signal, idleTimeoutMs, (res, finish, fail) => {
     handlers.onOpen()
     const lines = createInterface({ input: res, crlfDelay: Infinity })
     // readline re-emits the response's errors: it needs a listener too.
@@ -107,7 +132,8 @@ export async function streamWatch(
       try {
         event = JSON.parse(line) as WatchEvent
       } catch {
-        return finish(new KubeApiError(0, 'BadWatchEvent', `unreadable watch event: ${line.slice(0, 200)}`, request))
+        const message = `${apiserver(url)} sent an unreadable watch event: ${line.slice(0, 200)}`
+        return finish(new KubeApiError(0, 'BadWatchEvent', message, request))
       }
       if (event.type !== 'ERROR') return handlers.onEvent(event)
       const status = event.object
@@ -118,21 +144,6 @@ export async function streamWatch(
       finish(res.complete ? undefined : new KubeApiError(0, 'ConnectionFailed', 'watch connection lost', request))
     )
   })
-}
-
-function statusError(status: number, text: string, request: string): KubeApiError {
-  let body: { reason?: string; message?: string } = {}
-  try {
-    body = JSON.parse(text) as typeof body
-  } catch {
-    // not a Status object: keep the raw text as message
-  }
-  return new KubeApiError(
-    status,
-    body.reason ?? `HTTP${status}`,
-    body.message ?? (text.trim() || `HTTP ${status}`),
-    request
-  )
 }
 
 export interface CollectionSource {
@@ -148,8 +159,8 @@ export interface CollectionWatchOptions {
   onTrouble: (message: string) => void
 }
 
-const BACKOFF_START_MS = 250
-const BACKOFF_MAX_MS = 2_000
+/** Waits between reconnects while the apiserver cannot be reached (attempts: as long as the tracker runs). */
+const RECONNECT: RetryPolicy = { attempts: Infinity, baseDelayMs: 250, maxDelayMs: 2_000 }
 const LIST_TIMEOUT_MS = 60_000
 
 /**
@@ -163,7 +174,7 @@ export class CollectionWatch<T extends LiveObject = LiveObject> {
   private resourceVersion: string | undefined
 
   constructor(
-    private readonly kc: KubeConfig,
+    private readonly client: KubeClient,
     private readonly source: CollectionSource,
     private readonly onChange: () => void,
     private readonly options: CollectionWatchOptions
@@ -180,7 +191,7 @@ export class CollectionWatch<T extends LiveObject = LiveObject> {
           failures = 0
         }
         await streamWatch(
-          this.kc,
+          this.client,
           this.url(true),
           { onOpen, onEvent: e => this.apply(e) },
           signal,
@@ -198,14 +209,13 @@ export class CollectionWatch<T extends LiveObject = LiveObject> {
           this.options.onTrouble(`watch ${this.describe()}: ${(error as Error).message}; retrying`)
         }
         failures++
-        const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * 2 ** (failures - 1))
-        await sleep(delay, undefined, { signal }).catch(() => undefined)
+        await systemClock.sleep(backoffMs(RECONNECT, failures), signal)
       }
     }
   }
 
   private async list(signal: AbortSignal): Promise<void> {
-    const list = await listCollection<T>(this.kc, this.url(false), signal, LIST_TIMEOUT_MS)
+    const list = await listCollection<T>(this.client, this.url(false), signal, LIST_TIMEOUT_MS)
     if (!list) return
     this.objects.clear()
     for (const item of list.items) this.objects.set(item.metadata.uid, item)
@@ -224,16 +234,15 @@ export class CollectionWatch<T extends LiveObject = LiveObject> {
   }
 
   private url(watch: boolean): URL {
-    const server = this.kc.getCurrentCluster()?.server ?? ''
-    const url = new URL(server.replace(/\/+$/, '') + this.source.path)
-    if (this.source.fieldSelector) url.searchParams.set('fieldSelector', this.source.fieldSelector)
-    if (watch) {
-      url.searchParams.set('watch', 'true')
-      url.searchParams.set('allowWatchBookmarks', 'true')
-      url.searchParams.set('resourceVersion', this.resourceVersion ?? '')
-      url.searchParams.set('timeoutSeconds', String(this.options.watchTimeoutSeconds))
-    }
-    return url
+    const { path, fieldSelector } = this.source
+    if (!watch) return this.client.url(path, { fieldSelector })
+    return this.client.url(path, {
+      fieldSelector,
+      watch: 'true',
+      allowWatchBookmarks: 'true',
+      resourceVersion: this.resourceVersion ?? '',
+      timeoutSeconds: String(this.options.watchTimeoutSeconds)
+    })
   }
 
   private idleTimeoutMs(): number {

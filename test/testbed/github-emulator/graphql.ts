@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { buildSchema, execute, GraphQLError, parse, validate, type GraphQLSchema } from 'graphql'
-import { defaultIdentity, type Ctx } from './context.ts'
+import { defaultIdentity, numericId, type Ctx } from './context.ts'
 import { isSha, type TreeChange } from './git.ts'
 import { decodeBase64Strict, HttpError, isObject, type Reply } from './http.ts'
 import type { Misfit } from './openapi.ts'
@@ -29,6 +29,28 @@ function asGraphError(error: unknown): unknown {
   if (!(error instanceof HttpError)) return error
   const message = (error.body as { message?: string } | undefined)?.message ?? 'error'
   return failure(error.status === 403 ? 'FORBIDDEN' : error.status === 404 ? 'NOT_FOUND' : 'UNPROCESSABLE', message)
+}
+
+/** A resolver met the `graphqlRateLimited` quirk: the whole call answers GitHub's rate limit. */
+class RateLimited extends Error {}
+
+/** Throws `RateLimited` while the repository's `graphqlRateLimited` quirk has calls left. */
+function checkRateLimit(ctx: Ctx): void {
+  if (ctx.svc.quirks.takeGraphqlRateLimit(ctx.repo.full)) throw new RateLimited(ctx.user.login)
+}
+
+/** GitHub's primary GraphQL rate limit: 200, no data, RATE_LIMITED, nothing remaining until the reset. */
+function rateLimitReply(login: string): Reply {
+  const id = numericId(`user:${login}`)
+  return {
+    status: 200,
+    body: { errors: [{ type: 'RATE_LIMITED', message: `API rate limit exceeded for user ID ${id}.` }] },
+    headers: {
+      'x-ratelimit-remaining': '0',
+      'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 1),
+      'x-ratelimit-resource': 'graphql'
+    }
+  }
 }
 
 export class GraphQLEndpoint {
@@ -79,6 +101,8 @@ export class GraphQLEndpoint {
       operationName: typeof body.operationName === 'string' ? body.operationName : undefined,
       rootValue: { ...queryRoot(open), ...mutationRoot(open, bot) }
     })
+    const limited = result.errors?.find(e => e.originalError instanceof RateLimited)
+    if (limited) return rateLimitReply(limited.originalError!.message)
     // Errors without data are the request's (variables that do not fit), not a resolver's answer.
     if (result.data === undefined || result.data === null) {
       if (result.errors?.length) return this.unfit(result.errors.map(e => e.message))
@@ -103,6 +127,7 @@ function queryRoot(open: OpenRepo): Record_ {
     repository: async ({ owner, name }: { owner: string; name: string }) => {
       const ctx = await open(owner, name)
       if (!ctx) throw failure('NOT_FOUND', `Could not resolve to a Repository with the name '${owner}/${name}'.`)
+      checkRateLimit(ctx)
       checkReadable(ctx)
       return repositoryObject(ctx)
     }
@@ -253,6 +278,7 @@ function mutationRoot(open: OpenRepo, bot: boolean): Record_ {
       const ctx = await open(owner, name)
       if (!ctx?.repo.git)
         throw failure('NOT_FOUND', `Could not resolve to a Repository with the name '${owner}/${name}'.`)
+      checkRateLimit(ctx)
       const additions = input.fileChanges?.additions ?? []
       const deletions = input.fileChanges?.deletions ?? []
       try {

@@ -39,6 +39,11 @@ export interface Quirks {
   actionsMayNotCreatePullRequests?: boolean
   /** The organization enforces SAML single sign-on and the token is not authorized for it. */
   samlUnauthorized?: boolean
+  /**
+   * The next this many GraphQL calls naming the repository answer GitHub's primary rate limit: HTTP 200,
+   * no data, `errors: [{ type: 'RATE_LIMITED' }]`, `x-ratelimit-remaining: 0`, a reset one second away.
+   */
+  graphqlRateLimited?: number
 }
 
 const KNOWN = new Set([
@@ -50,7 +55,8 @@ const KNOWN = new Set([
   'rules',
   'permissions',
   'actionsMayNotCreatePullRequests',
-  'samlUnauthorized'
+  'samlUnauthorized',
+  'graphqlRateLimited'
 ])
 
 export const FORBIDDEN_INTEGRATION = 'Resource not accessible by integration'
@@ -63,6 +69,8 @@ export class QuirkStore {
   private byRepo = new Map<string, Quirks>()
   /** When each object or branch tip was written, for replication lag. */
   private written = new Map<string, number>()
+  /** GraphQL calls still to answer with a rate limit, per repository. */
+  private rateLimitedCalls = new Map<string, number>()
 
   get(full: string): Quirks {
     return this.byRepo.get(full.toLowerCase()) ?? {}
@@ -73,15 +81,26 @@ export class QuirkStore {
       if (!KNOWN.has(key)) throw new HttpError(400, `unknown quirk ${key}`)
     }
     this.byRepo.set(full.toLowerCase(), quirks)
+    this.rateLimitedCalls.set(full.toLowerCase(), quirks.graphqlRateLimited ?? 0)
   }
 
   reset(full: string): void {
     this.byRepo.delete(full.toLowerCase())
+    this.rateLimitedCalls.delete(full.toLowerCase())
   }
 
   clear(): void {
     this.byRepo.clear()
     this.written.clear()
+    this.rateLimitedCalls.clear()
+  }
+
+  /** True (and one fewer left) when this GraphQL call is to answer a rate limit. */
+  takeGraphqlRateLimit(full: string): boolean {
+    const left = this.rateLimitedCalls.get(full.toLowerCase()) ?? 0
+    if (left <= 0) return false
+    this.rateLimitedCalls.set(full.toLowerCase(), left - 1)
+    return true
   }
 
   /** Note a commit or branch written now (only matters with replication lag). */

@@ -469,7 +469,8 @@ describe('edit details the corpus does not reach', () => {
 
   describe('restoring lines (a revert)', () => {
     const after = `  image: ${image}:1.10\n`
-    const before = `  image: ${image}:1.9\n`
+    // a comment the forward write would not produce: restored lines, not a rewrite
+    const before = `  image: ${image}:1.9 # as it was\n`
     it('puts the lines back where they stand as whole lines, reporting them', () => {
       const source = `a:\n${after}`
       const result = editFile(source, 'f.yaml', fixed({ tag: '1.9', version: '1.9' }, { before, after }))
@@ -480,6 +481,22 @@ describe('edit details the corpus does not reach', () => {
     it('nothing to restore: the target is written', () => {
       const result = editFile(`a:\n${after}`, 'f.yaml', fixed({ tag: '1.8', version: '1.8' }))
       expect(result.text).toBe(`a:\n  image: ${image}:1.8\n`)
+    })
+
+    it.each([
+      ['at the start of the file', after, before],
+      ['at the end of a file without final newline', `a:\n${after.trimEnd()}`, `a:\n${before.trimEnd()}`]
+    ])('restores lines %s', (_name, source, expected) => {
+      const block = source.endsWith('\n') ? { before, after } : { before: before.trimEnd(), after: after.trimEnd() }
+      expect(editFile(source, 'f.yaml', fixed({ tag: '1.9', version: '1.9' }, block)).text).toBe(expected)
+    })
+
+    it('of two matches as near, the first is restored', () => {
+      const mark = { before: '# pinned 1.9\n', after: '# pinned 1.10\n' }
+      const source = `${mark.after}a:\n  image: ${image}:2.0\n# x\n${mark.after}`
+      expect(editFile(source, 'f.yaml', fixed({ tag: '2.0', version: '2.0' }, mark)).text).toBe(
+        `${mark.before}a:\n  image: ${image}:2.0\n# x\n${mark.after}`
+      )
     })
 
     it('text inside a line is no place to restore', () => {

@@ -28,7 +28,11 @@ is_alive() {
   [ -f "$pidfile" ] || return 1
   pid="$(cat "$pidfile" 2>/dev/null)"
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$2"
+  # Not a pipe: grep -q may exit before tr has written, and under pipefail tr's SIGPIPE (141)
+  # would make a live process look dead.
+  local cmdline
+  cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
+  [[ "$cmdline" == *"$2"* ]]
 }
 
 # port_busy PORT: something accepts connections on 127.0.0.1:PORT

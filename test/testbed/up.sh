@@ -8,8 +8,10 @@
 #   TESTBED_REGISTRY_PORT, TESTBED_REGISTRY_AUTH_PORT, TESTBED_GITHUB_PORT, TESTBED_OIDC_PORT   preferred ports
 #   TESTBED_PORT_CLAIMS      where test beds claim their ports (default $TMPDIR/gitops-push-deploy-testbed-ports)
 #   TESTBED_CLUSTER_TIMEOUT  seconds to wait for the cluster's kubeconfig (default 300)
-set -euo pipefail
+set -eEuo pipefail
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+# A command failing under set -e otherwise ends the script without a word (seen once as exit 141).
+trap 'printf "[testbed] ERROR: exit %s at up.sh line %s: %s\n" "$?" "$LINENO" "$BASH_COMMAND" >&2' ERR
 
 T0=$(date +%s%N)
 mkdir -p "$TB"

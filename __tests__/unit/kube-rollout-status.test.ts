@@ -54,10 +54,38 @@ describe('trackingRule', () => {
     ['apps/v1', 'ControllerRevision', 'applied'],
     ['policy/v1beta1', 'PodSecurityPolicy', 'applied'],
     ['apiextensions.k8s.io/v1', 'Example', 'applied'],
-    // k8s.io and its subdomains are reserved for Kubernetes itself
-    ['k8s.io/v1', 'Example', 'applied']
+    // *.k8s.io groups that Kubernetes does not serve are custom resources (API-approved CRDs)
+    ['gateway.networking.k8s.io/v1', 'Gateway', 'custom-resource'],
+    ['gateway.networking.k8s.io/v1', 'HTTPRoute', 'custom-resource'],
+    ['snapshot.storage.k8s.io/v1', 'VolumeSnapshot', 'custom-resource'],
+    ['k8s.io/v1', 'Example', 'custom-resource']
   ])('%s %s → %s', (apiVersion, kind, rule) => {
     expect(trackingRule(apiVersion, kind)).toBe(rule)
+  })
+
+  // The dotted groups of the Kubernetes 1.34 API reference (kubernetes.io/docs/reference/kubernetes-api):
+  // their kinds without a rule of their own are only applied.
+  it.each([
+    'admissionregistration.k8s.io',
+    'apiextensions.k8s.io',
+    'apiregistration.k8s.io',
+    'authentication.k8s.io',
+    'authorization.k8s.io',
+    'certificates.k8s.io',
+    'coordination.k8s.io',
+    'discovery.k8s.io',
+    'events.k8s.io',
+    'flowcontrol.apiserver.k8s.io',
+    'internal.apiserver.k8s.io',
+    'networking.k8s.io',
+    'node.k8s.io',
+    'rbac.authorization.k8s.io',
+    'resource.k8s.io',
+    'scheduling.k8s.io',
+    'storage.k8s.io',
+    'storagemigration.k8s.io'
+  ])('%s is built in', group => {
+    expect(trackingRule(`${group}/v1`, 'SomeKind')).toBe('applied')
   })
 })
 

@@ -205,10 +205,6 @@ interface LocationState {
   typed: boolean
 }
 
-function shownReference(repository: string, tag?: string, digest?: string): string {
-  return `${repository}${tag ? `:${tag}` : ''}${digest ? `@${digest}` : ''}`
-}
-
 /** Helm `tag` may carry the digest itself (`1.2@sha256:…`) when the values have no `digest` key. */
 function helmValue(tagText: string, digestText: string | undefined): ImageValue {
   const at = tagText.indexOf('@')
@@ -237,12 +233,12 @@ function read(location: ImageLocation, image: string): LocationState {
     case 'tag':
       return {
         value: { tag: location.scalar.value || undefined },
-        shown: shownReference(image, location.scalar.value),
+        shown: formatReference(image, location.scalar.value),
         typed: Boolean(location.scalar.typed)
       }
     case 'digest': {
       const digest = location.scalar.value || undefined
-      return { value: { digest }, shown: shownReference(image, undefined, digest), typed: false }
+      return { value: { digest }, shown: formatReference(image, undefined, digest), typed: false }
     }
     case 'kustomize': {
       const newTag = field(location.entry, 'newTag')
@@ -250,7 +246,7 @@ function read(location: ImageLocation, image: string): LocationState {
       const digest = field(location.entry, 'digest')?.value || undefined
       return {
         value: { tag, digest },
-        shown: shownReference(location.repository, tag, digest),
+        shown: formatReference(location.repository, tag, digest),
         typed: Boolean(newTag?.typed)
       }
     }
@@ -259,7 +255,7 @@ function read(location: ImageLocation, image: string): LocationState {
       const value = helmValue(tag?.value ?? '', field(location.entry, 'digest')?.value)
       return {
         value,
-        shown: shownReference(location.repository, value.tag, value.digest),
+        shown: formatReference(location.repository, value.tag, value.digest),
         typed: Boolean(tag?.typed)
       }
     }
@@ -287,12 +283,12 @@ function write(
       if (target.tag === undefined && target.digest !== undefined) return { splices: [], shown: state.shown }
       return {
         splices: [replaceScalar(source, location.scalar, target.tag ?? '')],
-        shown: shownReference(image, target.tag)
+        shown: formatReference(image, target.tag)
       }
     case 'digest':
       return {
         splices: [replaceScalar(source, location.scalar, target.digest ?? '')],
-        shown: shownReference(image, undefined, target.digest)
+        shown: formatReference(image, undefined, target.digest)
       }
     case 'kustomize': {
       // `kustomize edit set image` semantics: newName and other keys stay; newTag and digest
@@ -306,7 +302,7 @@ function write(
         ...(suffixOnly ? [] : setKey(source, location.entry, 'newTag', tag, ['name', 'newName'], eol)),
         ...setKey(source, location.entry, 'digest', target.digest, kept, eol)
       ]
-      return { splices, shown: shownReference(location.repository, tag, target.digest) }
+      return { splices, shown: formatReference(location.repository, tag, target.digest) }
     }
     case 'helm': {
       const hasDigestKey = field(location.entry, 'digest') !== undefined
@@ -319,7 +315,7 @@ function write(
             ...setKey(source, location.entry, 'digest', target.digest ?? '', [], eol)
           ]
         : setKey(source, location.entry, location.tagKey, target.digest ? `${tag}@${target.digest}` : tag, [], eol)
-      return { splices, shown: shownReference(location.repository, tag, target.digest) }
+      return { splices, shown: formatReference(location.repository, tag, target.digest) }
     }
   }
 }

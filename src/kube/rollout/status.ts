@@ -54,9 +54,35 @@ export function trackingRule(apiVersion: string, kind: string): TrackingRule {
   return isBuiltInGroup(group) ? 'applied' : 'custom-resource'
 }
 
-/** Built-in groups have no dot (`apps`, `batch`, …) or end in k8s.io; a CRD's group must contain a dot. */
+/**
+ * The API groups Kubernetes serves itself. Not every `*.k8s.io` group: custom resources may use
+ * one with API approval (Gateway API's `gateway.networking.k8s.io`, `snapshot.storage.k8s.io`), and
+ * their conditions are followed like any custom resource's. Groups without a dot are built in
+ * (`apps`, `batch`, …): a CRD's group must contain one.
+ */
+const BUILT_IN_DOTTED_GROUPS = new Set([
+  'admissionregistration.k8s.io',
+  'apiextensions.k8s.io',
+  'apiregistration.k8s.io',
+  'authentication.k8s.io',
+  'authorization.k8s.io',
+  'certificates.k8s.io',
+  'coordination.k8s.io',
+  'discovery.k8s.io',
+  'events.k8s.io',
+  'flowcontrol.apiserver.k8s.io',
+  'internal.apiserver.k8s.io',
+  'networking.k8s.io',
+  'node.k8s.io',
+  'rbac.authorization.k8s.io',
+  'resource.k8s.io',
+  'scheduling.k8s.io',
+  'storage.k8s.io',
+  'storagemigration.k8s.io'
+])
+
 function isBuiltInGroup(group: string): boolean {
-  return !group.includes('.') || group === 'k8s.io' || group.endsWith('.k8s.io')
+  return !group.includes('.') || BUILT_IN_DOTTED_GROUPS.has(group)
 }
 
 /**

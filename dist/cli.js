@@ -3,6 +3,8 @@ import { createRequire as __createRequire } from 'node:module';const require = _
 import {
   CliUsageError,
   ImageReferenceError,
+  ProblemsError,
+  Redactor,
   cancelOnSignals,
   descriptorFiles,
   exitCodeFor,
@@ -83,7 +85,7 @@ template) and the edit is refused when anything but image fields would change. N
 Exit status 0 when done (or nothing to change), 1 on a bad flag, when the image is not
 referenced, when the render check fails, or with --check when files would change.
 `;
-var UsageError = class extends Error {
+var UsageError = class extends ProblemsError {
 };
 function parseEditArgs(argv) {
   let values;
@@ -105,7 +107,7 @@ function parseEditArgs(argv) {
       strict: true
     }));
   } catch (error) {
-    throw new UsageError(error.message);
+    throw new UsageError([error.message]);
   }
   if (values.help) return "help";
   const problems = [];
@@ -136,7 +138,7 @@ function parseEditArgs(argv) {
       problems.push(`--env-path "${p}" must be a path relative to --dir, without ..`);
     }
   }
-  if (problems.length > 0) throw new UsageError(problems.join("\n"));
+  if (problems.length > 0) throw new UsageError(problems);
   return { repository, image, tag, digest, pin, envPaths, dir: values.dir, check: values.check, json: values.json };
 }
 async function runEdit(argv, output = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) }) {
@@ -145,7 +147,7 @@ async function runEdit(argv, output = { stdout: (t) => process.stdout.write(t), 
     args = parseEditArgs(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    for (const line of error.message.split("\n")) output.stderr(`error: ${line}
+    for (const problem of error.problems) output.stderr(`error: ${problem}
 `);
     return 1;
   }
@@ -195,23 +197,6 @@ async function runEdit(argv, output = { stdout: (t) => process.stdout.write(t), 
     return 1;
   }
 }
-
-// src/host/redactor.ts
-var Redactor = class {
-  secrets = /* @__PURE__ */ new Set();
-  add(value) {
-    for (const part of [value, ...value.split(/\r?\n/)].map((v) => v.trim())) {
-      if (part.length >= 4) this.secrets.add(part);
-    }
-  }
-  redact(text) {
-    let result = text;
-    for (const secret of [...this.secrets].sort((a, b) => b.length - a.length)) {
-      result = result.split(secret).join("***");
-    }
-    return result;
-  }
-};
 
 // src/host/cli-host.ts
 var CliHost = class {

@@ -2,6 +2,7 @@ import { createRequire as __createRequire } from 'node:module';const require = _
 import {
   HttpClient,
   INPUTS,
+  Redactor,
   cancelOnSignals,
   exitCodeFor,
   idTokenEndpoint,
@@ -645,8 +646,11 @@ function readActionInputs() {
   return raw;
 }
 var ActionHost = class {
+  // The runner masks registered secrets in the log; the summary and output files are ours to mask.
+  redactor = new Redactor();
   setSecret(value) {
     setSecret(value);
+    this.redactor.add(value);
   }
   debug(message) {
     debug(message);
@@ -664,7 +668,7 @@ var ActionHost = class {
     return group(name, fn);
   }
   setOutput(name, value) {
-    setOutput(name, value);
+    setOutput(name, this.redactor.redact(value));
   }
   idToken(audience) {
     idTokenEndpoint(process.env);
@@ -672,10 +676,10 @@ var ActionHost = class {
   }
   async writeSummary(summary2) {
     if (!process.env.GITHUB_STEP_SUMMARY) {
-      info(summary2.text);
+      info(this.redactor.redact(summary2.text));
       return;
     }
-    await summary.addRaw(summary2.markdown, true).write();
+    await summary.addRaw(this.redactor.redact(summary2.markdown), true).write();
   }
 };
 

@@ -3,74 +3,19 @@
 // to apply. The first run deploys the app; the next ones are timed. Median of 7 runs.
 // Needs the test bed: npm run testbed:up, then npm run package. Run: node bench/reconcile-run.mjs [runs]
 import { spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { readTestbedEnv } from '../test/helpers/testbed-env.mjs'
+import { createCliApp, runCli } from './lib/cli-app.mjs'
 
 const runs = Number(process.argv[2] ?? 7)
 const env = readTestbedEnv()
 
 const namespace = `bench-reconcile-${Date.now().toString(36)}`
-const repo = `bench/${namespace}`
-const files = {
-  'app/namespace.yaml': `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${namespace}\n`,
-  'app/deployment.yaml': `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: ${namespace}
-spec:
-  replicas: 0
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-        - name: web
-          image: ${env.REGISTRY}/bench/web:initial
-`,
-  'app/service.yaml': `apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: ${namespace}\nspec:\n  selector: {app: web}\n  ports: [{port: 80}]\n`
-}
-for (let i = 0; i < 17; i++) {
-  files[`app/config-${i}.yaml`] =
-    `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config-${i}\n  namespace: ${namespace}\ndata:\n  key: "${i}"\n`
-}
-const response = await fetch(`${env.GITHUB_API_URL}/_testbed/repos`, {
-  method: 'POST',
-  headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({ owner: 'bench', name: namespace, files })
-})
-if (!response.ok) throw new Error(`creating the env repo failed: ${response.status} ${await response.text()}`)
+const repo = await createCliApp(env, namespace, { replicas: 0 })
 
-const kubeconfig = readFileSync(env.KUBECONFIG, 'utf8')
 function reconcile() {
-  const start = performance.now()
-  const result = spawnSync(
-    process.execPath,
-    [
-      'dist/cli.js',
-      '--json',
-      '--mode',
-      'reconcile',
-      '--env-repo',
-      repo,
-      '--env-path',
-      'app',
-      '--github-api-url',
-      env.GITHUB_API_URL,
-      '--timeout',
-      '2m'
-    ],
-    {
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH, 'INPUT_ENV-TOKEN': env.TESTBED_GITHUB_TOKEN, INPUT_KUBECONFIG: kubeconfig }
-    }
-  )
-  const wall = (performance.now() - start) / 1000
-  const outputs = JSON.parse(result.stdout)
-  if (outputs.status !== 'reconciled') throw new Error(`reconcile ended ${outputs.status}:\n${result.stderr}`)
-  return { wall, outputs, stderr: result.stderr }
+  const run = runCli(env, repo, ['--mode', 'reconcile'])
+  if (run.outputs.status !== 'reconciled') throw new Error(`reconcile ended ${run.outputs.status}:\n${run.stderr}`)
+  return run
 }
 
 const first = reconcile()

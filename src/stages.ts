@@ -20,7 +20,7 @@ function clusterPort(cluster: Cluster): ClusterPort {
     validate: files => cluster.validate(files),
     drift: files => cluster.drift(files),
     lock: (key, holder, deadline) => cluster.lock(key, holder, deadline),
-    apply: (files, stamp, deadline) => cluster.apply(files, deployAnnotations(stamp), deadline),
+    apply: (files, stamp, deadline, signal) => cluster.apply(files, deployAnnotations(stamp), deadline, signal),
     waitForRollout: (applied, deadline, since, signal) => cluster.waitForRollout(applied, deadline, since, signal),
     rollback: (previousFiles, applied, deadline, stamp) =>
       cluster.rollback(previousFiles, applied, deadline, deployAnnotations(stamp)),

@@ -390,6 +390,29 @@ describe('pipeline policy', () => {
     expect(logs.join('')).toContain('Cancelled')
   })
 
+  it('cancelled while the apply waits on a Helm pre-hook: the apply gets the signal; no rollback, no revert, lock released', async () => {
+    const { stages, calls } = fakeStages({})
+    const controller = new AbortController()
+    const cancelling = withCluster(stages, cluster => ({
+      apply: async (files, stamp, deadline, signal) => {
+        await cluster.apply(files, stamp, deadline)
+        controller.abort(new Error('cancelled (SIGTERM)'))
+        // the pre-hook wait ends only through the signal
+        if (!signal?.aborted) throw new Error('apply without the run’s cancel signal')
+        throw new Error('Helm pre-hook failed: rollout tracking was cancelled')
+      }
+    }))
+    const logs: string[] = []
+    const host = new CliHost(text => logs.push(text))
+    const result = await runPipeline(host, baseInputs, cancelling, context, controller.signal)
+    expect(result.status).toBe('cancelled')
+    expect(calls).toEqual(['build', 'plan', 'validate', 'drift', 'commit', 'lock', 'apply c0ffee', 'release', 'close'])
+    expect(result.report.failure).toMatch(
+      /^cancelled: the cluster was left as it is, maybe with only part of this run's objects applied \(Git holds .*web:v2@sha256:[0-9a-f]{64}, env commit c0ffee: the next run or a reconcile applies it\)$/
+    )
+    expect(logs.join('')).toContain(result.report.failure)
+  })
+
   it('cancelled before a stage starts: that stage never runs', async () => {
     const controller = new AbortController()
     controller.abort(new Error('cancelled (SIGTERM)'))

@@ -242,15 +242,20 @@ export class Cluster {
    * Server-side apply of every object in waves, after the Helm pre-hooks of the set ran; each
    * object is labelled a member of the inventory, whose recorded scope is widened first (kubectl's
    * order: an interrupted run leaks nothing). Throws ApplyError listing what was applied. Hooks
-   * and CRD waits spend the run's deadline.
+   * and CRD waits spend the run's deadline; waiting on pre-hooks stops when `signal` aborts.
    */
-  async apply(files: EnvFile[], annotations: Record<string, string>, deadline: Deadline): Promise<AppliedObject[]> {
+  async apply(
+    files: EnvFile[],
+    annotations: Record<string, string>,
+    deadline: Deadline,
+    signal?: AbortSignal
+  ): Promise<AppliedObject[]> {
     const prepared = await this.applier.prepare(files, annotations, this.inventory.labels())
     const members = prepared.filter(p => !p.hook)
     let recorded = await this.inventory.widen(members)
     try {
       this.postHooks = []
-      const pre = await runHooks(this.applier, this.tracker(), prepared, 'pre', deadline, this.log)
+      const pre = await runHooks(this.applier, this.tracker(signal), prepared, 'pre', deadline, this.log)
       if (!pre.ok) throw new ApplyError([pre.failure ?? 'Helm pre-hook failed'], [])
       const applied = await this.applier.apply(members, deadline)
       this.postHooks = prepared.filter(p => p.hook?.phase === 'post')

@@ -300,7 +300,7 @@ async function applyAndWait(run: Run, cluster: ClusterPort, target: ApplyTarget)
     try {
       const since = new Date()
       applied = await stage(run, 'Apply (server-side)', () =>
-        cluster.apply(target.files, stampOf(run, target.envCommit), deadline)
+        cluster.apply(target.files, stampOf(run, target.envCommit), deadline, cancel)
       )
       const outcome = await stage(run, 'Wait on rollout', () =>
         cluster.waitForRollout(applied, deadline, since, cancel)
@@ -325,6 +325,15 @@ async function applyAndWait(run: Run, cluster: ClusterPort, target: ApplyTarget)
         report.failure = pruned.failure ?? 'prune failed'
       }
     } catch (error) {
+      if (cancel?.aborted) {
+        // Stopped in the apply (waiting on Helm pre-hooks) or just after it: the runner kills the
+        // process within seconds, too soon for a rollback.
+        report.failure =
+          `cancelled: the cluster was left as it is, maybe with only part of this run's objects applied ` +
+          `(Git holds ${report.image ?? 'the env repo'}, env commit ${target.envCommit.slice(0, 7)}: the next run or a reconcile applies it)`
+        host.error(report.failure)
+        return 'cancelled'
+      }
       // A partial apply still needs rolling back: the error says what reached the cluster.
       applied = appliedBeforeFailure(error) ?? applied
       report.failure = errorMessage(error)

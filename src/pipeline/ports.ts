@@ -48,7 +48,8 @@ export interface ClusterPort {
   /** How the cluster differs from `files` (Git's state); undefined when they cannot be read as objects. */
   drift(files: EnvFile[]): Promise<DriftCheck | undefined>
   lock(key: string, holder: string, deadline: Deadline): Promise<HeldLock>
-  apply(files: EnvFile[], stamp: DeployStamp, deadline: Deadline): Promise<AppliedObject[]>
+  /** Stops waiting on Helm pre-hooks when `signal` aborts (the run is cancelled). */
+  apply(files: EnvFile[], stamp: DeployStamp, deadline: Deadline, signal?: AbortSignal): Promise<AppliedObject[]>
   /** Stops tracking when `signal` aborts (the run is cancelled). */
   waitForRollout(
     applied: AppliedObject[],

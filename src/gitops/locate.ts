@@ -126,8 +126,9 @@ export function tryParseReference(text: string): ImageReference | undefined {
 
 /** `alias=repo:tag` (Argo CD `kustomize.images`): the prefix up to `=`, and the reference after it. */
 export function splitAlias(text: string): { prefix: string; reference: string } {
-  const eq = text.indexOf('=')
-  return eq < 0 ? { prefix: '', reference: text } : { prefix: text.slice(0, eq + 1), reference: text.slice(eq + 1) }
+  // without `=` the cut is at 0: no prefix
+  const cut = text.indexOf('=') + 1
+  return { prefix: text.slice(0, cut), reference: text.slice(cut) }
 }
 
 interface ValueScalar {
@@ -137,8 +138,7 @@ interface ValueScalar {
 
 /** Collects the image locations of `repository` in one file. */
 export function locateImages(source: string, path: string, repository: ImageRepository): LocatedImages {
-  const documents = parseAllDocuments(source)
-  const docs = Array.isArray(documents) ? documents : [documents]
+  const docs = parseAllDocuments(source)
   const broken = docs.find(doc => doc.errors.length > 0)
   if (broken) {
     return {
@@ -271,22 +271,21 @@ export function locateImages(source: string, path: string, repository: ImageRepo
           const name = String(pair.key.value)
           // an aliased scalar is edited where it is anchored
           const value = isAlias(pair.value) ? pair.value.resolve(doc) : pair.value
-          if (isScalar(pair.value)) {
-            values.push({ spot: scalarSpot(pair.value, inFlow, source), key: `${index}:${[...path, name].join('/')}` })
-          }
-          const repositoryField = repositoryOnly && path.join('/') === 'spec' && name === 'image'
+          const at = [...path, name].join('/')
+          if (isScalar(pair.value)) values.push({ spot: scalarSpot(pair.value, inFlow, source), key: `${index}:${at}` })
+          const repositoryField = repositoryOnly && at === 'spec/image'
           if (name === 'image' && !repositoryField && isScalar(value) && typeof value.value === 'string') {
-            reference(scalarSpot(value, inFlow, source), `${index}:${[...path, name].join('/')}`)
+            reference(scalarSpot(value, inFlow, source), `${index}:${at}`)
           }
-          // aliased collections are visited where they are anchored
-          if (!isAlias(pair.value)) walk(pair.value, [...path, name], inFlow)
+          // aliased collections are visited where they are anchored: walk passes over an alias
+          walk(pair.value, [...path, name], inFlow)
         }
       } else if (isSeq(node)) {
         const inFlow = flow || Boolean(node.flow)
         node.items.forEach((item, i) => {
           if (isScalar(item))
             values.push({ spot: scalarSpot(item, inFlow, source), key: `${index}:${[...path, i].join('/')}` })
-          else if (!isAlias(item)) walk(item, [...path, String(i)], inFlow)
+          else walk(item, [...path, String(i)], inFlow)
         })
       }
     }
@@ -323,7 +322,7 @@ export function locateImages(source: string, path: string, repository: ImageRepo
 
 /** `repo:${TAG}`, `${REGISTRY}/team/api:1.9`: our repository, with a part filled in later. */
 function namesWithPlaceholder(text: string, repository: ImageRepository): boolean {
-  if (!text.includes('${')) return false
+  // without a placeholder, `filled` is the text itself (not ours, or no reference) and `rest` is refused
   const filled = tryParseReference(text.replace(PLACEHOLDER, 'x'))
   if (filled && sameRepository(filled, repository)) return true
   // a placeholder registry: the path alone decides
@@ -339,15 +338,15 @@ function spotsOf(location: ImageLocation): ScalarSpot[] {
     case 'digest':
       return [location.scalar]
     case 'kustomize':
-      return ['newTag', 'digest'].flatMap(k => field(location.entry, k) ?? [])
+      return fields(location.entry, ['newTag', 'digest'])
     case 'helm':
-      return [location.tagKey, 'digest'].flatMap(k => field(location.entry, k) ?? [])
+      return fields(location.entry, [location.tagKey, 'digest'])
   }
 }
 
 function coveredOf(location: ImageLocation): number[] {
   if (location.kind === 'kustomize') return valueStarts(location.entry)
-  if (location.kind === 'helm') return helmKeys(location).flatMap(k => field(location.entry, k)?.start ?? [])
+  if (location.kind === 'helm') return fields(location.entry, helmKeys(location)).map(spot => spot.start)
   return [location.scalar.start]
 }
 
@@ -362,6 +361,11 @@ function valueStarts(entry: MapSpot): number[] {
 /** The scalar value of `key` in a mapping. */
 export function field(entry: MapSpot, key: string): ScalarSpot | undefined {
   return entry.pairs.find(pair => pair.key === key)?.value
+}
+
+/** The scalar values of those of `keys` the mapping has. */
+function fields(entry: MapSpot, keys: string[]): ScalarSpot[] {
+  return keys.flatMap(k => field(entry, k) ?? [])
 }
 
 /** `repository` (else `image`) naming a repository, with a tag-like sibling: Helm values. */

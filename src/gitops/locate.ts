@@ -480,12 +480,18 @@ function shiftLocation(
 /** Lines naming the repository in a file that is not YAML (a Helm template hard-coding it). */
 export function mentionLines(source: string, repository: ImageRepository): number[] {
   const lines: number[] = []
+  // only words holding the last path component are parsed: parsing is slow next to `includes`
+  const last = repository.path.slice(repository.path.lastIndexOf('/') + 1)
   source.split('\n').forEach((line, i) => {
-    const words = line.split(/[\s"'`{}()|,[\]]+/).filter(w => w.includes(repository.path.split('/').pop() ?? ''))
-    const named = words.some(word => {
-      const ref = tryParseReference(word.replace(/:$/, '')) ?? tryParseReference(word.replace(/[:@].*$/, ''))
-      return ref !== undefined && sameRepository(ref, repository)
-    })
+    // a word up to its tag or digest, which a template may fill in (`team/api:$(TAG)`, `team/api:{{ … }}`);
+    // only a colon with no slash after it starts a tag: `registry.local:5000/team/api` keeps its port
+    const named = line
+      .split(/[\s"'`{}()|,[\]]+/)
+      .filter(word => word.includes(last))
+      .some(word => {
+        const ref = tryParseReference(word.replace(/[:@][^/]*$/, ''))
+        return ref !== undefined && sameRepository(ref, repository)
+      })
     if (named) lines.push(i + 1)
   })
   return lines

@@ -8,6 +8,7 @@ import {
   parseAllDocuments,
   type Document,
   type Node,
+  type Range,
   type Scalar,
   type YAMLMap
 } from 'yaml'
@@ -191,7 +192,8 @@ export function locateImages(source: string, path: string, repository: ImageRepo
       const name = field(entry, 'name')?.value
       if (name === undefined) return
       const newName = field(entry, 'newName')?.value
-      const matches = [name, newName].filter(n => n !== undefined).map(n => note(n))
+      // both names are noted for the repositories list; without newName, name counts twice
+      const matches = [name, newName ?? name].map(n => note(n))
       if (!matches.some(ours)) return
       const location: KustomizeLocation = {
         kind: 'kustomize',
@@ -207,34 +209,35 @@ export function locateImages(source: string, path: string, repository: ImageRepo
   docs.forEach((doc, index) => {
     const root: unknown = doc.contents
     const kind = isMap(root) ? stringAt(root, ['kind']) : undefined
-    const apiVersion = (isMap(root) && stringAt(root, ['apiVersion'])) || ''
+    const apiVersion = isMap(root) ? stringAt(root, ['apiVersion']) : undefined
     // Flux ImageRepository.spec.image names a repository to scan: a tag there is refused
-    const repositoryOnly = kind === 'ImageRepository' && apiVersion.startsWith('image.toolkit.fluxcd.io/')
+    const repositoryOnly = kind === 'ImageRepository' && apiVersion?.startsWith('image.toolkit.fluxcd.io/')
 
     // override carriers first: they win at render time over what the manifests say
     if (isKustomizationFile(path) && isMap(root)) {
-      kustomizeImages(root.get('images', true), doc, index, 'images')
+      // (`get` returns a collection as its node whatever `keepScalar` says)
+      const images = kustomizationKey(root, 'images')
+      kustomizeImages(root.get(images), doc, index, images)
       patchLocations(root, source, path, repository).forEach(found => {
         found.located.repositories.forEach(r => note(r))
         warnings.push(...found.located.warnings)
         for (const location of found.located.locations) {
           const shifted = shiftLocation(location, found.map, found.indent, `${index}:${found.at}|`)
-          add({ ...shifted, line: lineOf(spotsOf(shifted)[0]?.start ?? found.map(0)) }, coveredOf(shifted))
+          // the patch's lines are the file's lines from its first one on
+          add({ ...shifted, line: lineOf(found.map(0)) + location.line - 1 }, coveredOf(shifted))
         }
       })
     }
-    if (kind === 'Kustomization' && apiVersion.startsWith('kustomize.toolkit.fluxcd.io/') && isMap(root)) {
-      kustomizeImages(root.getIn(['spec', 'images'], true), doc, index, 'spec/images')
+    if (kind === 'Kustomization' && apiVersion?.startsWith('kustomize.toolkit.fluxcd.io/') && isMap(root)) {
+      kustomizeImages(root.getIn(['spec', 'images']), doc, index, 'spec/images')
     }
-    if (kind === 'Application' && apiVersion.startsWith('argoproj.io/') && isMap(root)) {
-      const sources = root.getIn(['spec', 'sources'], true)
+    if (kind === 'Application' && apiVersion?.startsWith('argoproj.io/') && isMap(root)) {
+      const sources = root.getIn(['spec', 'sources'])
       const carriers: Array<[unknown, string]> = [
-        [root.getIn(['spec', 'source', 'kustomize', 'images'], true), 'spec/source']
+        [root.getIn(['spec', 'source', 'kustomize', 'images']), 'spec/source']
       ]
       if (isSeq(sources))
-        sources.items.forEach((_, i) =>
-          carriers.push([sources.getIn([i, 'kustomize', 'images'], true), `spec/sources/${i}`])
-        )
+        sources.items.forEach((_, i) => carriers.push([sources.getIn([i, 'kustomize', 'images']), `spec/sources/${i}`]))
       for (const [images, at] of carriers) {
         if (!isSeq(images)) continue
         images.items.forEach((item, i) => {
@@ -399,21 +402,30 @@ interface PatchFound {
  */
 function patchLocations(root: YAMLMap, source: string, path: string, repository: ImageRepository): PatchFound[] {
   const found: PatchFound[] = []
-  const scalars: Array<[unknown, string]> = []
-  for (const key of ['patches', 'patchesJson6902']) {
-    const list = root.get(key, true)
-    if (isSeq(list))
-      list.items.forEach((item, i) => isMap(item) && scalars.push([item.get('patch', true), `${key}/${i}/patch`]))
-  }
-  const merge = root.get('patchesStrategicMerge', true)
-  if (isSeq(merge)) merge.items.forEach((item, i) => scalars.push([item, `patchesStrategicMerge/${i}`]))
-  for (const [node, at] of scalars) {
-    if (!isScalar(node) || node.type !== 'BLOCK_LITERAL' || typeof node.value !== 'string' || !node.range) continue
+  const consider = (node: unknown, at: string): void => {
+    if (!isScalar(node) || node.type !== 'BLOCK_LITERAL' || typeof node.value !== 'string' || !node.range) return
     const mapped = blockMap(source, node.range[0], node.range[1], node.value)
-    if (!mapped) continue
-    found.push({ at, located: locateImages(node.value, `${path} (${at})`, repository), ...mapped })
+    if (mapped) found.push({ at, located: locateImages(node.value, `${path} (${at})`, repository), ...mapped })
   }
+  for (const name of ['patches', 'patchesJson6902']) {
+    const key = kustomizationKey(root, name)
+    const list = root.get(key)
+    if (isSeq(list))
+      list.items.forEach((item, i) => isMap(item) && consider(item.get('patch', true), `${key}/${i}/patch`))
+  }
+  const key = kustomizationKey(root, 'patchesStrategicMerge')
+  const merge = root.get(key)
+  if (isSeq(merge)) merge.items.forEach((item, i) => consider(item, `${key}/${i}`))
   return found
+}
+
+/**
+ * A kustomization field's key as the file writes it: kustomize reads its fields in any case (its
+ * inline-patch example writes `patchesJSON6902`).
+ */
+function kustomizationKey(root: YAMLMap, name: string): string {
+  const key = root.items.find(pair => String((pair.key as Scalar).value).toLowerCase() === name.toLowerCase())?.key
+  return key ? String((key as Scalar).value) : name
 }
 
 /** Offsets of a literal block scalar's text in the file, when its lines are the file's lines minus one indentation. */
@@ -423,8 +435,8 @@ function blockMap(
   end: number,
   value: string
 ): { map: (offset: number) => number; indent: number } | undefined {
+  // the text starts on the line after the header (an empty text, which names nothing, may have none)
   const body = source.indexOf('\n', start) + 1
-  if (body <= 0 || body > end) return undefined
   const sourceLines = source.slice(body, end).split('\n')
   const indent = Math.min(...sourceLines.filter(l => l.trim() !== '').map(l => l.length - l.trimStart().length))
   const valueLines = value.split('\n')
@@ -432,7 +444,8 @@ function blockMap(
   let at = body
   for (let i = 0; i < valueLines.length; i++) {
     const line = sourceLines[i] ?? ''
-    if (valueLines[i] !== '' && line.replace(/\r$/, '').slice(indent) !== valueLines[i]) return undefined
+    // blank lines too: their spaces up to the indentation are not text, any beyond it are
+    if (line.replace(/\r$/, '').slice(indent) !== valueLines[i]) return undefined
     starts.push(at + Math.min(indent, line.length))
     at += line.length + 1
   }
@@ -498,10 +511,11 @@ export function mentionLines(source: string, repository: ImageRepository): numbe
 }
 
 function scalarSpot(node: Scalar, flow: boolean, source: string): ScalarSpot {
-  const [start, end] = node.range ?? [0, 0]
+  // the parser gives every node it reads a range, and every scalar a type
+  const [start, end] = node.range as Range
   const value = typeof node.value === 'string' ? node.value : source.slice(start, end)
-  const typed = node.type === 'PLAIN' && node.value !== null && typeof node.value !== 'string'
-  return { start, end, value, style: node.type ?? 'PLAIN', flow, typed }
+  const typed = node.value !== null && typeof node.value !== 'string'
+  return { start, end, value, style: node.type as Scalar.Type, flow, typed }
 }
 
 function mapSpot(doc: Document, node: YAMLMap, flow: boolean, source: string): MapSpot {

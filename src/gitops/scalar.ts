@@ -13,7 +13,7 @@ export interface ScalarSpot {
   style: Scalar.Type
   /** Inside a flow collection (`{…}`, `[…]`), where `,[]{}` end a plain scalar. */
   flow: boolean
-  /** A plain scalar that resolves to a number or boolean (`newTag: 1.10`): never a current tag. */
+  /** A scalar that resolves to a number or boolean (`newTag: 1.10`, `!!float "1.10"`): never a current tag. */
   typed?: boolean
 }
 

@@ -541,7 +541,7 @@ describe('locateImages: kustomize images', () => {
   })
 
   // A Flux Kustomization patched in by an overlay: its images entry is found inside the patch.
-  it('finds an entry with only a digest inside an inline patch, on the digest line', () => {
+  it('finds an entry with only a digest inside an inline patch, on the line of its name as outside patches', () => {
     const source = [
       'resources: [flux.yaml]',
       'patches:',
@@ -556,7 +556,7 @@ describe('locateImages: kustomize images', () => {
       ''
     ].join('\n')
     expect(locateImages(source, 'kustomization.yaml', API).locations.map(l => [l.kind, l.key, l.line])).toEqual([
-      ['kustomize', '0:patches/0/patch|0:spec/images/0', 10]
+      ['kustomize', '0:patches/0/patch|0:spec/images/0', 9]
     ])
   })
 })

@@ -417,6 +417,37 @@ describe('edit details the corpus does not reach', () => {
       `images:\r\n- name: ${image}\r\n  newTag: "1.10"`
     ],
     [
+      'a new newTag and digest go after newName, in that order',
+      'tag+digest',
+      `images:\n- name: app\n  newName: ${image}\n`,
+      `images:\n- name: app\n  newName: ${image}\n  newTag: "1.10"\n  digest: ${NEW}\n`
+    ],
+    [
+      'an entry naming only the image gets newTag and digest after its name',
+      'tag+digest',
+      `images:\n- name: ${image}\n- name: other\n`,
+      `images:\n- name: ${image}\n  newTag: "1.10"\n  digest: ${NEW}\n- name: other\n`
+    ],
+    [
+      'pin digest drops newTag and adds the digest after name',
+      'digest',
+      `images:\n- name: ${image}\n  newTag: a\n`,
+      `images:\n- name: ${image}\n  digest: ${NEW}\n`
+    ],
+    [
+      // a block scalar ends at the next line's start: the key goes on the line after its content
+      'a new digest after a block scalar newTag stays in its entry',
+      'tag+digest',
+      `images:\n- name: ${image}\n  newTag: |-\n    a\n- name: other\n`,
+      `images:\n- name: ${image}\n  newTag: |-\n    1.10\n  digest: ${NEW}\n- name: other\n`
+    ],
+    [
+      'a dropped block scalar digest takes only its own lines',
+      'tag',
+      `images:\n- name: ${image}\n  newTag: a\n  digest: |-\n    ${OLD}\n  tagSuffix: -s\n`,
+      `images:\n- name: ${image}\n  newTag: "1.10"\n  tagSuffix: -s\n`
+    ],
+    [
       'a Helm tag holding only a digest',
       'tag+digest',
       `repository: ${image}\ntag: "@${OLD}"\n`,
@@ -429,6 +460,20 @@ describe('edit details the corpus does not reach', () => {
   it('a Helm tag holding only a digest reads as that digest', () => {
     const result = forward(`repository: ${image}\ntag: "@${OLD}"\n`, 'tag+digest', 'values.yaml')
     expect(result.changes.map(c => c.previous)).toEqual([`${image}@${OLD}`])
+  })
+
+  it('a newTag already right is not touched: the change is the digest line alone', () => {
+    const result = forward(`images:\n- name: ${image}\n  newTag: "1.10"\n  digest: ${OLD}\n`, 'tag+digest')
+    expect(result.changes.map(c => [c.line, c.lines])).toEqual([
+      [4, { before: `  digest: ${OLD}\n`, after: `  digest: ${NEW}\n` }]
+    ])
+  })
+
+  it('a Helm tag already right is not touched: the change is the digest line alone', () => {
+    const result = forward(`repository: ${image}\ntag: "1.10"\ndigest: ${OLD}\n`, 'tag+digest', 'values.yaml')
+    expect(result.changes.map(c => [c.line, c.lines])).toEqual([
+      [3, { before: `digest: ${OLD}\n`, after: `digest: ${NEW}\n` }]
+    ])
   })
 
   it('refuses a newTag that is not a scalar, naming it', () => {
@@ -497,6 +542,67 @@ describe('edit details the corpus does not reach', () => {
       expect(editFile(source, 'f.yaml', fixed({ tag: '2.0', version: '2.0' }, mark)).text).toBe(
         `${mark.before}a:\n  image: ${image}:2.0\n# x\n${mark.after}`
       )
+    })
+
+    it('a last line found with more text after it is no place to restore', () => {
+      // lines of a file without final newline, and someone added a comment to that line since
+      const block = { before: before.trimEnd(), after: after.trimEnd() }
+      const source = `a:\n${block.after} # later\n`
+      const result = editFile(source, 'f.yaml', fixed({ tag: '1.9', version: '1.9' }, block))
+      expect(result.text).toBe(`a:\n  image: ${image}:1.9 # later\n`)
+    })
+
+    it('lines two locations would restore are restored once; the other location is written', () => {
+      const mark = { before: '# pinned 1.9\n', after: '# pinned 1.10\n' }
+      const source = `a:\n  image: ${image}:1.8\n${mark.after}b:\n  image: ${image}:1.8\n`
+      const result = editFile(source, 'f.yaml', fixed({ tag: '2.0', version: '2.0' }, mark))
+      expect(result.text).toBe(`a:\n  image: ${image}:1.8\n${mark.before}b:\n  image: ${image}:2.0\n`)
+      expect(result.changes.map(c => [c.location, c.line])).toEqual([
+        ['0:a/image', 3],
+        ['0:b/image', 5]
+      ])
+    })
+
+    it.each([
+      [
+        'before',
+        `# pinned 1.10\na:\n  image: ${image}:1.8\nb:\n  image: ${image}:2.0\n`,
+        `# pinned 1.9\na:\n  image: ${image}:2.0\nb:\n  image: ${image}:2.0\n`,
+        'f.yaml'
+      ],
+      [
+        // the removed digest line starts where the restored lines end
+        'right before',
+        `images:\n- name: ${image}\n  newTag: "2.0"\n# pinned 1.10\n  digest: ${OLD}\n- name: ${image}\n  newTag: "2.0"\n`,
+        `images:\n- name: ${image}\n  newTag: "2.0"\n# pinned 1.9\n- name: ${image}\n  newTag: "2.0"\n`,
+        'kustomization.yaml'
+      ]
+    ])('lines are restored %s an earlier location’s edit', (_name, source, expected, file) => {
+      const mark = { before: '# pinned 1.9\n', after: '# pinned 1.10\n' }
+      // only the second location has lines to restore; the first is written
+      const edit: FileEdit = {
+        ...fixed({ tag: '2.0', version: '2.0' }),
+        restore: key => (key === '0:b/image' || key === '0:images/1' ? mark : undefined)
+      }
+      const result = editFile(source, file, edit)
+      expect(result.text).toBe(expected)
+      expect(result.changes).toHaveLength(2)
+    })
+
+    it('restored lines that another location then writes are refused, naming the file', () => {
+      // the first location's lines are found on the second one's line (its own line has a comment since)
+      const source = `a:\n${after.trimEnd()} # note\nb:\n${after}`
+      expect(() => editFile(source, 'f.yaml', fixed({ tag: '2.0', version: '2.0' }, { before, after }))).toThrow(
+        /^f\.yaml: overlapping edits at offset \d+$/
+      )
+    })
+
+    it('lines restored where the target cannot be written show the value as it is', () => {
+      const mark = { before: '# pinned 1.9\n', after: '# pinned 1.10\n' }
+      const source = `images:\n- name: ${image}\n  newTag: [a]\n${mark.after}`
+      const result = editFile(source, 'kustomization.yaml', fixed({ tag: '1.9', version: '1.9' }, mark))
+      expect(result.text).toBe(`images:\n- name: ${image}\n  newTag: [a]\n${mark.before}`)
+      expect(result.changes.map(c => [c.previous, c.next])).toEqual([[image, image]])
     })
 
     it('text inside a line is no place to restore', () => {

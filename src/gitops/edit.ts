@@ -11,7 +11,8 @@ import {
   splitAlias,
   tryParseReference,
   type ImageLocation,
-  type MapSpot
+  type MapSpot,
+  type PairSpot
 } from './locate.js'
 import { applySplices, renderScalar, replaceScalar, type ScalarSpot, type Splice } from './scalar.js'
 
@@ -160,8 +161,9 @@ function shownTarget(
 /** The whole lines the splices touch (line breaks included), before and after. */
 function lineBlock(source: string, splices: Splice[]): LineBlock {
   const first = Math.min(...splices.map(s => s.start))
-  // a removed line ends at the next line's start: its own line break closes the block
-  const last = Math.max(...splices.map(s => (s.end > s.start && source[s.end - 1] === '\n' ? s.end - 1 : s.end)))
+  // the last character each splice touches: a removed line's own line break closes the block;
+  // an insertion is never at a line start, so the character before it is on its line
+  const last = Math.max(...splices.map(s => s.end - 1))
   const start = source.lastIndexOf('\n', first - 1) + 1
   const newline = source.indexOf('\n', last)
   const end = newline < 0 ? source.length : newline + 1
@@ -251,12 +253,13 @@ function read(location: ImageLocation, image: string): LocationState {
       }
     }
     case 'helm': {
-      const tag = field(location.entry, location.tagKey)
-      const value = helmValue(tag?.value ?? '', field(location.entry, 'digest')?.value)
+      // a Helm location is found by its tag key's scalar
+      const tag = field(location.entry, location.tagKey) as ScalarSpot
+      const value = helmValue(tag.value, field(location.entry, 'digest')?.value)
       return {
         value,
         shown: formatReference(location.repository, value.tag, value.digest),
-        typed: Boolean(tag?.typed)
+        typed: Boolean(tag.typed)
       }
     }
   }
@@ -305,24 +308,31 @@ function write(
       return { splices, shown: formatReference(location.repository, tag, target.digest) }
     }
     case 'helm': {
-      const hasDigestKey = field(location.entry, 'digest') !== undefined
+      // only replaced, never added or dropped: the tag key is there (it makes the location), the digest key maybe
+      const tagSpot = field(location.entry, location.tagKey) as ScalarSpot
+      const digestSpot = field(location.entry, 'digest')
       // charts render `repository:tag`: the tag is never left empty, even under pin digest
       const tag = target.tag ?? target.version
-      const splices = hasDigestKey
+      const splices = digestSpot
         ? [
-            ...setKey(source, location.entry, location.tagKey, tag, [], eol),
+            ...setScalar(source, tagSpot, tag),
             // an empty digest rather than a stale one: charts render `repo@digest` when it is set
-            ...setKey(source, location.entry, 'digest', target.digest ?? '', [], eol)
+            ...setScalar(source, digestSpot, target.digest ?? '')
           ]
-        : setKey(source, location.entry, location.tagKey, target.digest ? `${tag}@${target.digest}` : tag, [], eol)
+        : setScalar(source, tagSpot, target.digest ? `${tag}@${target.digest}` : tag)
       return { splices, shown: formatReference(location.repository, tag, target.digest) }
     }
   }
 }
 
+/** The splice that makes a scalar hold `value`; none when it does (a typed `1.10` is rewritten quoted). */
+function setScalar(source: string, spot: ScalarSpot, value: string): Splice[] {
+  return spot.value === value && !spot.typed ? [] : [replaceScalar(source, spot, value)]
+}
+
 /**
- * Splices that make `key` hold `value` in a mapping: replace the scalar, add the key after the
- * last of `after` present (else after the last key), or drop it when `value` is undefined.
+ * Splices that make `key` hold `value` in a kustomize entry: replace the scalar, add the key
+ * after the last of `after` present (`name` always is), or drop it when `value` is undefined.
  */
 function setKey(
   source: string,
@@ -336,15 +346,23 @@ function setKey(
   const pair = entry.pairs[index]
   if (pair?.value) {
     if (value === undefined) return [removePair(source, entry, index)]
-    return pair.value.value === value && !pair.value.typed ? [] : [replaceScalar(source, pair.value, value)]
+    return setScalar(source, pair.value, value)
   }
   if (pair) throw new UneditableError(`"${key}" at offset ${pair.keyStart} is not a scalar`)
   if (value === undefined) return []
-  const anchor = [...entry.pairs].reverse().find(p => after.includes(p.key)) ?? entry.pairs[entry.pairs.length - 1]
+  const anchor = [...entry.pairs].reverse().find(p => after.includes(p.key)) as PairSpot
   const rendered = `${key}: ${renderScalar(value, entry.flow)}`
   if (entry.flow) return [{ start: anchor.valueEnd, end: anchor.valueEnd, text: `, ${rendered}` }]
-  const at = lineEnd(source, anchor.valueEnd)
+  const at = lineEnd(source, lastValueCharacter(anchor))
   return [{ start: at, end: at, text: `${eol}${' '.repeat(entry.keyColumn)}${rendered}` }]
+}
+
+/**
+ * The offset on a pair's last line: a block scalar (`newTag: |`) ends after its line break, at
+ * the next line's start, so the character before its end is taken (never a line start otherwise).
+ */
+function lastValueCharacter(pair: PairSpot): number {
+  return pair.valueEnd - 1
 }
 
 /** Offset of the line break ending the line that holds `offset` (before `\r\n`), or the end of the text. */
@@ -367,7 +385,7 @@ function removePair(source: string, entry: MapSpot, index: number): Splice {
     // the first key of a sequence item (`- digest: …`) cannot go without the item's dash
     return replaceScalar(source, pair.value as ScalarSpot, '')
   }
-  const newline = source.indexOf('\n', pair.valueEnd)
+  const newline = source.indexOf('\n', lastValueCharacter(pair))
   if (newline >= 0) return { start: lineStart, end: newline + 1, text: '' }
   // last line without a final newline: drop the line break before it instead
   const previousBreak = source[lineStart - 2] === '\r' ? lineStart - 2 : lineStart - 1

@@ -336,9 +336,10 @@ describe('locateImages: Helm values', () => {
     )
   })
 
-  // `image` holding the repository next to `imageTag` (older charts, e.g. stable/jenkins' `master.image`).
-  it('takes `image` without a tag as the repository of an `imageTag`, once', () => {
-    const source = ['master:', '  image: registry.local/team/api', '  imageTag: "2.1"', ''].join('\n')
+  // `image` holding the repository next to `tag`: stable/jenkins' `master.image: "jenkins/jenkins"`,
+  // `master.tag: "lts"` (helm/charts); `imageTag` is the other tag-like key.
+  it.each(['tag', 'imageTag'])('takes `image` without a tag as the repository of a `%s`, once', tagKey => {
+    const source = ['master:', '  image: "registry.local/team/api"', `  ${tagKey}: "lts"`, ''].join('\n')
     expect(locateImages(source, 'values.yaml', API)).toEqual(
       result(
         [
@@ -348,10 +349,10 @@ describe('locateImages: Helm values', () => {
             line: 3,
             repository: 'registry.local/team/api',
             repositoryKey: 'image',
-            tagKey: 'imageTag',
+            tagKey,
             entry: blockEntry(source, 0, [
-              ['image', 'registry.local/team/api'],
-              ['imageTag', '"2.1"']
+              ['image', '"registry.local/team/api"'],
+              [tagKey, '"lts"']
             ])
           }
         ],
@@ -427,7 +428,19 @@ describe('locateImages: placeholders in references', () => {
   })
 })
 
+// Markers sit where Flux image-automation puts its setters, at the end of the value's line
+// (fluxcd.io docs, "Configure image updates": `tag: 5.0.0 # {"$imagepolicy": "flux-system:podinfo:tag"}`).
 describe('locateImages: markers', () => {
+  it("reads no Flux setter as a marker: it is Flux's to write", () => {
+    const source = [
+      'podinfo:',
+      '  ref: registry.local/team/api:5.0.0 # {"$imagepolicy": "flux-system:podinfo"}',
+      '  tag: 5.0.0 # {"$imagepolicy": "flux-system:podinfo:tag"}',
+      ''
+    ].join('\n')
+    expect(locateImages(source, 'values.yaml', API)).toEqual(result([], []))
+  })
+
   const source = [
     'app:',
     '  version: v1.2.3 # gitops-push-deploy: tag',

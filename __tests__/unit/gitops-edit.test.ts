@@ -14,7 +14,7 @@ import {
 } from '../../src/gitops/edit.js'
 import { editFiles, forwardEdit, noMatchMessage, revertEdit, revertFiles, targetOf } from '../../src/gitops/plan.js'
 import { type EnvFile } from '../../src/gitops/types.js'
-import { MissingDigestError } from '../../src/gitops/errors.js'
+import { MissingDigestError, UneditableError } from '../../src/gitops/errors.js'
 
 const FIXTURES = path.join(import.meta.dirname, '../fixtures/gitops')
 const NEW = 'sha256:11507a0e2f5e69d5dfa40a62a1bd7b6ee57e6bcd85c67c9b8431b36fff21c437'
@@ -592,8 +592,13 @@ describe('edit details the corpus does not reach', () => {
     it('restored lines that another location then writes are refused, naming the file', () => {
       // the first location's lines are found on the second one's line (its own line has a comment since)
       const source = `a:\n${after.trimEnd()} # note\nb:\n${after}`
-      expect(() => editFile(source, 'f.yaml', fixed({ tag: '2.0', version: '2.0' }, { before, after }))).toThrow(
-        /^f\.yaml: overlapping edits at offset \d+$/
+      const refuse = () => editFile(source, 'f.yaml', fixed({ tag: '2.0', version: '2.0' }, { before, after }))
+      expect(refuse).toThrow(UneditableError)
+      expect(refuse).toThrow(
+        expect.objectContaining({
+          message: expect.stringMatching(/^f\.yaml: overlapping edits at offset \d+$/),
+          cause: expect.objectContaining({ message: expect.stringMatching(/^overlapping edits at offset \d+$/) })
+        })
       )
     })
 

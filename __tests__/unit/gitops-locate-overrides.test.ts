@@ -500,6 +500,18 @@ patches:
       PATCHES.replace('kind: Deployment\n    metadata', 'kind: Deployment\n\n    metadata'),
       `0:patches/0/patch|0:${CONTAINER}`
     ],
+    // spaces on a blank line are no indentation (an editor's leftovers)
+    [
+      'patches with a blank line of fewer spaces',
+      PATCHES.replace('kind: Deployment\n    metadata', 'kind: Deployment\n  \n    metadata'),
+      `0:patches/0/patch|0:${CONTAINER}`
+    ],
+    // a lone carriage return breaks no line for the YAML parser: it is text
+    [
+      'patches with a carriage return inside a line',
+      PATCHES.replace('kind: Deployment\n    metadata', 'kind: Deployment\n    # old\rnew\n    metadata'),
+      `0:patches/0/patch|0:${CONTAINER}`
+    ],
     // `|` at the end of a file without a line break: the text still ends in one
     [
       'patches at the end of the file',

@@ -2,7 +2,6 @@
 // signalled mid-rollout on the test bed, stops tracking, releases the lock, removes its temp
 // files, records the GitHub Deployment as `error`, reports `cancelled` and exits 1 within 5 s.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -12,11 +11,11 @@ import {
   githubRequest,
   kubectl,
   registerRepo,
-  REPO_ROOT,
   testbedEnv,
   uniqueName,
   waitFor
 } from '../../test/helpers/testbed.js'
+import { cliArgs, startCli } from '../../test/helpers/cli.js'
 
 const env = testbedEnv()
 const namespace = uniqueName('cancel')
@@ -70,65 +69,32 @@ describe('cancelling the CLI mid-rollout', () => {
     '%s: cancelled, lock released, no temp files, exit 1 within 5 s',
     async signal => {
       const repo = await envRepo()
-      // Secrets go through INPUT_* variables, never the command line.
-      const child = spawn(
-        process.execPath,
-        [
-          path.join(REPO_ROOT, 'dist/cli.js'),
-          '--image',
+      const run = startCli(
+        cliArgs(env, {
           image,
-          '--tag',
-          `unready-${runId}`,
-          '--build',
-          'false',
-          '--registry-insecure',
-          'true',
-          '--env-repo',
-          repo,
-          '--env-path',
-          'apps',
-          '--github-api-url',
-          env.githubApiUrl,
-          '--environment',
-          'cancel',
-          '--timeout',
-          '5m'
-        ],
+          tag: `unready-${runId}`,
+          envRepo: repo,
+          envPath: 'apps',
+          timeout: '5m',
+          extra: ['--environment', 'cancel']
+        }),
         {
-          cwd: REPO_ROOT,
-          env: {
-            PATH: process.env.PATH,
-            HOME: process.env.HOME,
-            RUNNER_TEMP: runnerTemp,
-            GITHUB_REPOSITORY: 'acme/web',
-            GITHUB_RUN_ID: `${runId}${signal.length}`,
-            'INPUT_ENV-TOKEN': env.githubToken,
-            'INPUT_GITHUB-TOKEN': env.githubToken,
-            INPUT_KUBECONFIG: readFileSync(env.kubeconfig ?? '', 'utf8')
-          }
+          RUNNER_TEMP: runnerTemp,
+          GITHUB_REPOSITORY: 'acme/web',
+          GITHUB_RUN_ID: `${runId}${signal.length}`,
+          'INPUT_GITHUB-TOKEN': env.githubToken,
+          INPUT_KUBECONFIG: readFileSync(env.kubeconfig ?? '', 'utf8')
         }
       )
-      let stdout = ''
-      let stderr = ''
-      child.stdout.on('data', chunk => (stdout += chunk))
-      child.stderr.on('data', chunk => (stderr += chunk))
-      const exited = new Promise<{ code: number | null; at: number }>(resolve =>
-        child.on('close', code => resolve({ code, at: Date.now() }))
-      )
+      const exited = run.done.then(result => ({ ...result, at: Date.now() }))
 
       // Mid-rollout: the tracker reports the Deployment's progress.
-      await waitFor('the rollout to be tracked', async () => /deployment\/web .*updated/.test(stderr), {
+      await waitFor('the rollout to be tracked', async () => /deployment\/web .*updated/.test(run.stderr()), {
         timeoutMs: 120_000
       })
       const signalledAt = Date.now()
-      child.kill(signal)
-      const { code, at } = await exited
-      const outputs = Object.fromEntries(
-        stdout
-          .split('\n')
-          .filter(line => /^[a-z-]+=/.test(line))
-          .map(line => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)])
-      )
+      run.child.kill(signal)
+      const { code, at, outputs, stderr } = await exited
 
       expect(code).toBe(1)
       // The spec's own bound: the runner kills the process soon after its signals.

@@ -1,7 +1,6 @@
 // The CLI (dist/cli.js) as a user runs it outside Actions: the acceptance runs of the
 // build stage and the env-repo stage.
 import { describe, expect, it } from '@jest/globals'
-import { spawn } from 'node:child_process'
 import path from 'node:path'
 import {
   buildImage,
@@ -9,49 +8,26 @@ import {
   gitDir,
   gitLog,
   registryDigest,
-  REPO_ROOT,
   testbedEnv,
   uniqueName
 } from '../../test/helpers/testbed.js'
+import { cliArgs, runCli, type CliFlags, type CliRun } from '../../test/helpers/cli.js'
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 
 const env = testbedEnv()
 
-async function cli(args: string[]): Promise<{ code: number; outputs: Record<string, string>; stderr: string }> {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/cli.js'), ...args], {
-    cwd: REPO_ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      // The test bed's builders: buildx's remote builder, podman's and buildah's storage and isolation.
-      ...pick(process.env, ['DOCKER_CONFIG', 'BUILDX_BUILDER', 'CONTAINERS_STORAGE_CONF', 'BUILDAH_ISOLATION']),
-      // Secrets go through INPUT_* variables as a user passes them, never the command line.
-      'INPUT_ENV-TOKEN': env.githubToken
-    }
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', chunk => (stdout += chunk))
-  child.stderr.on('data', chunk => (stderr += chunk))
-  const code = await new Promise<number>(resolve => child.on('close', status => resolve(status ?? -1)))
-  const outputs = Object.fromEntries(
-    stdout
-      .split('\n')
-      .filter(line => /^[a-z-]+=/.test(line))
-      .map(line => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)])
+/** A run with the test bed's builders: buildx's remote builder, podman's and buildah's storage and isolation. */
+function cli(flags: CliFlags): Promise<CliRun> {
+  return runCli(
+    cliArgs(env, flags),
+    pick(process.env, ['DOCKER_CONFIG', 'BUILDX_BUILDER', 'CONTAINERS_STORAGE_CONF', 'BUILDAH_ISOLATION'])
   )
-  return { code, outputs, stderr }
 }
 
 function pick(from: NodeJS.ProcessEnv, names: string[]): Record<string, string> {
   return Object.fromEntries(names.flatMap(name => (from[name] ? [[name, from[name]]] : [])))
-}
-
-/** The flags every run here shares: the plain-HTTP test registry and an env repo on the emulator (its token: see cli). */
-function envRepoFlags(repo: string): string[] {
-  return ['--registry-insecure', 'true', '--env-repo', repo, '--env-path', 'apps', '--github-api-url', env.githubApiUrl]
 }
 
 describe('gitops-push-deploy CLI', () => {
@@ -70,21 +46,14 @@ describe('gitops-push-deploy CLI', () => {
         'apps/pod.yaml': `kind: Pod\nspec:\n  containers:\n    - image: ${env.registry}/demo/app:old\n`
       })
       const tag = uniqueName('v1')
-      const run = await cli([
-        '--image',
-        `${env.registry}/demo/app`,
-        '--tag',
+      const run = await cli({
+        image: `${env.registry}/demo/app`,
         tag,
-        '--build',
-        'true',
-        '--context',
-        buildContext,
-        '--builder',
-        builder,
-        ...envRepoFlags(repo),
-        '--apply',
-        'false'
-      ])
+        build: true,
+        envRepo: repo,
+        envPath: 'apps',
+        extra: ['--context', buildContext, '--builder', builder, '--apply', 'false']
+      })
       expect({ status: run.outputs.status, stderr: run.stderr }).toMatchObject({ status: 'committed' })
       expect(run.outputs.digest).toMatch(/^sha256:[0-9a-f]{64}$/)
       expect(run.outputs.digest).toBe(await registryDigest(`${env.registry}/demo/app:${tag}`))
@@ -114,17 +83,13 @@ describe('gitops-push-deploy CLI', () => {
     const digest = await buildImage(`${env.registry}/demo/cli:${tag}`)
     const before = await gitLog(repo, 'main')
 
-    const run = await cli([
-      '--build',
-      'false',
-      '--apply',
-      'false',
-      '--image',
-      `${env.registry}/demo/cli`,
-      '--tag',
+    const run = await cli({
+      image: `${env.registry}/demo/cli`,
       tag,
-      ...envRepoFlags(repo)
-    ])
+      envRepo: repo,
+      envPath: 'apps',
+      extra: ['--apply', 'false']
+    })
     expect(run.outputs.status).toBe('committed')
     expect(run.code).toBe(0)
     expect(run.outputs['previous-image']).toBe(`${env.registry}/demo/cli:old`)

@@ -2,54 +2,21 @@
 // changed by hand with kubectl, then a run reports and repairs it. Git history is read from the
 // emulator's bare repositories; the cluster from the apiserver.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { parentName } from '../../src/kube/inventory.js'
 import { type KubeClient } from '../../src/kube/client.js'
 import { createNamespace, deleteQuietly, getObject, testClient } from '../../test/helpers/kube.js'
-import {
-  buildImage,
-  createRepo,
-  gitLog,
-  kubectl,
-  REPO_ROOT,
-  testbedEnv,
-  uniqueName
-} from '../../test/helpers/testbed.js'
+import { buildImage, createRepo, gitLog, kubectl, testbedEnv, uniqueName } from '../../test/helpers/testbed.js'
+import { cliArgs, runCli, type CliFlags, type CliRun } from '../../test/helpers/cli.js'
 
 const env = testbedEnv()
 const PART_OF = 'applyset.kubernetes.io/part-of'
 
-interface Run {
-  code: number
-  outputs: Record<string, string>
-  stderr: string
-}
-
-async function cli(args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/cli.js'), '--json', ...args], {
-    cwd: REPO_ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      INPUT_KUBECONFIG: readFileSync(env.kubeconfig ?? '', 'utf8'),
-      'INPUT_ENV-TOKEN': env.githubToken
-    }
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', chunk => (stdout += chunk))
-  child.stderr.on('data', chunk => (stderr += chunk))
-  const code = await new Promise<number>(resolve => child.on('close', status => resolve(status ?? -1)))
-  let outputs: Record<string, string> = {}
-  try {
-    outputs = JSON.parse(stdout) as Record<string, string>
-  } catch {
-    throw new Error(`the CLI printed no JSON (exit ${code}):\n${stdout}\n${stderr}`)
-  }
-  return { code, outputs, stderr }
+/** A `--json` run with the test bed's cluster. */
+function cli(args: string[]): Promise<CliRun> {
+  return runCli(['--json', ...args], { INPUT_KUBECONFIG: readFileSync(env.kubeconfig ?? '', 'utf8') })
 }
 
 const deployment = (namespace: string, image: string, name = 'web'): string => `apiVersion: apps/v1
@@ -94,39 +61,22 @@ describe('drift, prune and reconcile (CLI on the test bed)', () => {
     for (const namespace of namespaces) await deleteQuietly(client, `/api/v1/namespaces/${namespace}`)
   })
 
-  /** A namespace and an env repo holding `files(namespace)` under `app/`, deployed at v1. */
-  async function deployedApp(
-    prefix: string,
-    files: (namespace: string) => Record<string, string>
-  ): Promise<{ namespace: string; repo: string; flags: (tag: string) => string[] }> {
+  /**
+   * A namespace and an env repo holding `files(namespace)` under `app/`, deployed at v1; `target`
+   * names where the app is, `flags` a deploy of the image at `tag`.
+   */
+  async function deployedApp(prefix: string, files: (namespace: string) => Record<string, string>) {
     const namespace = uniqueName(prefix)
     namespaces.push(namespace)
     await createNamespace(client, namespace)
     const repo = `drift/${namespace}`
     await createRepo(repo, files(namespace))
-    const flags = (tag: string): string[] => [
-      '--image',
-      `${env.registry}/drift/web`,
-      '--tag',
-      tag,
-      '--build',
-      'false',
-      '--registry-insecure',
-      'true',
-      '--env-repo',
-      repo,
-      '--env-path',
-      'app',
-      '--namespace',
-      namespace,
-      '--github-api-url',
-      env.githubApiUrl,
-      '--timeout',
-      '90s'
-    ]
+    const target: CliFlags = { envRepo: repo, envPath: 'app', namespace, timeout: '90s' }
+    const flags = (tag: string, more: Partial<CliFlags> = {}): string[] =>
+      cliArgs(env, { ...target, image: `${env.registry}/drift/web`, tag, ...more })
     const first = await cli(flags('v1'))
     expect(first.outputs.status).toBe('deployed')
-    return { namespace, repo, flags }
+    return { namespace, repo, target, flags }
   }
 
   const standard = (namespace: string): Record<string, string> => ({
@@ -223,20 +173,7 @@ describe('drift, prune and reconcile (CLI on the test bed)', () => {
     expect((await kubectl(['-n', namespace, 'delete', 'deployment', 'web', '--wait=true'])).code).toBe(0)
     const before = await gitLog(app.repo, 'main')
 
-    const run = await cli([
-      '--mode',
-      'reconcile',
-      '--env-repo',
-      app.repo,
-      '--env-path',
-      'app',
-      '--namespace',
-      namespace,
-      '--github-api-url',
-      env.githubApiUrl,
-      '--timeout',
-      '90s'
-    ])
+    const run = await cli(cliArgs(env, { ...app.target, extra: ['--mode', 'reconcile'] }))
     expect(run.outputs.status).toBe('reconciled')
     expect(run.code).toBe(0)
     expect(JSON.parse(run.outputs.drift)).toEqual([
@@ -295,9 +232,7 @@ describe('drift, prune and reconcile (CLI on the test bed)', () => {
       'other/deployment.yaml': deployment(namespace, `${env.registry}/drift/web:old`, 'other'),
       'other/config.yaml': configMap(namespace, 'other-cfg')
     })
-    const otherRun = await cli([
-      ...app.flags('v1').map(flag => (flag === app.repo ? other : flag === 'app' ? 'other' : flag))
-    ])
+    const otherRun = await cli(app.flags('v1', { envRepo: other, envPath: 'other' }))
     expect(otherRun.outputs.status).toBe('deployed')
 
     // Git drops two files: one prunable, one annotated prune: disabled.

@@ -2,10 +2,10 @@
 // the GitHub emulator issues the job's OIDC tokens, the apiserver trusts its issuer, and RBAC
 // lets acme/app's production environment deploy to $TESTBED_OIDC_NAMESPACE only. No kubeconfig.
 import { describe, expect, it } from '@jest/globals'
-import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { buildImage, createRepo, kubectl, REPO_ROOT, testbedEnv, uniqueName } from '../../test/helpers/testbed.js'
+import { cliArgs, runCli, type CliRun } from '../../test/helpers/cli.js'
 
 const env = testbedEnv()
 const { namespace } = env.oidc
@@ -35,39 +35,17 @@ async function issuedCount(id: string): Promise<number> {
   return ((await response.json()) as { issued: number }).issued
 }
 
-async function cli(
-  args: string[],
-  oidc: { url: string; token: string }
-): Promise<{ code: number; outputs: Record<string, string>; log: string }> {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/cli.js'), ...args], {
-    cwd: REPO_ROOT,
-    // No KUBECONFIG: the only way into the cluster is the OIDC token.
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      ACTIONS_ID_TOKEN_REQUEST_URL: oidc.url,
-      ACTIONS_ID_TOKEN_REQUEST_TOKEN: oidc.token
-    }
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', chunk => (stdout += chunk))
-  child.stderr.on('data', chunk => (stderr += chunk))
-  const code = await new Promise<number>(resolve => child.on('close', status => resolve(status ?? -1)))
-  captured.push(stdout, stderr)
-  const outputs = Object.fromEntries(
-    stdout
-      .split('\n')
-      .filter(line => /^[a-z-]+=/.test(line))
-      .map(line => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)])
-  )
-  return { code, outputs, log: stderr }
+/** A run whose only way into the cluster is the OIDC token (no kubeconfig). */
+async function cli(args: string[], oidc: { url: string; token: string }): Promise<CliRun> {
+  const run = await runCli(args, { ACTIONS_ID_TOKEN_REQUEST_URL: oidc.url, ACTIONS_ID_TOKEN_REQUEST_TOKEN: oidc.token })
+  captured.push(run.stdout, run.stderr)
+  return run
 }
 
 /** Asserts the status, showing the run's log when it differs. */
-function expectStatus(run: { outputs: Record<string, string>; log: string }, status: string): void {
+function expectStatus(run: CliRun, status: string): void {
   if (run.outputs.status !== status) {
-    throw new Error(`expected status=${status}, got status=${run.outputs.status}; the run printed:\n${run.log}`)
+    throw new Error(`expected status=${status}, got status=${run.outputs.status}; the run printed:\n${run.stderr}`)
   }
 }
 
@@ -89,35 +67,23 @@ async function envRepo(app: string, tag: string): Promise<string> {
 }
 
 function deployArgs(repo: string, tag: string, extra: string[] = [], timeout = '90s'): string[] {
-  return [
-    '--image',
-    `${env.registry}/oidc/web`,
-    '--tag',
+  return cliArgs(env, {
+    image: `${env.registry}/oidc/web`,
     tag,
-    '--build',
-    'false',
-    '--registry-insecure',
-    'true',
-    '--env-repo',
-    repo,
-    '--env-path',
-    'apps',
-    '--env-token',
-    env.githubToken,
-    '--github-api-url',
-    env.githubApiUrl,
-    '--kube-auth',
-    'github-oidc',
-    '--kube-server',
-    kubeServer,
-    '--kube-ca',
-    Buffer.from(kubeCa).toString('base64'),
-    '--namespace',
+    envRepo: repo,
+    envPath: 'apps',
     namespace,
-    '--timeout',
     timeout,
-    ...extra
-  ]
+    extra: [
+      '--kube-auth',
+      'github-oidc',
+      '--kube-server',
+      kubeServer,
+      '--kube-ca',
+      Buffer.from(kubeCa).toString('base64'),
+      ...extra
+    ]
+  })
 }
 
 async function deployedImage(app: string): Promise<string> {
@@ -143,7 +109,7 @@ describe('kube-auth github-oidc on the test bed', () => {
 
     const good = await cli(deployArgs(repo, goodTag), production)
     expectStatus(good, 'deployed')
-    expect(good.log).toContain(
+    expect(good.stderr).toContain(
       'GitHub OIDC token (audience kubernetes) as "github:repo:acme/app:environment:production" ' +
         '(groups github:repo:acme/app, github:env:acme/app:production)'
     )
@@ -162,14 +128,14 @@ describe('kube-auth github-oidc on the test bed', () => {
     const repo = await envRepo(`${app}-staging`, 'initial')
     const run = await cli(deployArgs(repo, goodTag), staging)
     expect(run.code).toBe(1)
-    expect(run.log).toMatch(/User "github:repo:acme\/app:environment:staging" cannot \w+ resource/)
+    expect(run.stderr).toMatch(/User "github:repo:acme\/app:environment:staging" cannot \w+ resource/)
   })
 
   it('names the missing id-token permission when the runner variables are absent', async () => {
     const repo = await envRepo(`${app}-noperm`, 'initial')
     const run = await cli(deployArgs(repo, goodTag), { url: '', token: '' })
     expect(run.code).toBe(1)
-    expect(run.log).toContain('permissions: id-token: write')
+    expect(run.stderr).toContain('permissions: id-token: write')
   })
 
   it('names the audience and claims when the cluster does not trust the token (401)', async () => {
@@ -177,8 +143,8 @@ describe('kube-auth github-oidc on the test bed', () => {
     const production = await runner({ environment: 'production' })
     const run = await cli(deployArgs(repo, goodTag, ['--kube-audience', 'not-kubernetes']), production)
     expect(run.code).toBe(1)
-    expect(run.log).toContain('rejected the GitHub OIDC token (401 Unauthorized): kube-audience "not-kubernetes"')
-    expect(run.log).toContain('sub="repo:acme/app:environment:production"')
+    expect(run.stderr).toContain('rejected the GitHub OIDC token (401 Unauthorized): kube-audience "not-kubernetes"')
+    expect(run.stderr).toContain('sub="repo:acme/app:environment:production"')
   })
 
   it('refreshes the token before it expires during a long rollout', async () => {

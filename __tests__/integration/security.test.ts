@@ -3,20 +3,12 @@
 // asserts: exit 1, a message naming the input or the refused object, no secret in anything
 // captured, nothing left in the temp dir, no commit, nothing applied.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { kubeconfigSecrets } from '../../src/config/kubeconfig.js'
-import {
-  buildImage,
-  createRepo,
-  gitLog,
-  kubectl,
-  REPO_ROOT,
-  testbedEnv,
-  uniqueName
-} from '../../test/helpers/testbed.js'
+import { buildImage, createRepo, gitLog, kubectl, testbedEnv, uniqueName } from '../../test/helpers/testbed.js'
+import { cliArgs, runCli, type CliRun } from '../../test/helpers/cli.js'
 
 const env = testbedEnv()
 const id = uniqueName('sec').toLowerCase()
@@ -107,10 +99,7 @@ webhooks:
   'apps/remote-git/kustomization.yaml': kustomization('  - git@github.com:evil/k8s.git//base')
 }
 
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
+interface Run extends CliRun {
   tempLeft: string[]
 }
 
@@ -124,53 +113,19 @@ function withArgs(base: string[], args: string[]): string[] {
   return [...kept, ...args]
 }
 
-/** The CLI with secrets in INPUT_* variables (as the README says), in its own RUNNER_TEMP. */
+/** The CLI with secrets in INPUT_* variables (as the README says; the env token: runCli), in its own RUNNER_TEMP. */
 async function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
   const temp = mkdtempSync(path.join(os.tmpdir(), 'security-test-'))
   try {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/cli.js'), ...args], {
-      cwd: REPO_ROOT,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        RUNNER_TEMP: temp,
-        TMPDIR: temp,
-        'INPUT_ENV-TOKEN': env.githubToken,
-        INPUT_KUBECONFIG: kubeconfigText,
-        ...extraEnv
-      }
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', chunk => (stdout += chunk))
-    child.stderr.on('data', chunk => (stderr += chunk))
-    const code = await new Promise<number>(resolve => child.on('close', status => resolve(status ?? -1)))
-    return { code, stdout, stderr, tempLeft: readdirSync(temp) }
+    const run = await runCli(args, { RUNNER_TEMP: temp, TMPDIR: temp, INPUT_KUBECONFIG: kubeconfigText, ...extraEnv })
+    return { ...run, tempLeft: readdirSync(temp) }
   } finally {
     rmSync(temp, { recursive: true, force: true })
   }
 }
 
-const base = (envPath: string): string[] => [
-  '--image',
-  image,
-  '--tag',
-  'v1',
-  '--build',
-  'false',
-  '--registry-insecure',
-  'true',
-  '--env-repo',
-  repo,
-  '--env-path',
-  envPath,
-  '--github-api-url',
-  env.githubApiUrl,
-  '--namespace',
-  namespace,
-  '--timeout',
-  '60s'
-]
+const base = (envPath: string): string[] =>
+  cliArgs(env, { image, tag: 'v1', envRepo: repo, envPath, namespace, timeout: '60s' })
 
 async function exists(args: string[]): Promise<boolean> {
   const result = await kubectl(['get', ...args, '-o', 'name'])

@@ -227,6 +227,51 @@ describe('Helm charts on the test bed', () => {
     expect(values).toMatch(/^ {2}tag: "?v3"? # the deployed version$/m)
   })
 
+  it('a cancel while the pre-upgrade hook runs stops the wait on it: cancelled, nothing rolled back, the Deployment untouched', async () => {
+    const heldRepo = `helm/${uniqueName('held')}`
+    const hanging = `${env.registry}/helm/hanging`
+    await buildImage(`${hanging}:v1`, 'unready') // a hook Job of this image never completes
+    const chart = Object.fromEntries(Object.entries(webChart()).map(([file, text]) => [`apps/web/${file}`, text]))
+    await createRepo(heldRepo, {
+      ...chart,
+      'apps/web/helm-chart.yaml': 'chart: ./chart\nreleaseName: held\nvaluesFiles: [values-prod.yaml]\n',
+      'apps/web/values-prod.yaml': `replicas: 1\nimage:\n  repository: ${image}\n  tag: v1\nhookImage: ${tools}:v1\n`
+    })
+    expectStatus(await deploy(inputs(heldRepo, image, 'v2')), 'deployed')
+    const file = `/repos/${heldRepo}/contents/apps/web/values-prod.yaml`
+    const current = await githubRequest<{ sha: string; content: string }>('GET', file)
+    const text = Buffer.from(current.body.content, 'base64').toString('utf8')
+    const put = await githubRequest('PUT', file, {
+      body: {
+        message: 'hooks run the hanging tools',
+        sha: current.body.sha,
+        content: Buffer.from(text.replace(`${tools}:v1`, `${hanging}:v1`)).toString('base64')
+      }
+    })
+    expect(put.status).toBe(200)
+
+    const host = new RecordingHost()
+    const cancel = new AbortController()
+    // the timeout is far beyond the test's: only the cancel can end the wait on the hook
+    const running = runPipeline(
+      host,
+      inputs(heldRepo, image, 'v3', { timeout: '10m' }),
+      realStages,
+      context,
+      cancel.signal
+    )
+    while (!host.lines.some(line => line.startsWith('pre-hooks (weight 0):')))
+      await new Promise(resolve => setTimeout(resolve, 100))
+    cancel.abort(new Error('cancelled (SIGTERM)'))
+    const { status, report } = await running
+    if (status !== 'cancelled') throw new Error(`expected cancelled, got ${status}:\n${host.lines.join('\n')}`)
+    expect(report.failure).toMatch(/^cancelled: the cluster was left as it is/)
+    expect(report.failure).toContain('Helm pre-hook failed: rollout tracking was cancelled')
+    expect(await deploymentImage('held')).toBe(`${image}:v2`)
+    // Git keeps this run's commit: no revert ran
+    expect(await git(heldRepo, 'show', 'main:apps/web/values-prod.yaml')).toMatch(/^ {2}tag: "?v3"?$/m)
+  })
+
   it('deploys a chart from the htpasswd OCI registry with the registry login inputs', async () => {
     const registry = env.registryAuth
     const helmHome = mkdtempSync(path.join(tmpdir(), 'helm-push-'))

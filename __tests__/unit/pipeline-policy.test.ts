@@ -408,7 +408,7 @@ describe('pipeline policy', () => {
     expect(result.status).toBe('cancelled')
     expect(calls).toEqual(['build', 'plan', 'validate', 'drift', 'commit', 'lock', 'apply c0ffee', 'release', 'close'])
     expect(result.report.failure).toMatch(
-      /^cancelled: the cluster was left as it is, maybe with only part of this run's objects applied \(Git holds .*web:v2@sha256:[0-9a-f]{64}, env commit c0ffee: the next run or a reconcile applies it\)$/
+      /^cancelled: the cluster was left as it is, maybe with only part of this run's objects applied \(Git holds .*web:v2@sha256:[0-9a-f]{64}, env commit c0ffee: the next run or a reconcile applies it\)\nHelm pre-hook failed: rollout tracking was cancelled$/
     )
     expect(logs.join('')).toContain(result.report.failure)
   })

@@ -328,9 +328,11 @@ async function applyAndWait(run: Run, cluster: ClusterPort, target: ApplyTarget)
       if (cancel?.aborted) {
         // Stopped in the apply (waiting on Helm pre-hooks) or just after it: the runner kills the
         // process within seconds, too soon for a rollback.
+        // what the stopped stage said, unless it was only the cancel itself
+        const why = error instanceof CancelledError ? '' : `\n${errorMessage(error)}`
         report.failure =
           `cancelled: the cluster was left as it is, maybe with only part of this run's objects applied ` +
-          `(Git holds ${report.image ?? 'the env repo'}, env commit ${target.envCommit.slice(0, 7)}: the next run or a reconcile applies it)`
+          `(Git holds ${report.image ?? 'the env repo'}, env commit ${target.envCommit.slice(0, 7)}: the next run or a reconcile applies it)${why}`
         host.error(report.failure)
         return 'cancelled'
       }

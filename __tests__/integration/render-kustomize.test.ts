@@ -21,4 +21,22 @@ describe('kustomize rendering', () => {
       ['shop', 'prod-settings', 'kustomize build prod (document 1)']
     ])
   })
+
+  // The apply policy and the image locator read kustomization fields in any case
+  // (isKustomizationField) because kustomize does: here the real binary reads each spelling.
+  it.each([
+    ['RESOURCES: [cm.yaml]', 'settings', undefined],
+    ['reſources: [cm.yaml]', 'settings', undefined],
+    ['Resources: [cm.yaml]\nPatches: [{PATH: patch.yaml}]', 'settings', 'patched'],
+    ['ConfigMapGenerator: [{NAME: generated, FILES: [patch.yaml]}]', 'generated', undefined]
+  ])('kustomize reads %j', async (kustomization, name, value) => {
+    const manifests = await readManifests([
+      { path: 'app/kustomization.yaml', content: kustomization },
+      { path: 'app/cm.yaml', content: configMap('settings') },
+      { path: 'app/patch.yaml', content: `${configMap('settings')}data: {value: patched}\n` }
+    ])
+    const object = manifests.map(m => m.object as { metadata: { name: string }; data?: Record<string, string> })[0]
+    expect(object.metadata.name).toMatch(new RegExp(`^${name}`))
+    if (value) expect(object.data).toEqual({ value })
+  })
 })

@@ -87,6 +87,17 @@ describe('kustomizePlan', () => {
     ])
   })
 
+  it('reads the fields that name a base in any case, as kustomize does', () => {
+    const files = [
+      file('base/kustomization.yaml', 'resources: [deploy.yaml]'),
+      file('base/deploy.yaml'),
+      file('prod/kustomization.yaml', 'RESOURCES: [../base]'),
+      file('component/kustomization.yaml'),
+      file('staging/kustomization.yaml', 'Components: [../component]\nbaſes: [../base]')
+    ]
+    expect(kustomizePlan(files).roots).toEqual(['prod', 'staging'])
+  })
+
   it('has no roots without a kustomization', () => {
     expect(kustomizePlan([file('a.yaml'), file('b/c.yml')])).toEqual({ roots: [], owned: new Set() })
   })

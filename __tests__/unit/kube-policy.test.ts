@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { isKustomizationFile } from '../../src/lib/descriptors.js'
+import { isKustomizationField, isKustomizationFile } from '../../src/lib/descriptors.js'
 import {
   type ApplyPolicy,
   globMatch,
@@ -248,7 +248,25 @@ describe('apply policy: kustomize references', () => {
     ['a broken kustomization (kustomize reports it)', 'resources: *undefined', false, undefined],
     ['a remote component', 'components: [ssh://git@example.com/c.git]', false, /components .* is remote/],
     ['a transformer leaving the repo', 'transformers: [../../../t.yaml]', false, /transformers .* leaves/],
-    ['an openapi file leaving the repo', 'openapi: {path: ../../../schema.json}', false, /openapi .* leaves/]
+    ['an openapi file leaving the repo', 'openapi: {path: ../../../schema.json}', false, /openapi .* leaves/],
+    // kustomize folds the case of field names (render-kustomize.test.ts shows the real binary doing it)
+    ['RESOURCES in capitals', 'RESOURCES: [../../../etc]', false, /^[^;]*: resources "..\/..\/..\/etc" leaves/],
+    ['resources spelt with a long s', 'reſources: [../../../etc]', false, /resources .* leaves/],
+    ['both spellings: each is checked', 'resources: [deploy.yaml]\nResources: [../../../etc]', false, /leaves/],
+    [
+      "patchesJSON6902 (kustomize's own example) with a PATH",
+      'patchesJSON6902: [{target: {kind: Deployment, name: web}, PATH: ../../../p.yaml}]',
+      false,
+      /patchesJson6902 .* leaves/
+    ],
+    [
+      'generator FILES in capitals',
+      'ConfigMapGenerator: [{name: c, FILES: [../../../x]}]',
+      false,
+      /configMapGenerator .* leaves/
+    ],
+    ['OPENAPI in capitals', 'OPENAPI: {path: ../../../schema.json}', false, /openapi .* leaves/],
+    ['a field name that only looks alike', 'resourcez: [../../../etc]', false, undefined]
   ])('%s', (_name, kustomization, remote, expected) => {
     const refusals = kustomizeRefusals(files(kustomization), remote, isKustomizationFile)
     if (expected === undefined) expect(refusals).toEqual([])
@@ -270,6 +288,20 @@ describe('apply policy: kustomize references', () => {
       expect(refusals).toEqual([])
     }
   )
+
+  it.each<[unknown, string, boolean]>([
+    ['resources', 'resources', true],
+    ['RESOURCES', 'resources', true],
+    ['reſources', 'resources', true],
+    ['\u212Aind', 'kind', true], // the Kelvin sign folds to k in Go
+    ['patchesJSON6902', 'patchesJson6902', true],
+    ['resource', 'resources', false],
+    ['resources ', 'resources', false],
+    [1, 'resources', false],
+    [null, 'resources', false]
+  ])('kustomize reads the key %j as the field %s: %s', (key, name, expected) => {
+    expect(isKustomizationField(key, name)).toBe(expected)
+  })
 
   it('reads only kustomization files', () => {
     const refusals = kustomizeRefusals(

@@ -20,7 +20,7 @@ import {
   type ImageRepository
 } from '../image/reference.js'
 import { type ScalarSpot } from './scalar.js'
-import { isKustomizationFile } from '../lib/descriptors.js'
+import { isKustomizationField, isKustomizationFile } from '../lib/descriptors.js'
 
 interface LocationBase {
   /** Document index and path inside it (`0:spec/template/spec/containers/1/image`); survives edits elsewhere. */
@@ -419,12 +419,9 @@ function patchLocations(root: YAMLMap, source: string, path: string, repository:
   return found
 }
 
-/**
- * A kustomization field's key as the file writes it: kustomize reads its fields in any case (its
- * inline-patch example writes `patchesJSON6902`).
- */
+/** A kustomization field's key as the file writes it (kustomize folds the case of field names). */
 function kustomizationKey(root: YAMLMap, name: string): string {
-  const key = root.items.find(pair => String((pair.key as Scalar).value).toLowerCase() === name.toLowerCase())?.key
+  const key = root.items.find(pair => isKustomizationField((pair.key as Scalar).value, name))?.key
   return key ? String((key as Scalar).value) : name
 }
 

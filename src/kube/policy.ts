@@ -5,6 +5,7 @@
 import path from 'node:path'
 import { parseAllDocuments } from 'yaml'
 import { type ApplyPolicy } from '../config/apply-policy.js'
+import { kustomizationFieldValues } from '../lib/descriptors.js'
 import { ProblemsError } from '../lib/problems.js'
 import { type EnvFile, type Refusal } from './types.js'
 
@@ -115,6 +116,7 @@ export function objectRefusals(objects: PolicyObject[], policy: ApplyPolicy): Re
 }
 
 // Kustomization fields that name other files or kustomizations, and how to read each.
+// Field names are matched as kustomize matches them, in any case, nested ones too.
 type Reader = (value: unknown) => unknown[]
 const list: Reader = value => (Array.isArray(value) ? value : [])
 const paths =
@@ -122,10 +124,9 @@ const paths =
   value =>
     list(value).flatMap(entry =>
       entry && typeof entry === 'object'
-        ? keys.flatMap(key => {
-            const field = (entry as Record<string, unknown>)[key]
-            return Array.isArray(field) ? field : [field]
-          })
+        ? keys.flatMap(key =>
+            kustomizationFieldValues(entry, key).flatMap(field => (Array.isArray(field) ? field : [field]))
+          )
         : [entry]
     )
 const generatorFiles: Reader = value =>
@@ -152,7 +153,7 @@ const KUSTOMIZE_REFERENCES: Record<string, Reader> = {
   replacements: paths('path'),
   configMapGenerator: generatorFiles,
   secretGenerator: generatorFiles,
-  openapi: value => [(value as { path?: unknown } | null | undefined)?.path]
+  openapi: value => kustomizationFieldValues(value, 'path')
 }
 
 const SCHEME = /^[a-z][a-z0-9+.-]*:/i
@@ -208,7 +209,7 @@ export function kustomizeRefusals(
     const reasons: string[] = []
     let remote = false
     for (const [field, read] of Object.entries(KUSTOMIZE_REFERENCES)) {
-      for (const entry of read((value as Record<string, unknown>)[field])) {
+      for (const entry of kustomizationFieldValues(value, field).flatMap(read)) {
         // An empty entry names the kustomization's own directory: never remote, never outside.
         if (typeof entry !== 'string') continue
         const problem = referenceProblem(dir, entry, remoteAllowed, exists)

@@ -13,6 +13,30 @@ export function isKustomizationFile(path: string): boolean {
   return KUSTOMIZATION_FILES.includes(baseName(path))
 }
 
+/**
+ * Whether a kustomization's key is the field `name` as kustomize reads it. Kustomize decodes a
+ * kustomization with Go's encoding/json, which matches names under Unicode case folding:
+ * `RESOURCES:` and `reſources:` are both read as `resources` (seen with kustomize v5.5, and in its
+ * own inline-patch example, which writes `patchesJSON6902`). This folds a little more than Go
+ * (`ı` as `i`), which can only make a check read a field kustomize would not.
+ */
+export function isKustomizationField(key: unknown, name: string): boolean {
+  return typeof key === 'string' && foldCase(key) === foldCase(name)
+}
+
+function foldCase(text: string): string {
+  // upper first: `ſ` and `K` (Kelvin) reach `s` and `k` only that way
+  return text.toUpperCase().toLowerCase()
+}
+
+/** The values of every key of `object` that kustomize reads as the field `name`. */
+export function kustomizationFieldValues(object: unknown, name: string): unknown[] {
+  if (!object || typeof object !== 'object' || Array.isArray(object)) return []
+  return Object.entries(object)
+    .filter(([key]) => isKustomizationField(key, name))
+    .map(([, value]) => value)
+}
+
 /** Kubernetes objects in YAML or JSON. */
 export function isManifestFile(path: string): boolean {
   const name = baseName(path)

@@ -8,7 +8,7 @@ import which from 'which'
 import { type EnvFile, type HookInfo, type KubeObject, type Refusal } from './types.js'
 import { mapLimit } from '../lib/concurrency.js'
 import { makeTempDir, removeTempDir } from '../lib/temp-files.js'
-import { isKustomizationFile, isManifestFile } from '../lib/descriptors.js'
+import { isKustomizationFile, isManifestFile, kustomizationFieldValues } from '../lib/descriptors.js'
 import { ProblemsError } from '../lib/problems.js'
 
 /** An object from the env repo and where it was read. */
@@ -103,7 +103,8 @@ function kustomizationReferences(content: string): string[] {
     const document = parseAllDocuments(content)
     const value = (Array.isArray(document) ? document[0]?.toJS() : undefined) as Record<string, unknown> | undefined
     return ['resources', 'bases', 'components']
-      .flatMap(key => (Array.isArray(value?.[key]) ? (value[key] as unknown[]) : []))
+      .flatMap(name => kustomizationFieldValues(value, name))
+      .flatMap(list => (Array.isArray(list) ? (list as unknown[]) : []))
       .filter((entry): entry is string => typeof entry === 'string')
       .map(entry => entry.replace(/\/+$/, ''))
   } catch {

@@ -23,6 +23,7 @@ export default {
     'src/build/argv.ts',
     'src/host/redactor.ts',
     'src/kube/policy.ts',
+    'src/lib/descriptors.ts',
     'src/kube/drift.ts',
     'src/kube/inventory.ts',
     'src/pipeline/decide.ts'

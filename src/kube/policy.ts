@@ -204,7 +204,6 @@ export function kustomizeRefusals(
     } catch {
       // empty (no document) or broken: kustomize reports a broken kustomization itself
     }
-    if (!value || typeof value !== 'object') continue
     const dir = path.posix.dirname(file.path)
     const reasons: string[] = []
     let remote = false

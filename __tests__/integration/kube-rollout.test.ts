@@ -4,7 +4,6 @@ import { waitFor } from '../../test/helpers/testbed.js'
 import { type KubeConfig } from '@kubernetes/client-node'
 import { type KubeClient } from '../../src/kube/client.js'
 import { trackRollout, type RolloutOutcome, type TrackTarget } from '../../src/kube/rollout/index.js'
-import { type LiveObject, type PodStatus } from '../../src/kube/rollout/objects.js'
 import {
   apply,
   ApiserverProxy,
@@ -75,13 +74,6 @@ async function applyAndTrack(
   })
 }
 
-function waitingReasons(pod: LiveObject): string[] {
-  const status = (pod.status ?? {}) as PodStatus
-  return [...(status.initContainerStatuses ?? []), ...(status.containerStatuses ?? [])].flatMap(c =>
-    c.state?.waiting?.reason ? [c.state.waiting.reason] : []
-  )
-}
-
 describe('trackRollout on the test bed', () => {
   it('a Deployment rolls out, then rolls out a new image', async () => {
     const ns = await namespace()
@@ -141,23 +133,15 @@ describe('trackRollout on the test bed', () => {
     expect(failed.failure).toMatch(/^job\/broken: (Failed|FailureTarget): BackoffLimitExceeded/)
   })
 
-  it('a missing image fails right after the pod shows ImagePullBackOff, with the kubelet message and events', async () => {
+  // Failed by the pod's ImagePullBackOff, not by the deadline; how soon after the pod shows it is
+  // bench/rollout-run.mjs's failfast reading.
+  it('a missing image fails on its pod showing ImagePullBackOff, with the kubelet message and events', async () => {
     const ns = await namespace()
-    const backoff = firstSeen(client, `/api/v1/namespaces/${ns}/pods`, pod =>
-      waitingReasons(pod).includes('ImagePullBackOff')
-    )
-    try {
-      const outcome = await applyAndTrack([deployment(ns, 'web', `${process.env.REGISTRY}/rollout-missing:nope`)])
-      const verdictAt = Date.now()
-      expect(outcome.ok).toBe(false)
-      expect(outcome.resources[0].status).toBe('failed')
-      expect(outcome.failure).toMatch(/^deployment\/web: pod web-[a-z0-9]+-[a-z0-9]+ container app: ImagePullBackOff: /)
-      expect(outcome.failure).toMatch(/Warning events:\n {4}pod\/web-\S+ Failed: Failed to pull image/)
-      // Seen by the tracker no later than by an independent watch, give or take event delivery.
-      expect(verdictAt - (await backoff.at)).toBeLessThan(2_000)
-    } finally {
-      backoff.stop()
-    }
+    const outcome = await applyAndTrack([deployment(ns, 'web', `${process.env.REGISTRY}/rollout-missing:nope`)])
+    expect(outcome.ok).toBe(false)
+    expect(outcome.resources[0].status).toBe('failed')
+    expect(outcome.failure).toMatch(/^deployment\/web: pod web-[a-z0-9]+-[a-z0-9]+ container app: ImagePullBackOff: /)
+    expect(outcome.failure).toMatch(/Warning events:\n {4}pod\/web-\S+ Failed: Failed to pull image/)
   })
 
   it('a crash-looping image fails with CrashLoopBackOff', async () => {

@@ -118,7 +118,6 @@ describe('one deadline for a run', () => {
     const run = await deployWithSlowRollout({ timeout: '2s' })
     expect(run.seen.rollbackBudgetMs).toBe(2000)
     expect(run.elapsedMs).toBe(2000 + 2000)
-    expect(run.elapsedMs).toBeLessThan(3 * 2000)
   })
 
   it('the rollback re-applies with the deploy stamp of the commit it restores', async () => {

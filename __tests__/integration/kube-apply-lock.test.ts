@@ -89,8 +89,10 @@ describe('deploy lock (Lease) on the test bed', () => {
     })
     const held = await cluster.lock('apps/crashed', 'rescuer', new Deadline(20_000))
     // Taken on the first read: an expired lease is never waited on.
-    expect(host.lines.filter(line => line.includes(leaseName(namespace, 'apps/crashed')))).toEqual([
-      `took over expired deploy lock ${namespace}/${leaseName(namespace, 'apps/crashed')} from crashed-run`
+    const lockName = `${namespace}/${leaseName(namespace, 'apps/crashed')}`
+    expect(host.lines.filter(line => line.includes(lockName))).toEqual([
+      `took over expired deploy lock ${lockName} from crashed-run`,
+      `deploy lock ${lockName} acquired`
     ])
     const lease = await getObject<LeaseRecord>(client, leasePath('apps/crashed'))
     expect(lease?.spec).toMatchObject({ holderIdentity: 'rescuer', leaseTransitions: 5 })

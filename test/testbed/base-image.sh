@@ -32,7 +32,9 @@ gzip -n -9 <"$work/layer.tar" >"$work/layer.tar.gz"
 diff_id="sha256:$(sha256sum <"$work/layer.tar" | cut -d' ' -f1)"
 layer="sha256:$(sha256sum <"$work/layer.tar.gz" | cut -d' ' -f1)"
 layer_size="$(stat -c %s "$work/layer.tar.gz")"
-version="$("$busybox" 2>&1 | head -n1 | cut -d' ' -f1-2)"
+# awk reads all of busybox's help: `head -n1` could close the pipe first, and under pipefail
+# busybox's SIGPIPE (exit 141) failed the test bed's start now and then
+version="$("$busybox" 2>&1 | awk 'NR == 1 { print $1, $2 }')"
 printf '{"architecture":"amd64","os":"linux","created":"1970-01-01T00:00:00Z","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["sh"]},"rootfs":{"type":"layers","diff_ids":["%s"]},"history":[{"created":"1970-01-01T00:00:00Z","created_by":"test/testbed/base-image.sh: %s"}]}' \
   "$diff_id" "$version" >"$work/config.json"
 config="sha256:$(sha256sum <"$work/config.json" | cut -d' ' -f1)"

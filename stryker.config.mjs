@@ -1,8 +1,8 @@
 // Mutation testing of the pure decision modules (`npm run test:mutation`; one module:
 // `npm run test:mutation -- --mutate src/kube/policy.ts`). Not in CI: a full run takes hours
 // on 2 cores (README, Mutation testing). Reports go to reports/mutation/ (not committed); the
-// incremental file lets a re-run test only the mutants whose code or tests changed. Equivalent mutants that survive
-// are listed with their reason in test/mutation/equivalent.md.
+// incremental file lets a re-run test only the mutants whose code or tests changed. Equivalent
+// mutants that survive are listed with their reason in test/mutation/equivalent.md.
 export default {
   testRunner: 'jest',
   jest: { configFile: 'jest.unit.config.js', enableFindRelatedTests: true },
